@@ -1,0 +1,34 @@
+# The two commands of the README:  `make reproduce` (the main job) and `make test`.
+# Each creates .venv and installs the pinned requirements when needed, and installs ffmpeg with apt when missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PROFILE ?= cpu
+DATA    ?= toy
+OUT     ?= runs/reproduce-$(PROFILE)-$(DATA)
+
+.PHONY: reproduce test smoke ffmpeg venv clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+ffmpeg:
+	@scripts/ensure_ffmpeg.sh
+
+reproduce: $(STAMP) ffmpeg
+	$(BIN)/python -m semisep_lib reproduce --profile $(PROFILE) --data $(DATA) --out $(OUT)
+
+# pytest exits 5 when it collected no test: that must fail, not pass silently.
+test: $(STAMP) ffmpeg
+	@$(BIN)/python -m pytest -q -ra; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$rc
+
+clean-venv:
+	rm -rf $(VENV)

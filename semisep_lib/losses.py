@@ -1,0 +1,166 @@
+"""The six terms of the paper — R1, R2, R3, R4, GAN_A, GAN_C — and the discriminators' losses.
+
+Notation (the paper's): ``a`` a mixture, ``c`` an instrumental from *another* song, ``g`` the masking network.
+Magnitudes are ``(batch, F, T)``; complex spectrograms carry the same shape. Phase I applies ``g`` to a
+mixture, ``g(a)``, and the estimated voice is what it removes, ``b̄ = a − g(a)``. Phase II crosses that voice
+with a real instrumental, ``ā = b̄ + c`` — formed on *complex* spectrograms so that superposition holds — and
+asks ``g`` to take it apart again.
+
+| term  | formula                      | asks                                                    |
+|-------|------------------------------|---------------------------------------------------------|
+| R1    | ‖g(c) − c‖₁                  | instrumental music passes through unchanged             |
+| R2    | ‖g(g(a)) − g(a)‖₁            | applying g twice changes nothing (idempotence)          |
+| R3    | ‖g(ā) − c‖₁                  | g returns the instrumental of a synthetic mixture       |
+| R4    | ‖(ā − g(ā)) − b̄‖₁            | ... and what it removes is the estimated voice          |
+| GAN_C | LSGAN: d_C(g(a)) → "real"    | g(a) looks like real instrumental music to ``d_C``      |
+| GAN_A | LSGAN: d_A(ā) → "real"       | synthetic mixtures look like real mixtures to ``d_A``   |
+
+The L1 norms are means over compressed magnitudes (``spectral.compress``), so that quiet partials matter.
+Note that the identity ``g(x) = x`` makes R1–R4 all zero (then ``b̄ = 0`` and ``ā = c``): only the GAN terms
+push ``g`` away from it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .config import TERMS, LossConfig
+from .spectral import compress, magnitude
+
+
+def l1(x: torch.Tensor, y: torch.Tensor, power: float | None = None) -> torch.Tensor:
+    """Mean absolute difference, of compressed magnitudes when ``power`` is given."""
+    if power is not None:
+        x, y = compress(x, power), compress(y, power)
+    return (x - y).abs().mean()
+
+
+def R1(g_c: torch.Tensor, c: torch.Tensor, power: float | None = None) -> torch.Tensor:
+    """Identity on instrumentals: ``‖g(c) − c‖₁``."""
+    return l1(g_c, c, power)
+
+
+def R2(g_g_a: torch.Tensor, g_a: torch.Tensor, power: float | None = None) -> torch.Tensor:
+    """Idempotence: ``‖g(g(a)) − g(a)‖₁``."""
+    return l1(g_g_a, g_a, power)
+
+
+def R3(g_abar: torch.Tensor, c: torch.Tensor, power: float | None = None) -> torch.Tensor:
+    """The instrumental of a synthetic mixture: ``‖g(ā) − c‖₁``."""
+    return l1(g_abar, c, power)
+
+
+def R4(abar: torch.Tensor, g_abar: torch.Tensor, bbar: torch.Tensor, power: float | None = None) -> torch.Tensor:
+    """The voice of a synthetic mixture: ``‖(ā − g(ā)) − b̄‖₁``."""
+    return l1(abar - g_abar, bbar, power)
+
+
+def lsgan_generator(scores: list[torch.Tensor]) -> torch.Tensor:
+    """LSGAN loss for the side being fooled: ``Σ_scales mean((D(fake) − 1)²)``."""
+    return sum(((s - 1) ** 2).mean() for s in scores)
+
+
+def lsgan_discriminator(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
+    """LSGAN loss of a discriminator: ``Σ_scales mean(D(fake)²) + mean((D(real) − 1)²)``."""
+    return sum((f**2).mean() + ((r - 1) ** 2).mean() for r, f in zip(real, fake))
+
+
+def GAN_C(d_C: torch.nn.Module, g_a: torch.Tensor) -> torch.Tensor:
+    """``g(a)`` must look like real instrumental music to ``d_C``."""
+    return lsgan_generator(d_C(g_a))
+
+
+def GAN_A(d_A: torch.nn.Module, abar: torch.Tensor) -> torch.Tensor:
+    """Synthetic mixtures ``ā`` must look like real mixtures to ``d_A``."""
+    return lsgan_generator(d_A(abar))
+
+
+def synthetic_mixture(A: torch.Tensor, mask_a: torch.Tensor, C: torch.Tensor,
+                      detach_bbar: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Phase II inputs as complex spectrograms: ``B̄ = (1 − mask(a)) · A`` (the estimated voice, mixture
+    phase) and ``Ā = B̄ + C``. Summing complex spectrograms is summing waveforms, so superposition holds."""
+    B_bar = (1 - mask_a) * A
+    if detach_bbar:
+        B_bar = B_bar.detach()
+    return B_bar, B_bar + C
+
+
+def needs(weights: dict[str, float]) -> dict[str, bool]:
+    """Which intermediate results a set of weights requires (terms switched off cost nothing)."""
+    on = {t: weights[t] > 0 for t in TERMS}
+    return {"g_c": on["R1"], "g_g_a": on["R2"], "abar": on["R3"] or on["R4"] or on["GAN_A"],
+            "g_abar": on["R3"] or on["R4"], **on}
+
+
+def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossConfig,
+                     power: float) -> tuple[torch.Tensor, dict[str, float]]:
+    """One generator step's loss: the weighted sum of the active terms, and a log of every term.
+
+    ``A``, ``C``: complex cropped spectrograms ``(batch, F, T)`` of mixtures and of instrumentals from other
+    songs (pairs are unrelated). The log also holds the mean mask on mixtures and on instrumentals and the
+    vocal energy fraction ``‖b̄‖²/‖a‖²``, so that a collapse to the identity (fraction → 0) is visible.
+    """
+    w = loss.weights()
+    need = needs(w)
+    a, c = magnitude(A), magnitude(C)
+    mask_a = g.mask(a)
+    g_a = mask_a * a
+    terms: dict[str, torch.Tensor] = {}
+    log: dict[str, float] = {}
+    if need["g_c"]:
+        g_c = g(c)
+        terms["R1"] = R1(g_c, c, power)
+        log["mask_c"] = float((g_c.detach().sum() / c.sum().clamp_min(1e-8)).item())
+    if need["R2"]:
+        terms["R2"] = R2(g(g_a), g_a, power)
+    if need["abar"]:
+        B_bar, A_bar = synthetic_mixture(A, mask_a, C, loss.detach_bbar)
+        bbar, abar = magnitude(B_bar), magnitude(A_bar)
+        if need["g_abar"]:
+            g_abar = g(abar)
+            if need["R3"]:
+                terms["R3"] = R3(g_abar, c, power)
+            if need["R4"]:
+                terms["R4"] = R4(abar, g_abar, bbar, power)
+        if need["GAN_A"]:
+            terms["GAN_A"] = GAN_A(d_A, abar)
+    if need["GAN_C"]:
+        terms["GAN_C"] = GAN_C(d_C, g_a)
+    total = sum(w[t] * v for t, v in terms.items()) if terms else (g_a * 0).sum()
+    log.update({t: float(v.item()) for t, v in terms.items()})
+    log["mask_a"] = float(mask_a.detach().mean().item())
+    log["vocal_fraction"] = float(((a - g_a).detach().square().sum() / a.square().sum().clamp_min(1e-8)).item())
+    log["G_total"] = float(total.item())
+    return total, log
+
+
+def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: torch.Tensor,
+                         loss: LossConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """One discriminator step's loss: ``d_C`` tells real instrumentals ``c`` from ``g(a)``; ``d_A`` tells real
+    mixtures from synthetic ones ``ā``. ``A_real`` is a batch of real mixtures other than ``A``. Fakes are made
+    without gradient to ``g``. A discriminator whose GAN term is off is not trained."""
+    w = loss.weights()
+    with torch.no_grad():
+        a, c = magnitude(A), magnitude(C)
+        mask_a = g.mask(a)
+        g_a = mask_a * a
+        abar = magnitude(synthetic_mixture(A, mask_a, C)[1]) if w["GAN_A"] > 0 else None
+    parts: dict[str, torch.Tensor] = {}
+    if w["GAN_C"] > 0:
+        parts["D_C"] = lsgan_discriminator(d_C(c), d_C(g_a))
+    if w["GAN_A"] > 0:
+        parts["D_A"] = lsgan_discriminator(d_A(magnitude(A_real)), d_A(abar))
+    total = sum(parts.values()) if parts else None
+    return total, {k: float(v.item()) for k, v in parts.items()}
+
+
+def supervised_loss(g, A: torch.Tensor, C: torch.Tensor, power: float) -> tuple[torch.Tensor, dict[str, float]]:
+    """The supervised baseline's loss: ``‖g(a) − c‖₁`` where ``c`` is the *true* accompaniment of ``a``."""
+    a, c = magnitude(A), magnitude(C)
+    mask_a = g.mask(a)
+    g_a = mask_a * a
+    total = l1(g_a, c, power)
+    log = {"supervised": float(total.item()), "mask_a": float(mask_a.detach().mean().item()),
+           "vocal_fraction": float(((a - g_a).detach().square().sum() / a.square().sum().clamp_min(1e-8)).item()),
+           "G_total": float(total.item())}
+    return total, log

@@ -1,0 +1,123 @@
+"""The networks: the masking network ``g`` and the discriminators ``d_A`` and ``d_C``.
+
+``g`` follows the authors' convolutional encoder–decoder (no skip connections): a 7×7 convolution, stride-2
+4×4 convolutions down, residual blocks with instance norm at the bottleneck, nearest-neighbour upsampling with
+5×5 convolutions (3×3 in the small presets) and layer norm back up, and a 7×7 convolution to one channel whose sigmoid is the mask.
+``g(x) = mask(x) · x``: it returns the *instrumental* part of a magnitude spectrogram.
+
+``d_A`` (real mixtures vs synthetic mixtures ``ā``) and ``d_C`` (real instrumentals vs ``g(a)``) are
+multi-scale PatchGANs: the same stack of stride-2 4×4 convolutions applied to the input and to average-pooled
+copies of it, each giving a map of per-patch scores.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import Config, ModelConfig, SpectralConfig
+from .spectral import features
+
+
+class ResBlock(nn.Module):
+    """Two 3×3 convolutions with reflection padding and instance norm, added to the input."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch, affine=True), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch, affine=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class MaskNet(nn.Module):
+    """``g``: magnitude spectrogram ``(batch, F, T)`` → instrumental magnitude ``(batch, F, T)``.
+
+    ``F`` and ``T`` must be divisible by ``2 ** g_down``. :meth:`mask` gives the soft mask itself.
+    """
+
+    def __init__(self, model: ModelConfig, spectral: SpectralConfig):
+        super().__init__()
+        self.power = spectral.compress
+        self.down_factor = 2**model.g_down
+        ch = model.g_channels
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(1, ch, 7), nn.InstanceNorm2d(ch, affine=True),
+                                   nn.ReLU(True)]
+        for _ in range(model.g_down):  # encoder: halve F and T, double channels
+            layers += [nn.Conv2d(ch, 2 * ch, 4, stride=2, padding=1), nn.InstanceNorm2d(2 * ch, affine=True),
+                       nn.ReLU(True)]
+            ch *= 2
+        layers += [ResBlock(ch) for _ in range(model.g_res_blocks)]
+        for _ in range(model.g_down):  # decoder: nearest upsampling, 5×5 conv, layer norm
+            k = model.g_up_kernel
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(k // 2),
+                       nn.Conv2d(ch, ch // 2, k), nn.GroupNorm(1, ch // 2), nn.ReLU(True)]
+            ch //= 2
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, 1, 7)]
+        self.net = nn.Sequential(*layers)
+        nn.init.constant_(self.net[-1].bias, model.g_mask_bias)
+
+    def mask(self, mag: torch.Tensor) -> torch.Tensor:
+        """Soft mask in [0, 1], same shape as ``mag`` ``(batch, F, T)``."""
+        if mag.shape[-2] % self.down_factor or mag.shape[-1] % self.down_factor:
+            raise ValueError(f"g needs F and T divisible by {self.down_factor}, got {tuple(mag.shape[-2:])}")
+        return torch.sigmoid(self.net(features(mag, self.power))).squeeze(1)
+
+    def forward(self, mag: torch.Tensor) -> torch.Tensor:
+        """``g(x) = mask(x) · x``."""
+        return self.mask(mag) * mag
+
+
+class PatchDiscriminator(nn.Module):
+    """One scale: ``layers`` stride-2 4×4 convolutions (channels doubling up to 8× the first), LeakyReLU 0.2,
+    no normalisation, then a 1×1 convolution to a map of patch scores."""
+
+    def __init__(self, ch: int, layers: int):
+        super().__init__()
+        mods: list[nn.Module] = []
+        c_in = 1
+        for i in range(layers):
+            c_out = ch * min(2**i, 8)
+            mods += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+            c_in = c_out
+        mods.append(nn.Conv2d(c_in, 1, 1))
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """``d_A`` or ``d_C``: magnitude ``(batch, F, T)`` → list of score maps, one per scale.
+
+    The input is normalised like ``g``'s (per-example peak, compression), so loudness is no cue."""
+
+    def __init__(self, model: ModelConfig, spectral: SpectralConfig):
+        super().__init__()
+        self.power = spectral.compress
+        self.scales = nn.ModuleList(PatchDiscriminator(model.d_channels, model.d_layers)
+                                    for _ in range(model.d_scales))
+        self.pool = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+
+    def forward(self, mag: torch.Tensor) -> list[torch.Tensor]:
+        x = features(mag, self.power)
+        outs = []
+        for i, d in enumerate(self.scales):
+            if i:
+                x = self.pool(x)
+            outs.append(d(x))
+        return outs
+
+
+def build_models(cfg: Config) -> tuple[MaskNet, MultiScaleDiscriminator, MultiScaleDiscriminator]:
+    """``(g, d_A, d_C)`` for a configuration."""
+    return (MaskNet(cfg.model, cfg.spectral), MultiScaleDiscriminator(cfg.model, cfg.spectral),
+            MultiScaleDiscriminator(cfg.model, cfg.spectral))
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,97 @@
+"""The STFT pipeline: waveforms ↔ complex spectrograms, magnitudes, compression and mixture phase.
+
+Conventions. A waveform batch is ``(batch, samples)``; a complex spectrogram is ``(batch, bins, frames)`` with
+all ``n_fft // 2 + 1`` bins, so that :meth:`STFT.inverse` undoes :meth:`STFT.forward` exactly. The networks see
+one bin less: :func:`crop` drops the Nyquist bin (the authors' 256×256 "image") and :func:`uncrop_mask` gives
+the dropped bin the mask of its neighbour.
+
+Superposition. Every sum the method forms (e.g. the synthetic mixture ``ā = b̄ + c``) is taken on complex
+spectrograms, where the STFT is linear: the magnitude of a sum is *not* the sum of magnitudes, and adding
+magnitudes would make loss R4 equal R3 (see ``losses``). The authors' clamped, min–max-normalised image domain
+is deliberately not used.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio.functional as AF
+
+from .config import SpectralConfig
+
+
+class STFT(torch.nn.Module):
+    """Centred STFT with a Hann window, and its exact inverse.
+
+    >>> stft = STFT(SpectralConfig())
+    >>> X = stft(torch.randn(2, 16256))          # (2, 257, 128) complex
+    >>> x = stft.inverse(X, length=16256)         # (2, 16256)
+    """
+
+    def __init__(self, cfg: SpectralConfig):
+        super().__init__()
+        self.n_fft, self.hop = cfg.n_fft, cfg.hop
+        self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(batch, samples)`` float → ``(batch, n_fft//2+1, frames)`` complex."""
+        return torch.stft(wave, self.n_fft, self.hop, window=self.window, center=True,
+                          pad_mode="reflect" if wave.shape[-1] > self.n_fft // 2 else "constant",
+                          return_complex=True)
+
+    def inverse(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        """``(batch, n_fft//2+1, frames)`` complex → ``(batch, length)`` float."""
+        return torch.istft(spec, self.n_fft, self.hop, window=self.window, center=True, length=length)
+
+
+def crop(spec: torch.Tensor) -> torch.Tensor:
+    """Drop the Nyquist bin: ``(…, n_fft//2+1, frames)`` → ``(…, n_fft//2, frames)``."""
+    return spec[..., :-1, :]
+
+
+def uncrop_mask(mask: torch.Tensor) -> torch.Tensor:
+    """Give a cropped mask back its Nyquist bin, copied from the bin below: ``(…, F, T)`` → ``(…, F+1, T)``."""
+    return torch.cat([mask, mask[..., -1:, :]], dim=-2)
+
+
+def magnitude(spec: torch.Tensor) -> torch.Tensor:
+    """``|X|`` of a complex spectrogram, safe to differentiate at zero."""
+    return torch.sqrt(spec.real.square() + spec.imag.square() + 1e-12) - 1e-6
+
+
+COMPRESS_EPS = 1e-4
+
+
+def compress(mag: torch.Tensor, power: float) -> torch.Tensor:
+    """Power-law compression ``(|X| + ε)^p − ε^p`` (p = 0.3 as the authors): zero stays zero, and the gradient
+    at zero is finite. Losses and discriminators work on compressed magnitudes, so quiet partials count."""
+    return (mag.clamp_min(0) + COMPRESS_EPS) ** power - COMPRESS_EPS**power
+
+
+def decompress(comp: torch.Tensor, power: float) -> torch.Tensor:
+    """Inverse of :func:`compress`."""
+    return (comp + COMPRESS_EPS**power).clamp_min(COMPRESS_EPS**power) ** (1.0 / power) - COMPRESS_EPS
+
+
+def features(mag: torch.Tensor, power: float) -> torch.Tensor:
+    """Network input as the authors make it: each example's magnitude divided by its maximum (scale
+    invariance), compressed by ``power``, mapped to [−1, 1]. ``(batch, F, T)`` → ``(batch, 1, F, T)``.
+    A silent example maps to −1 everywhere, without NaN."""
+    peak = mag.detach().flatten(1).amax(dim=1).clamp_min(1e-8)[:, None, None]
+    return (2 * (mag / peak).clamp(0, 1) ** power - 1).unsqueeze(1)
+
+
+def apply_mask(mix_spec: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mixture-phase reconstruction: a real mask in [0, 1] times the complex mixture spectrogram."""
+    return mask * mix_spec
+
+
+def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
+    """Band-limited resampling along the last axis (torchaudio's windowed sinc)."""
+    if orig_rate == new_rate:
+        return wave
+    return AF.resample(wave, orig_rate, new_rate)
+
+
+def to_mono(wave: torch.Tensor) -> torch.Tensor:
+    """``(channels, samples)`` → ``(samples,)`` by averaging channels."""
+    return wave.mean(dim=0) if wave.dim() == 2 else wave

@@ -1,0 +1,44 @@
+"""Configuration: presets, YAML round trip, overrides and ablation switches."""
+
+import pytest
+
+from semisep_lib.config import TERMS, Config, LossConfig
+from semisep_lib.errors import UsageError
+
+
+def test_paper_preset_has_the_authors_values():
+    cfg = Config.from_preset("paper")
+    assert (cfg.spectral.sample_rate, cfg.spectral.n_fft, cfg.spectral.hop) == (20480, 512, 64)
+    assert cfg.loss.weights() == {"R1": 20, "R2": 20, "R3": 20, "R4": 20, "GAN_A": 10, "GAN_C": 10}
+    assert cfg.train.lr_g == 1e-4 and tuple(cfg.train.betas) == (0.5, 0.999) and cfg.train.batch_size == 1
+    assert cfg.model.g_channels == 64 and cfg.model.g_res_blocks == 8 and cfg.model.d_scales == 3
+    assert not cfg.loss.detach_bbar
+
+
+def test_yaml_round_trip(tmp_path):
+    cfg = Config.from_preset("cpu")
+    cfg.train.steps = 123
+    cfg.save(tmp_path / "c.yaml")
+    back = Config.load(tmp_path / "c.yaml")
+    assert back.to_dict() == cfg.to_dict()
+
+
+def test_partial_override_and_unknown_keys(tmp_path):
+    cfg = Config.from_dict({"preset": "smoke", "train": {"steps": 7}})
+    assert cfg.train.steps == 7 and cfg.preset == "smoke"
+    with pytest.raises(UsageError):
+        Config.from_dict({"train": {"nope": 1}})
+    with pytest.raises(UsageError):
+        Config.from_dict({"nosection": {}})
+    with pytest.raises(UsageError):
+        Config.from_preset("huge")
+    (tmp_path / "bad.yaml").write_text("train: [1, 2")
+    with pytest.raises(UsageError):
+        Config.load(tmp_path / "bad.yaml")
+
+
+def test_without_switches_terms_off():
+    w = LossConfig().without(["GAN_A", "GAN_C"]).weights()
+    assert w["GAN_A"] == 0 and w["GAN_C"] == 0 and all(w[t] > 0 for t in TERMS[:4])
+    with pytest.raises(UsageError):
+        LossConfig().without(["R5"])

@@ -1,0 +1,49 @@
+"""The networks: shapes, g(x) = mask(x)·x with mask in [0, 1], discriminator outputs."""
+
+import pytest
+import torch
+
+from semisep_lib.config import Config
+from semisep_lib.models import MaskNet, build_models, count_parameters
+
+
+@pytest.mark.parametrize("preset", ["smoke", "cpu"])
+def test_g_returns_mask_times_input(preset):
+    cfg = Config.from_preset(preset)
+    g, d_A, d_C = build_models(cfg)
+    x = torch.rand(2, cfg.spectral.bins, cfg.spectral.segment_frames) * 5
+    m = g.mask(x)
+    assert m.shape == x.shape and m.min() >= 0 and m.max() <= 1
+    assert torch.allclose(g(x), m * x)
+    scores = d_A(x)
+    assert len(scores) == cfg.model.d_scales and all(s.dim() == 4 and s.shape[1] == 1 for s in scores)
+
+
+def test_g_starts_near_identity_in_cpu_preset():
+    cfg = Config.from_preset("cpu")
+    g = build_models(cfg)[0]
+    assert g.mask(torch.rand(1, 256, 64)).mean() > 0.9  # sigmoid(g_mask_bias=3) ≈ 0.95
+
+
+def test_g_is_scale_invariant_and_silence_safe():
+    g = build_models(Config.from_preset("smoke"))[0]
+    x = torch.rand(1, 256, 32)
+    assert torch.allclose(g.mask(x), g.mask(x * 50), atol=1e-5)
+    y = g(torch.zeros(1, 256, 32))
+    assert torch.isfinite(y).all() and y.abs().max() == 0
+
+
+def test_g_rejects_indivisible_shapes():
+    g = build_models(Config.from_preset("smoke"))[0]
+    with pytest.raises(ValueError):
+        g.mask(torch.rand(1, 256, 30))
+
+
+def test_paper_g_has_the_authors_layout():
+    cfg = Config.from_preset("paper")
+    g = MaskNet(cfg.model, cfg.spectral)
+    convs = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs[0].kernel_size == (7, 7) and convs[0].out_channels == 64
+    assert [c.out_channels for c in convs[1:3]] == [128, 256] and convs[1].stride == (2, 2)
+    assert convs[-1].kernel_size == (7, 7) and convs[-1].out_channels == 1
+    assert count_parameters(g) > 5_000_000
