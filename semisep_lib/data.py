@@ -1,0 +1,529 @@
+"""The data layer: songs from MUSDB18 / MUSDB18-HQ / DSD100 / the toy set, the unmatched split, segment sampling.
+
+* :func:`load_songs` reads a MUSDB18-style root — ``.stem.mp4`` files (MUSDB18) or one folder of WAV stems per
+  song (MUSDB18-HQ, the converted DSD100, the toy set) — into :class:`Song` records, and caches the decoded
+  audio, since decoding a stem file runs ffmpeg.
+* :func:`unmatched_split` turns songs into the paper's two unmatched sets: ``S_A`` (mixtures) and ``S_C``
+  (instrumentals) taken from *different* songs.
+* :class:`SegmentDataset` draws random fixed-length segments; item ``i`` depends only on ``(seed, i)``, so a
+  resumed run sees exactly the segments an uninterrupted run would have seen.
+
+Arrays are float32 ``(channels, samples)`` unless stated otherwise.
+
+Why not ``musdb.DB`` for reading: it probes every file with ffprobe when listing (seconds for 94 previews) and
+decodes WAV through ffmpeg as 16-bit integers, which would break the toy set's exact superposition. So the
+layout is checked and listed here, musdb's own validation list gives the train/valid split, ``.stem.mp4``
+files are decoded with ``stempeg`` (musdb's decoder) as 32-bit floats, and WAV stems are read by soundfile.
+``musdb`` is still what downloads the 7-second preview.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import yaml
+
+from .audio import read_audio
+from .errors import AudioError, DataError, UsageError
+from .fileio import atomic_write_bytes
+
+SUBSETS = ("train", "test")
+SPLITS = (None, "train", "valid")
+SOURCES = ("vocals", "drums", "bass", "other")
+ACCOMPANIMENT = ("drums", "bass", "other")
+#: Where ``musdb.DB(download=True)`` puts the 7-second preview of MUSDB18.
+MUSDB_PREVIEW_ROOT = Path("~/MUSDB18/MUSDB18-7").expanduser()
+#: Bump when the cached arrays change meaning, so old cache files are ignored.
+CACHE_VERSION = 1
+
+_LAYOUT_HINT = ("expected MUSDB18 laid out as train/ and test/ folders holding .stem.mp4 files, or song "
+                "folders with mixture.wav, vocals.wav, drums.wav, bass.wav and other.wav (MUSDB18-HQ)")
+
+
+@dataclass
+class Song:
+    """One song in memory. Arrays are float32 ``(channels, samples)`` at ``rate`` Hz.
+
+    ``accompaniment`` is ``drums + bass + other``. ``vocals`` / ``accompaniment`` are ``None`` where unknown
+    (and in the mixture set of the unmatched split, which must never see them).
+    """
+
+    name: str
+    rate: int
+    mixture: np.ndarray
+    vocals: np.ndarray | None = None
+    accompaniment: np.ndarray | None = None
+
+    @property
+    def samples(self) -> int:
+        """Length in samples."""
+        return int(self.mixture.shape[-1])
+
+    @property
+    def seconds(self) -> float:
+        """Length in seconds."""
+        return self.samples / self.rate
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# finding roots and tracks
+
+
+def cache_root() -> Path:
+    """``$SEMISEP_CACHE``, or ``~/.cache/semisep``: where decoded songs and the toy set are cached."""
+    base = os.environ.get("SEMISEP_CACHE")
+    return Path(base).expanduser() if base else Path.home() / ".cache" / "semisep"
+
+
+def resolve_root(root: str | Path | None = None) -> Path | None:
+    """The dataset root: ``root`` if given, else ``$MUSDB_PATH``, else musdb's download folder of the
+    7-second preview (``~/MUSDB18/MUSDB18-7``) if it exists, else ``None``."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("MUSDB_PATH"):
+        return Path(os.environ["MUSDB_PATH"]).expanduser()
+    return MUSDB_PREVIEW_ROOT if MUSDB_PREVIEW_ROOT.is_dir() else None
+
+
+def _wav_tracks(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / "mixture.wav").is_file())
+
+
+def _stem_tracks(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(".stem.mp4")] for p in folder.iterdir()
+                  if p.name.endswith(".stem.mp4") and p.is_file())
+
+
+def detect_layout(root: str | Path) -> str:
+    """``"wav"`` (MUSDB18-HQ style song folders) or ``"stems"`` (``.stem.mp4`` files) for a dataset root.
+
+    Raises :class:`DataError` naming the root if it is missing, empty, or laid out some other way.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise DataError(f"Dataset root {root} does not exist; pass the folder that holds train/ and test/ "
+                        f"(with --root or MUSDB_PATH), or use the built-in toy set (--data toy).")
+    if not root.is_dir():
+        raise DataError(f"Dataset root {root} is a file, not a folder; {_LAYOUT_HINT}.")
+    if not any((root / s).is_dir() for s in SUBSETS):
+        if (root / "Mixtures").is_dir() and (root / "Sources").is_dir():
+            raise DataError(f"Dataset root {root} is laid out like DSD100, not MUSDB18; convert it first with "
+                            f"`semisep dsd100-to-musdb {root} DEST` and use DEST.")
+        if not any(root.iterdir()):
+            raise DataError(f"Dataset root {root} is empty; {_LAYOUT_HINT}.")
+        raise DataError(f"Dataset root {root} has no train/ or test/ folder; {_LAYOUT_HINT}.")
+    if any(_wav_tracks(root / s) for s in SUBSETS):
+        return "wav"
+    if any(_stem_tracks(root / s) for s in SUBSETS):
+        return "stems"
+    raise DataError(f"Dataset root {root} has no tracks in its train/ or test/ folder; {_LAYOUT_HINT}.")
+
+
+def validation_names(root: str | Path) -> list[str]:
+    """Training songs held out for validation: ``root/valid.txt`` if present (the toy set), else musdb's list."""
+    listing = Path(root) / "valid.txt"
+    if listing.is_file():
+        return [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+    import musdb
+
+    with open(Path(musdb.__file__).parent / "configs" / "mus.yaml") as f:
+        return list(yaml.safe_load(f)["validation_tracks"])
+
+
+def _check_subset_split(subset: str, split: str | None) -> None:
+    if subset not in SUBSETS:
+        raise UsageError(f"Unknown subset {subset!r}; choose 'train' or 'test'.")
+    if split not in SPLITS:
+        raise UsageError(f"Unknown split {split!r}; choose 'train', 'valid' or none.")
+    if split is not None and subset != "train":
+        raise UsageError(f"A {split!r} split applies to the 'train' subset only, not to {subset!r}.")
+
+
+def list_tracks(root: str | Path, subset: str = "train", split: str | None = None) -> list[str]:
+    """Names of the tracks of ``subset`` (and ``split`` of it), sorted; may be empty. Decodes nothing."""
+    _check_subset_split(subset, split)
+    root = Path(root)
+    layout = detect_layout(root)
+    names = (_wav_tracks if layout == "wav" else _stem_tracks)(root / subset)
+    if split is not None:
+        valid = set(validation_names(root))
+        names = [n for n in names if (n in valid) == (split == "valid")]
+    return names
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# decoding and caching
+
+
+def _source_files(root: Path, layout: str, subset: str, name: str) -> list[Path]:
+    if layout == "stems":
+        return [root / subset / f"{name}.stem.mp4"]
+    folder = root / subset / name
+    return [folder / f"{s}.wav" for s in ("mixture",) + SOURCES if (folder / f"{s}.wav").exists()]
+
+
+def _decode(root: Path, layout: str, subset: str, name: str) -> tuple[int, dict[str, np.ndarray]]:
+    """Decode one track: its rate and float32 ``(channels, samples)`` arrays ``mixture`` (+ sources found)."""
+    if layout == "wav":
+        folder = root / subset / name
+        arrays, rate = {}, None
+        for stem in ("mixture",) + SOURCES:
+            if not (folder / f"{stem}.wav").exists():
+                continue
+            audio, r = read_audio(folder / f"{stem}.wav")
+            if rate is not None and r != rate:
+                raise DataError(f"Track {folder} mixes sample rates ({rate} Hz and {r} Hz in {stem}.wav).")
+            rate, arrays[stem] = r, audio
+        # stems of one song should have equal lengths; trim to the shortest if they differ by a few samples
+        n = min(a.shape[1] for a in arrays.values())
+        return int(rate), {k: v[:, :n] for k, v in arrays.items()}
+    import stempeg
+
+    path = root / subset / f"{name}.stem.mp4"
+    try:
+        # (stems, samples, channels), stems in MUSDB order: mixture, drums, bass, other, vocals
+        stems, rate = stempeg.read_stems(str(path), dtype=np.float32, always_3d=True)
+    except Exception as err:  # stempeg raises whatever ffmpeg-python or ffprobe raised
+        raise AudioError(f"Could not decode the stem file {path} ({type(err).__name__}: {err}).") from None
+    if stems.shape[0] < 5 or stems.shape[1] == 0:
+        raise AudioError(f"Stem file {path} holds {stems.shape[0]} streams of {stems.shape[1]} samples; "
+                         f"expected 5 streams (mixture, drums, bass, other, vocals).")
+    if not np.isfinite(stems).all():
+        raise AudioError(f"Stem file {path} contains NaN or infinite samples.")
+    order = ("mixture", "drums", "bass", "other", "vocals")
+    return int(rate), {k: np.ascontiguousarray(stems[i].T) for i, k in enumerate(order)}
+
+
+def _to_song(name: str, rate: int, arrays: dict[str, np.ndarray], sample_rate: int | None, mono: bool) -> Song:
+    """Build a :class:`Song`: sum the accompaniment, downmix to mono ``(1, samples)``, resample."""
+    parts = {"mixture": arrays["mixture"], "vocals": arrays.get("vocals")}
+    parts["accompaniment"] = (arrays["drums"] + arrays["bass"] + arrays["other"]
+                              if all(k in arrays for k in ACCOMPANIMENT) else None)
+    out_rate = int(sample_rate or rate)
+    for key, x in parts.items():
+        if x is None:
+            continue
+        if mono:
+            x = x.mean(axis=0, keepdims=True)  # (channels, samples) -> (1, samples)
+        if out_rate != rate:
+            import torchaudio.functional as AF
+
+            x = AF.resample(torch.from_numpy(np.ascontiguousarray(x)), rate, out_rate).numpy()
+        parts[key] = np.ascontiguousarray(x, dtype=np.float32)
+    return Song(name=name, rate=out_rate, **parts)
+
+
+def _cache_path(root: Path, layout: str, subset: str, name: str, sample_rate: int | None, mono: bool) -> Path:
+    """``cache_root()/decoded/<name>-<hash>.npz``; the hash covers root, subset, name, rate, mono and the files."""
+    files = _source_files(root, layout, subset, name)
+    key = {
+        "version": CACHE_VERSION,
+        "root": str(root.resolve()),
+        "subset": subset,
+        "name": name,
+        "sample_rate": sample_rate,
+        "mono": bool(mono),
+        "files": [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files],
+    }
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60]
+    return cache_root() / "decoded" / f"{slug}-{digest}.npz"
+
+
+def _read_cache(path: Path, name: str) -> Song | None:
+    try:
+        with np.load(path) as z:
+            return Song(name=name, rate=int(z["rate"]), mixture=z["mixture"],
+                        vocals=z["vocals"] if "vocals" in z.files else None,
+                        accompaniment=z["accompaniment"] if "accompaniment" in z.files else None)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None  # missing or damaged: decode again
+
+
+def _write_cache(path: Path, song: Song) -> None:
+    arrays = {"rate": np.int64(song.rate), "mixture": song.mixture}
+    arrays.update({k: getattr(song, k) for k in ("vocals", "accompaniment") if getattr(song, k) is not None})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _download_preview(root: Path) -> None:
+    """Fetch the MUSDB18 7-second preview into ``root`` with musdb's downloader."""
+    import musdb
+
+    try:
+        musdb.DB(root=str(root), download=True, subsets=[])
+    except (OSError, RuntimeError, zipfile.BadZipFile) as err:
+        raise DataError(f"Could not download the MUSDB18 7-second preview into {root} ({err}); check the "
+                        f"internet connection, or download it by hand and pass its folder with --root or "
+                        f"MUSDB_PATH.") from None
+
+
+def load_songs(root: str | Path | None = None, subset: str = "train", split: str | None = None,
+               sample_rate: int | None = None, mono: bool = False, cache: bool = True, download: bool = False,
+               tracks: Sequence[str] | None = None, limit: int | None = None) -> list[Song]:
+    """Read the songs of ``subset`` (``"train"`` / ``"test"``) and ``split`` (``None`` / ``"train"`` /
+    ``"valid"``) of a MUSDB18-style root, sorted by name.
+
+    ``root`` defaults to :func:`resolve_root`. ``sample_rate`` resamples (default: keep the file's rate),
+    ``mono`` downmixes to ``(1, samples)``. ``tracks`` keeps only the named songs, ``limit`` the first few.
+    Decoded songs are cached as ``.npz`` under :func:`cache_root` (``cache=False`` skips the cache).
+    ``download=True`` fetches MUSDB18's 7-second preview first if the root has no ``train/`` folder.
+    The train/valid split is musdb's, or the root's ``valid.txt`` where there is one (the toy set).
+    """
+    _check_subset_split(subset, split)
+    resolved = resolve_root(root)
+    if download:
+        resolved = resolved or MUSDB_PREVIEW_ROOT
+        if not (resolved / "train").is_dir():
+            _download_preview(resolved)
+    if resolved is None:
+        raise DataError("No dataset root given; pass --root PATH, set MUSDB_PATH, or use the built-in toy set "
+                        "(--data toy).")
+    layout = detect_layout(resolved)
+    names = list_tracks(resolved, subset, split)
+    what = f"'{subset}' subset" + (f" ('{split}' split)" if split else "")
+    if not names:
+        raise DataError(f"Dataset root {resolved} has no tracks in its {what}; check the root, or ask for "
+                        f"another subset or split.")
+    if tracks is not None:
+        missing = [t for t in tracks if t not in names]
+        if missing:
+            raise DataError(f"Track(s) {', '.join(missing)} not found in the {what} of {resolved}.")
+        names = [n for n in names if n in set(tracks)]
+    if limit is not None:
+        names = names[: max(int(limit), 0)]
+
+    from tqdm.auto import tqdm
+
+    songs = []
+    for name in tqdm(names, desc=f"loading {subset}", unit="track", disable=len(names) < 8, leave=False):
+        path = _cache_path(resolved, layout, subset, name, sample_rate, mono) if cache else None
+        song = _read_cache(path, name) if path is not None and path.exists() else None
+        if song is None:
+            rate, arrays = _decode(resolved, layout, subset, name)
+            song = _to_song(name, rate, arrays, sample_rate, mono)
+            if path is not None:
+                _write_cache(path, song)
+        songs.append(song)
+    return songs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the unmatched split
+
+
+def check_disjoint(mix_songs: Sequence[Song], inst_songs: Sequence[Song]) -> None:
+    """Raise :class:`DataError` naming the songs that give both a mixture and an instrumental."""
+    shared = sorted({s.name for s in mix_songs} & {s.name for s in inst_songs})
+    if shared:
+        raise DataError(f"The mixture set and the instrumental set share {len(shared)} song(s) "
+                        f"({', '.join(shared)}); the unmatched split needs different songs on each side.")
+
+
+def unmatched_split(songs: Sequence[Song], mode: str = "disjoint", seed: int = 0) -> tuple[list[Song], list[Song]]:
+    """The paper's two unmatched sets, ``(S_A, S_C)``.
+
+    ``S_A`` songs keep only their mixture (``vocals`` and ``accompaniment`` are ``None``: the method never sees
+    them). ``S_C`` songs are instrumentals: their accompaniment, as both ``mixture`` and ``accompaniment``.
+
+    * ``"disjoint"``: a seeded shuffle; the first half gives mixtures, the second half instrumentals, so no
+      song appears on both sides (checked).
+    * ``"authors"``: both sets from all songs, each in its own shuffled order (the authors' protocol, unpaired
+      only by shuffling).
+    """
+    if mode not in ("disjoint", "authors"):
+        raise UsageError(f"Unknown split mode {mode!r}; choose 'disjoint' or 'authors'.")
+    without_acc = [s.name for s in songs if s.accompaniment is None]
+    if without_acc:
+        raise DataError(f"Song(s) {', '.join(without_acc)} have no instrumental stems to build the "
+                        f"instrumental set from.")
+    rng = np.random.default_rng(seed)
+    if mode == "disjoint":
+        if len(songs) < 2:
+            raise DataError(f"The disjoint unmatched split needs at least 2 songs, got {len(songs)}.")
+        order = [songs[i] for i in rng.permutation(len(songs))]
+        half = len(order) // 2
+        mix_from, inst_from = order[:half], order[half:]
+    else:
+        if not songs:
+            raise DataError("The unmatched split needs at least 1 song, got none.")
+        mix_from = [songs[i] for i in rng.permutation(len(songs))]
+        inst_from = [songs[i] for i in rng.permutation(len(songs))]
+    mixtures = [Song(s.name, s.rate, s.mixture) for s in mix_from]
+    instrumentals = [Song(s.name, s.rate, s.accompaniment, None, s.accompaniment) for s in inst_from]
+    if mode == "disjoint":
+        check_disjoint(mixtures, instrumentals)
+    return mixtures, instrumentals
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# segment sampling
+
+
+class SegmentDataset(torch.utils.data.Dataset):
+    """Random fixed-length segments of a list of signals, reproducible item by item.
+
+    ``songs`` are 1-D ``(samples,)`` or ``(channels, samples)`` arrays. Item ``i`` comes from
+    ``np.random.default_rng([seed, i])``: a song drawn with probability proportional to its length, a channel,
+    and an offset. It is the same on every access, whatever the order, so resuming at step ``k`` is exact.
+    Songs shorter than a segment are zero-padded at the end. ``length`` is the size of a virtual epoch.
+    """
+
+    def __init__(self, songs: Sequence[np.ndarray], segment_samples: int, seed: int = 0, length: int = 1000):
+        if segment_samples <= 0:
+            raise UsageError(f"Segments must be at least 1 sample long, got {segment_samples}.")
+        if length <= 0:
+            raise UsageError(f"A segment dataset needs a positive length, got {length}.")
+        # each song as (channels, samples) float32
+        self.songs = [np.atleast_2d(np.asarray(s, dtype=np.float32)) for s in songs]
+        if any(s.ndim != 2 for s in self.songs):
+            raise UsageError("Songs for segment sampling must be 1-D (samples,) or 2-D (channels, samples).")
+        lengths = np.array([s.shape[1] for s in self.songs], dtype=np.float64)
+        if len(self.songs) == 0 or lengths.sum() == 0:
+            raise DataError("There are no samples to draw training segments from (no songs, or only empty ones).")
+        self.probs = lengths / lengths.sum()
+        self.segment_samples = int(segment_samples)
+        self.seed = int(seed)
+        self.length = int(length)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def locate(self, index: int) -> tuple[int, int, int]:
+        """Where item ``index`` comes from: ``(song, channel, offset)``. Any ``index >= 0`` is valid."""
+        rng = np.random.default_rng([self.seed, int(index)])
+        song = int(rng.choice(len(self.songs), p=self.probs))
+        channels, samples = self.songs[song].shape
+        channel = int(rng.integers(channels))
+        offset = int(rng.integers(max(samples - self.segment_samples, 0) + 1))
+        return song, channel, offset
+
+    def segment(self, index: int) -> torch.Tensor:
+        """Segment number ``index`` (not limited to ``len(self)``): float32 ``(segment_samples,)``."""
+        song, channel, offset = self.locate(index)
+        x = self.songs[song][channel, offset: offset + self.segment_samples]
+        if len(x) < self.segment_samples:
+            x = np.pad(x, (0, self.segment_samples - len(x)))
+        return torch.from_numpy(np.array(x, dtype=np.float32))
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        if index < 0:
+            index += self.length
+        if not 0 <= index < self.length:
+            raise IndexError(f"segment index {index} out of range for length {self.length}")
+        return self.segment(index)
+
+
+def batch(dataset: SegmentDataset, step: int, batch_size: int) -> torch.Tensor:
+    """Training batch number ``step``: segments ``step*batch_size … step*batch_size + batch_size − 1``,
+    stacked to ``(batch_size, segment_samples)``."""
+    start = int(step) * int(batch_size)
+    return torch.stack([dataset.segment(start + k) for k in range(int(batch_size))])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# DSD100
+
+
+def dsd100_to_musdb(dsd_root: str | Path, dest: str | Path) -> Path:
+    """Lay DSD100 out as MUSDB18-HQ in ``dest`` with symbolic links (no copies); returns ``dest``.
+
+    ``Mixtures/Dev/<song>/mixture.wav`` and ``Sources/Dev/<song>/{vocals,drums,bass,other}.wav`` become
+    ``dest/train/<song>/*.wav``; ``Test`` becomes ``dest/test``. Everything is checked before anything is linked.
+    """
+    dsd_root, dest = Path(dsd_root), Path(dest)
+    if not dsd_root.is_dir():
+        raise DataError(f"DSD100 root {dsd_root} does not exist or is not a folder.")
+    if not (dsd_root / "Mixtures").is_dir() or not (dsd_root / "Sources").is_dir():
+        raise DataError(f"DSD100 root {dsd_root} has no Mixtures/ and Sources/ folders; expected "
+                        f"Mixtures/{{Dev,Test}}/<song>/mixture.wav and Sources/{{Dev,Test}}/<song>/<source>.wav.")
+    links: list[tuple[Path, Path]] = []  # (link, target)
+    for part, subset in (("Dev", "train"), ("Test", "test")):
+        mix_dir = dsd_root / "Mixtures" / part
+        if not mix_dir.is_dir():
+            continue
+        for song in sorted(p for p in mix_dir.iterdir() if p.is_dir()):
+            wanted = [(song / "mixture.wav", "mixture")]
+            wanted += [(dsd_root / "Sources" / part / song.name / f"{s}.wav", s) for s in SOURCES]
+            for target, stem in wanted:
+                if not target.is_file():
+                    raise DataError(f"DSD100 song {song.name!r} lacks {target}; every song needs mixture.wav "
+                                    f"and {', '.join(s + '.wav' for s in SOURCES)}.")
+                links.append((dest / subset / song.name / f"{stem}.wav", target.resolve()))
+    if not links:
+        raise DataError(f"DSD100 root {dsd_root} holds no songs under Mixtures/Dev or Mixtures/Test.")
+    for link, _ in links:
+        if link.exists() and not link.is_symlink():
+            raise DataError(f"{link} already exists and is not a link; choose an empty destination folder.")
+    for link, target in links:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(target)
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# command line
+
+
+def _dsd100_command(args: argparse.Namespace) -> None:
+    dest = dsd100_to_musdb(args.dsd_root, args.dest)
+    counts = {s: len(_wav_tracks(dest / s)) for s in SUBSETS}
+    print(f"Linked {counts['train']} DSD100 Dev songs into {dest / 'train'} and {counts['test']} Test songs into "
+          f"{dest / 'test'}; use --root {dest}.")
+
+
+def _data_info_command(args: argparse.Namespace) -> None:
+    if args.data == "toy":
+        from .toy import ensure_toy_dataset
+
+        root = ensure_toy_dataset()
+    else:
+        root = resolve_root(args.root)
+        if root is None:
+            raise DataError("No dataset root given; pass --root PATH, set MUSDB_PATH, or use --data toy.")
+    layout = detect_layout(root)
+    kind = "song folders of WAV stems" if layout == "wav" else ".stem.mp4 files"
+    print(f"Dataset root {root} ({kind}):")
+    for subset in SUBSETS:
+        line = f"  {subset}: {len(list_tracks(root, subset))} tracks"
+        if subset == "train":
+            line += (f" ({len(list_tracks(root, 'train', 'train'))} in the train split, "
+                     f"{len(list_tracks(root, 'train', 'valid'))} in the valid split)")
+        print(line)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``dsd100-to-musdb`` and ``data-info``."""
+    p = sub.add_parser("dsd100-to-musdb", help="lay DSD100 out as MUSDB18-HQ (symbolic links)",
+                       description="Link DSD100's Mixtures/ and Sources/ into MUSDB18-HQ's train/ and test/ "
+                                   "song folders, without copying audio.")
+    p.add_argument("dsd_root", type=Path, metavar="DSD_ROOT", help="the DSD100 folder (holds Mixtures/, Sources/)")
+    p.add_argument("dest", type=Path, metavar="DEST", help="output folder")
+    p.set_defaults(func=_dsd100_command)
+
+    p = sub.add_parser("data-info", help="count the tracks of a dataset per subset and split",
+                       description="Show how many tracks each subset and split of a dataset root holds.")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--root", type=Path, default=None,
+                       help="MUSDB18 / MUSDB18-HQ root (default: $MUSDB_PATH, or ~/MUSDB18/MUSDB18-7)")
+    group.add_argument("--data", choices=["toy"], default=None, help="the built-in toy set")
+    p.set_defaults(func=_data_info_command)
