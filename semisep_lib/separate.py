@@ -1,0 +1,607 @@
+"""Whole-track separation: any length, any channel count, any sample rate, written as two stems.
+
+The contract every method of the project follows is :class:`Separator`: ``separate(audio, rate)`` returns the
+vocal estimate, shaped like the input, and the accompaniment is always ``audio − vocals`` — so the two stems sum
+back to the input exactly, whatever the method. :meth:`Separator.stems` checks the input and forms both.
+
+:class:`MaskSeparator` is the paper's method at inference time, as the authors run it:
+
+1. each channel is separated on its own (the network is mono), after resampling to the model's rate;
+2. the magnitude STFT is cut into blocks of ``segment_frames`` frames (the size ``g`` was trained on), which
+   overlap by ``overlap``; ``g``'s instrumental mask of each block is blended into the whole-track mask with a
+   triangular window (a weighted average of the overlapping blocks);
+3. the mask is raised to ``mask_power`` (authors: 9) and optionally smoothed over ``smooth_frames`` frames;
+4. vocals = iSTFT((1 − mask) · X) with the mixture's phase, resampled back to the input rate.
+
+Long inputs are processed in chunks of ``chunk_seconds`` that overlap by ``crossfade_seconds`` and are
+cross-faded linearly, so memory does not grow with the track (a 10-minute stereo 44.1 kHz song stays near the
+size of its own waveforms).
+
+The mask exponent is a free choice of the authors (tuned on the *test* tracks). Here :func:`tune_mask_power`
+chooses it on *validation* songs and ``semisep tune-mask`` stores it in the run directory as ``separate.yaml``,
+which :func:`load_separator` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+
+from .audio import read_audio
+from .config import Config
+from .errors import AudioError, DataError, UsageError
+from .fileio import atomic_write_text
+from .metrics import median_sdr
+from .spectral import STFT, apply_mask, crop, magnitude, resample, uncrop_mask
+
+#: Where a pretrained model ships inside the package (a run directory with ``best.pt``).
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+#: The file in a run directory that holds the separation settings chosen by ``semisep tune-mask``.
+TUNING_FILE = "separate.yaml"
+#: Mask exponents tried by :func:`tune_mask_power` (the authors' 9 among them).
+DEFAULT_POWERS = (0.5, 1.0, 2.0, 3.0, 5.0, 9.0)
+STEMS = ("vocals", "accompaniment")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the contract
+
+
+def check_audio(audio: np.ndarray, rate: int, what: str = "The input audio") -> np.ndarray:
+    """``audio`` as float32 ``(channels, samples)`` (a 1-D array becomes one channel), checked: at least one
+    sample, finite, a positive integer ``rate``. Raises :class:`AudioError` otherwise."""
+    audio = np.asarray(audio)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if audio.ndim != 2 or audio.shape[0] < 1:
+        raise AudioError(f"{what} must be shaped (channels, samples), got shape {tuple(audio.shape)}.")
+    if audio.shape[1] == 0:
+        raise AudioError(f"{what} holds no samples.")
+    if not np.issubdtype(audio.dtype, np.number):
+        raise AudioError(f"{what} must hold numbers, got dtype {audio.dtype}.")
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    if not np.isfinite(audio).all():
+        raise AudioError(f"{what} contains NaN or infinite samples.")
+    if int(rate) != rate or rate <= 0:
+        raise AudioError(f"{what} has an invalid sample rate {rate!r}; it must be a positive whole number of Hz.")
+    return audio
+
+
+class Separator:
+    """A singing-voice separation method.
+
+    Subclasses implement :meth:`separate`; everything else (files, evaluation, tables) calls :meth:`stems`,
+    which checks the input and derives the accompaniment as ``audio − vocals``. ``name`` labels result rows.
+    """
+
+    name = "separator"
+
+    def separate(self, audio: np.ndarray, rate: int) -> np.ndarray:
+        """Vocal estimate of ``audio`` float32 ``(channels, samples)`` at ``rate`` Hz, the same shape."""
+        raise NotImplementedError
+
+    def stems(self, audio: np.ndarray, rate: int) -> dict[str, np.ndarray]:
+        """``{"vocals": v, "accompaniment": audio − v}``, both float32 ``(channels, samples)`` like ``audio``.
+
+        Raises :class:`AudioError` for an empty input or one with NaN/inf samples."""
+        audio = check_audio(audio, rate)
+        vocals = self.checked_vocals(audio, rate)
+        return {"vocals": vocals, "accompaniment": audio - vocals}
+
+    def checked_vocals(self, audio: np.ndarray, rate: int) -> np.ndarray:
+        """:meth:`separate` of an already checked ``audio``, with its output checked (shape, finite)."""
+        vocals = np.asarray(self.separate(audio, int(rate)), dtype=np.float32)
+        if vocals.shape != audio.shape:
+            raise RuntimeError(f"{type(self).__name__}.separate returned shape {vocals.shape} "
+                               f"for an input of shape {audio.shape}")
+        if not np.isfinite(vocals).all():
+            raise AudioError(f"Separation by {self.name} produced NaN or infinite samples.")
+        return vocals
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the paper's method
+
+
+def _chunk_bounds(n: int, length: int, overlap: int) -> list[tuple[int, int]]:
+    """``[(start, end), ...]`` covering ``0..n`` with chunks of ``length`` samples overlapping by ``overlap``.
+
+    Every chunk but the last is ``length`` long; the last one ends at ``n`` and is longer than ``overlap``, so
+    each overlap region is exactly ``overlap`` samples shared by two neighbouring chunks."""
+    if n <= length:
+        return [(0, n)]
+    step = length - overlap
+    bounds, start = [], 0
+    while True:
+        if start + length >= n:
+            bounds.append((start, n))
+            return bounds
+        bounds.append((start, start + length))
+        start += step
+
+
+class MaskSeparator(Separator):
+    """Vocals = (1 − mask) · X with ``g``'s instrumental mask, as described in the module docstring.
+
+    ``g``: a :class:`~semisep_lib.models.MaskNet` (anything with ``mask(mag (B, F, T)) -> (B, F, T)`` and
+    ``down_factor``). ``cfg``: its configuration; ``mask_power``, ``smooth_frames`` and ``overlap`` default to
+    ``cfg.separate``. ``block_factor``: blocks are ``segment_frames * block_factor`` frames (1 = the size ``g``
+    was trained on; each block is normalised by its own peak, as in training). ``batch_blocks``: blocks per
+    forward pass (default: from the size of ``g``, see the code). ``chunk_seconds`` / ``crossfade_seconds``: the length
+    of the pieces a long input is processed in and of their linear cross-fades.
+    """
+
+    name = "ours"
+
+    def __init__(self, g: torch.nn.Module, cfg: Config, device: str | torch.device = "cpu",
+                 mask_power: float | None = None, smooth_frames: int | None = None, overlap: float | None = None,
+                 block_factor: int = 1, chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0,
+                 batch_blocks: int | None = None, name: str | None = None):
+        self.device = torch.device(device)
+        self.g = g.to(self.device).eval()
+        self.cfg = cfg
+        self.rate = int(cfg.spectral.sample_rate)
+        self.mask_power = float(cfg.separate.mask_power if mask_power is None else mask_power)
+        self.smooth_frames = int(cfg.separate.smooth_frames if smooth_frames is None else smooth_frames)
+        self.overlap = float(cfg.separate.overlap if overlap is None else overlap)
+        if not self.mask_power > 0 or not math.isfinite(self.mask_power):
+            raise UsageError(f"The mask power must be a positive number, got {self.mask_power}.")
+        if self.smooth_frames < 1:
+            raise UsageError(f"smooth_frames must be at least 1, got {self.smooth_frames}.")
+        if not 0 <= self.overlap < 1:
+            raise UsageError(f"The block overlap must be in [0, 1), got {self.overlap}.")
+        if block_factor < 1:
+            raise UsageError(f"block_factor must be at least 1, got {block_factor}.")
+        if not chunk_seconds > 2 * crossfade_seconds >= 0:
+            raise UsageError(f"chunk_seconds ({chunk_seconds}) must exceed twice crossfade_seconds "
+                             f"({crossfade_seconds}).")
+        d = int(getattr(g, "down_factor", 1))
+        self.down = d
+        self.block = -(-cfg.spectral.segment_frames * block_factor // d) * d  # rounded up to a multiple of d
+        # the smallest input g's reflection paddings accept: 4 frames at full resolution, 2 at the bottleneck
+        self.min_frames = -(-max(4, 2 * d) // d) * d
+        self.chunk_seconds, self.crossfade_seconds = float(chunk_seconds), float(crossfade_seconds)
+        if batch_blocks is None:
+            # blocks per forward pass: as many as keep g's activations near 256 MB (CPU) or 2 GB (GPU), at most
+            # 64 — the paper's g gets 2 on the CPU, the small presets dozens (a rough count: the widest
+            # activation is g_channels × F × B floats, and about 8 of them are alive at once)
+            per_block = 8 * 4 * cfg.model.g_channels * cfg.spectral.bins * self.block
+            budget = (2 << 30) if self.device.type == "cuda" else (256 << 20)
+            batch_blocks = min(64, max(1, budget // per_block))
+        self.batch_blocks = int(batch_blocks)
+        self.stft = STFT(cfg.spectral).to(self.device)
+        if name:
+            self.name = name
+
+    # -- the mask ----------------------------------------------------------------------------------------------
+    def raw_mask(self, mag: torch.Tensor) -> torch.Tensor:
+        """``g``'s instrumental mask of a whole magnitude spectrogram ``(C, F, T)`` (Nyquist bin dropped),
+        computed in overlapping blocks and blended with a triangular window. Returns ``(C, F, T)`` in [0, 1]."""
+        C, Fb, T = mag.shape
+        B = self.block
+        if T <= B:
+            # one block, zero-padded at the end to a size g accepts
+            size = max(-(-T // self.down) * self.down, self.min_frames)
+            return self.g.mask(F.pad(mag, (0, size - T)))[..., :T]
+        hop = max(1, int(round(B * (1 - self.overlap))))
+        starts = list(range(0, T - B + 1, hop))
+        if starts[-1] != T - B:
+            starts.append(T - B)  # a last block flush with the end, so every block is full size
+        # triangular weights, positive everywhere so that the first and last frames count too
+        ramp = (torch.arange(B, device=mag.device, dtype=mag.dtype) + 0.5) / B
+        window = 1 - (2 * ramp - 1).abs()
+        acc = torch.zeros_like(mag)
+        wsum = torch.zeros(T, device=mag.device, dtype=mag.dtype)
+        for s in starts:
+            wsum[s:s + B] += window
+        # (C, F, T) → blocks (C * n_blocks, F, B), processed batch_blocks at a time
+        jobs = [(c, s) for s in starts for c in range(C)]
+        for i in range(0, len(jobs), self.batch_blocks):
+            part = jobs[i:i + self.batch_blocks]
+            m = self.g.mask(torch.stack([mag[c, :, s:s + B] for c, s in part]))
+            for (c, s), mc in zip(part, m):
+                acc[c, :, s:s + B] += mc * window
+        return acc / wsum
+
+    def postprocess(self, mask: torch.Tensor, power: float | None = None) -> torch.Tensor:
+        """The authors' post-processing of a mask ``(C, F, T)``: raised to ``power`` (default
+        ``self.mask_power``), then a centred moving average over ``smooth_frames`` frames."""
+        p = self.mask_power if power is None else float(power)
+        m = mask.clamp(0, 1) ** p
+        k = self.smooth_frames
+        if k > 1:
+            C, Fb, T = m.shape
+            # (C, F, T) → (C·F, 1, T) for a 1-D average along time, edges averaged over the frames present
+            flat = F.avg_pool1d(m.reshape(C * Fb, 1, T), k, stride=1, padding=k // 2, count_include_pad=False)
+            m = flat[..., :T].reshape(C, Fb, T)
+        return m
+
+    # -- one chunk -----------------------------------------------------------------------------------------------
+    def _chunk_vocals(self, x: np.ndarray, rate: int, powers: Sequence[float]) -> list[np.ndarray]:
+        """Vocals of one chunk ``(C, n)`` for each mask power; each ``(C, n)`` float32 at ``rate``."""
+        n = x.shape[1]
+        wave = resample(torch.from_numpy(x).to(self.device), rate, self.rate)  # (C, m) at the model rate
+        X = self.stft(wave)  # (C, F+1, T) complex
+        raw = self.raw_mask(magnitude(crop(X)))  # (C, F, T)
+        out = []
+        for p in powers:
+            keep = 1 - uncrop_mask(self.postprocess(raw, p))  # vocal mask, Nyquist bin restored
+            v = self.stft.inverse(apply_mask(X, keep), length=wave.shape[-1])
+            v = resample(v, self.rate, rate)[:, :n]
+            if v.shape[1] < n:  # resampling rounds the length; pad the last sample or two
+                v = F.pad(v, (0, n - v.shape[1]))
+            out.append(v.float().cpu().numpy())
+        return out
+
+    # -- whole tracks ------------------------------------------------------------------------------------------
+    def separate_powers(self, audio: np.ndarray, rate: int, powers: Sequence[float]) -> list[np.ndarray]:
+        """Vocal estimates of ``audio`` ``(C, samples)`` for several mask powers at the cost of one pass of
+        ``g``; returns one float32 ``(C, samples)`` array per power."""
+        audio = check_audio(audio, rate)
+        C, n = audio.shape
+        length = max(1, int(round(self.chunk_seconds * rate)))
+        fade = int(round(self.crossfade_seconds * rate))
+        bounds = _chunk_bounds(n, length, fade)
+        outs = [np.zeros((C, n), dtype=np.float32) for _ in powers]
+        ramp = ((np.arange(fade, dtype=np.float32) + 0.5) / max(fade, 1)) if fade else None
+        with torch.inference_mode():
+            for i, (s, e) in enumerate(bounds):
+                parts = self._chunk_vocals(audio[:, s:e], rate, powers)
+                for out, v in zip(outs, parts):
+                    # linear cross-fade: the ramps of neighbouring chunks sum to one over their shared samples
+                    if i > 0 and fade:
+                        v[:, :fade] *= ramp
+                    if i < len(bounds) - 1 and fade:
+                        v[:, -fade:] *= ramp[::-1]
+                    out[:, s:e] += v
+        return outs
+
+    def separate(self, audio: np.ndarray, rate: int) -> np.ndarray:
+        """Vocal estimate of ``audio`` ``(C, samples)`` at ``rate`` Hz, the same shape, float32."""
+        return self.separate_powers(audio, rate, [self.mask_power])[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# models, tuning files
+
+
+def default_model() -> Path:
+    """The shipped pretrained model (``semisep_lib/pretrained/``), or :class:`UsageError` if none is installed."""
+    if (PRETRAINED_DIR / "best.pt").is_file():
+        return PRETRAINED_DIR
+    raise UsageError("No --model given and no pretrained model is installed; train one with `semisep train ...` "
+                     "and pass --model RUN_DIR.")
+
+
+def run_dir_of(model_path: str | Path) -> Path:
+    """The run directory of a run directory or of a checkpoint file inside one."""
+    model_path = Path(model_path)
+    return model_path if model_path.is_dir() else model_path.parent
+
+
+def read_tuning(model_path: str | Path) -> dict:
+    """The contents of ``RUN/separate.yaml`` (``{"separate": {...}, "tuning": {...}}``), or ``{}`` if absent."""
+    path = run_dir_of(model_path) / TUNING_FILE
+    if not path.is_file():
+        return {}
+    try:
+        d = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise UsageError(f"Separation settings {path} are not valid YAML ({err}).") from None
+    if not isinstance(d, dict) or not isinstance(d.get("separate", {}), dict):
+        raise UsageError(f"Separation settings {path} must hold a 'separate' mapping.")
+    return d
+
+
+def load_separator(model_path: str | Path | None = None, device: str = "cpu", mask_power: float | None = None,
+                   **kwargs) -> MaskSeparator:
+    """A :class:`MaskSeparator` for a run directory or checkpoint (default: :func:`default_model`).
+
+    Separation settings, in increasing priority: the checkpoint's ``config.separate``, the run directory's
+    ``separate.yaml`` (written by ``semisep tune-mask``), then ``mask_power`` if given. ``device`` may be
+    ``"auto"``. Raises :class:`~semisep_lib.errors.CheckpointError` for a bad model."""
+    from .train import load_g, pick_device
+
+    model_path = Path(model_path) if model_path is not None else default_model()
+    dev = pick_device(device or "auto")
+    g, cfg = load_g(model_path, device=str(dev))
+    tuned = read_tuning(model_path).get("separate")
+    if tuned:
+        cfg = cfg.updated({"separate": tuned})
+    return MaskSeparator(g, cfg, device=dev, mask_power=mask_power, **kwargs)
+
+
+def tune_mask_power(g: torch.nn.Module, cfg: Config, songs: Iterable, powers: Sequence[float] = DEFAULT_POWERS,
+                    device: str | torch.device = "cpu") -> tuple[float, dict[float, float]]:
+    """Choose the mask exponent on *validation* songs (never on test songs, unlike the authors).
+
+    Criterion: for every power, the median over songs of each song's median fast SDR of the vocal estimate
+    (museval v4's SDR, 1 s windows, :func:`~semisep_lib.metrics.median_sdr`); the power with the highest value
+    wins (ties: the earlier power in ``powers``). ``songs``: :class:`~semisep_lib.data.Song` records with
+    vocals, at any rate (the CLI uses the model's rate, mono, for speed). Returns ``(best_power, table)`` with
+    ``table[power]`` = that median. Songs whose vocals are silent throughout are skipped."""
+    powers = [float(p) for p in powers]
+    if not powers or any(not p > 0 for p in powers):
+        raise UsageError(f"Mask powers must be positive numbers, got {powers}.")
+    sep = MaskSeparator(g, cfg, device=device)
+    per_power: dict[float, list[float]] = {p: [] for p in powers}
+    for song in songs:
+        if song.vocals is None:
+            raise DataError(f"Song {song.name} has no vocals to tune the mask exponent against.")
+        estimates = sep.separate_powers(song.mixture, song.rate, powers)
+        for p, est in zip(powers, estimates):
+            # metrics take (samples, channels)
+            per_power[p].append(median_sdr(song.vocals.T, est.T, win=song.rate))
+    table = {}
+    for p, vals in per_power.items():
+        vals = [v for v in vals if not math.isnan(v)]
+        table[p] = float(np.median(vals)) if vals else float("nan")
+    scored = [p for p in powers if not math.isnan(table[p])]
+    if not scored:
+        raise DataError("No validation song with audible vocals to tune the mask exponent on.")
+    best = max(scored, key=lambda p: (table[p], -powers.index(p)))
+    return best, table
+
+
+def save_tuning(model_path: str | Path, power: float, table: dict[float, float], info: dict | None = None) -> Path:
+    """Write ``RUN/separate.yaml``: ``separate: {mask_power: power}`` (read by :func:`load_separator`) and a
+    ``tuning`` record (criterion, the table, where it was tuned). Other ``separate`` keys already there stay."""
+    run_dir = run_dir_of(model_path)
+    old = read_tuning(run_dir)
+    settings = dict(old.get("separate") or {})
+    settings["mask_power"] = float(power)
+    record = {
+        "criterion": "median over validation songs of the per-song median fast SDR (museval v4 SDR, 1 s "
+                     "windows) of the vocal estimate",
+        "median_sdr_by_power": {float(p): (None if math.isnan(v) else round(float(v), 4)) for p, v in table.items()},
+    }
+    record.update(info or {})
+    path = run_dir / TUNING_FILE
+    atomic_write_text(path, "# written by `semisep tune-mask`; read by `semisep separate` and load_separator\n"
+                      + yaml.safe_dump({"separate": settings, "tuning": record}, sort_keys=False))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# files
+
+
+def energy_fraction(part: np.ndarray, whole: np.ndarray, block: int = 1 << 20) -> float:
+    """``‖part‖² / ‖whole‖²`` (0 for a silent ``whole``), summed in float64 a block of samples at a time, so
+    that a long track needs no float64 copy of itself (``metrics.energy_fraction`` gives the same value)."""
+    def energy(x: np.ndarray) -> float:
+        x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x[None]
+        return float(sum(np.sum(np.square(x[:, s:s + block], dtype=np.float64))
+                         for s in range(0, x.shape[1], block)))
+
+    den = energy(whole)
+    return energy(part) / den if den > 0 else 0.0
+
+
+def stem_name(path: str | Path) -> str:
+    """A song's name from its file name: ``song.wav`` → ``song``, ``track.stem.mp4`` → ``track``."""
+    name = Path(path).name
+    if name.endswith(".stem.mp4"):
+        return name[: -len(".stem.mp4")]
+    return Path(name).stem or name
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished folder ``tmp`` to ``target``, replacing an older ``target`` only once ``tmp`` is in
+    place nearby (a rename on the same file system)."""
+    if target.exists() or target.is_symlink():
+        old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        os.replace(target, old / "x")
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            os.replace(old / "x", target)  # put the old one back
+            raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+
+
+def _write_wav(path: Path, audio: np.ndarray, rate: int, block: int = 1 << 20) -> None:
+    """Write ``audio`` ``(channels, samples)`` as a 32-bit float WAV, a block at a time (no second copy of a
+    long track in memory, unlike building the file in a buffer). Callers make it atomic by writing into a
+    temporary folder."""
+    import soundfile as sf
+
+    with sf.SoundFile(str(path), "w", samplerate=int(rate), channels=audio.shape[0], format="WAV",
+                      subtype="FLOAT") as f:
+        for s in range(0, audio.shape[1], block):
+            f.write(np.ascontiguousarray(audio[:, s:s + block].T))  # soundfile wants (samples, channels)
+
+
+def write_stems(audio: np.ndarray, vocals: np.ndarray, rate: int, target: Path,
+                consume: bool = False) -> dict[str, str]:
+    """Write ``vocals.wav`` and ``accompaniment.wav`` (= ``audio − vocals``) into the folder ``target``,
+    all-or-nothing: both go into a hidden temporary folder beside it, which is then renamed. With
+    ``consume=True`` the accompaniment is formed in ``audio``'s own memory (``audio`` is overwritten), which
+    saves a copy of a long track. Returns the two file paths."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        _write_wav(tmp / "vocals.wav", vocals, rate)
+        acc = np.subtract(audio, vocals, out=audio if consume else None)
+        _write_wav(tmp / "accompaniment.wav", acc, rate)
+        del acc
+        _replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {stem: str(target / f"{stem}.wav") for stem in STEMS}
+
+
+def separate_file(path: str | Path, separator: Separator, out_dir: str | Path) -> dict:
+    """Separate one audio file into ``out_dir/<name>/vocals.wav`` and ``accompaniment.wav``.
+
+    The stems keep the input's sample rate and channel count and sum to it (float WAV). Both are written,
+    or neither (an existing ``out_dir/<name>`` is replaced only when both new files are complete). Raises
+    :class:`AudioError` for a file that cannot be read. Returns a summary: input, name, rate, channels,
+    seconds, the two output paths and the vocal energy fraction."""
+    audio, rate = read_audio(path)
+    audio = check_audio(audio, rate, what=f"Audio file {path}")
+    vocals = separator.checked_vocals(audio, rate)
+    name = stem_name(path)
+    summary = {"input": str(path), "name": name, "rate": int(rate), "channels": int(audio.shape[0]),
+               "seconds": round(audio.shape[1] / rate, 3),
+               "vocal_energy_fraction": energy_fraction(vocals, audio)}
+    summary.update(write_stems(audio, vocals, rate, Path(out_dir) / name, consume=True))
+    return summary
+
+
+def musdb_folder(subset: str) -> tuple[str, str | None, str]:
+    """``--musdb-subset`` → ``(musdb subset, split, folder name in the estimates layout)``. The validation
+    songs belong to musdb's ``train`` subset, so their estimates go under ``train/`` as museval expects."""
+    if subset == "test":
+        return "test", None, "test"
+    if subset == "valid":
+        return "train", "valid", "train"
+    raise UsageError(f"Unknown MUSDB subset {subset!r}; choose test or valid.")
+
+
+def iter_songs(root: str | Path, subset: str, split: str | None = None, **kwargs):
+    """The songs of a dataset subset one at a time (only one in memory), at their original rate."""
+    from . import data as data_lib
+
+    for name in data_lib.list_tracks(root, subset, split):
+        yield data_lib.load_songs(root, subset, split, tracks=[name], **kwargs)[0]
+
+
+def separate_musdb(separator: Separator, root: str | Path, subset: str, out_dir: str | Path,
+                   progress: bool = True) -> list[dict]:
+    """Separate every song of MUSDB's ``test`` or ``valid`` songs into musdb's estimates layout,
+    ``out_dir/<test|train>/<track>/{vocals,accompaniment}.wav``, each track written all-or-nothing."""
+    from tqdm.auto import tqdm
+
+    from . import data as data_lib
+
+    mus_subset, split, folder = musdb_folder(subset)
+    names = data_lib.list_tracks(root, mus_subset, split)
+    if not names:
+        raise DataError(f"Dataset root {root} has no tracks in its {subset} songs.")
+    out = []
+    for song in tqdm(iter_songs(root, mus_subset, split), total=len(names), desc=f"separate {subset}",
+                     disable=not progress, unit="track"):
+        mixture = check_audio(song.mixture, song.rate, what=f"The mixture of {song.name}")
+        vocals = separator.checked_vocals(mixture, song.rate)
+        fraction = energy_fraction(vocals, mixture)
+        files = write_stems(mixture, vocals, song.rate, Path(out_dir) / folder / song.name)
+        out.append({"name": song.name, "rate": song.rate, **files, "vocal_energy_fraction": fraction})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# command line
+
+
+def _cmd_separate(args: argparse.Namespace) -> None:
+    if bool(args.files) == bool(args.musdb_subset):
+        raise UsageError("Give either audio FILEs or --musdb-subset (with --root), not both and not neither.")
+    if args.root and not args.musdb_subset:
+        raise UsageError("--root applies only with --musdb-subset.")
+    if args.mask_power is not None and not args.mask_power > 0:
+        raise UsageError(f"--mask-power must be positive, got {args.mask_power}.")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"Output {out} exists and is not a folder.")
+    if args.files:
+        names = [stem_name(f) for f in args.files]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise UsageError(f"Several input files share the name {dup[0]!r}; their stems would overwrite "
+                             f"each other in {out}.")
+        for f in args.files:  # cheap checks before the model is loaded
+            p = Path(f)
+            if not p.exists():
+                raise AudioError(f"Audio file {p} does not exist.")
+            if p.is_dir():
+                raise AudioError(f"{p} is a directory, not an audio file.")
+    sep = load_separator(args.model, device=args.device, mask_power=args.mask_power)
+    if args.musdb_subset:
+        from . import data as data_lib
+
+        root = data_lib.resolve_root(args.root)
+        if root is None:
+            raise UsageError("No MUSDB18 root given: pass --root PATH or set MUSDB_PATH.")
+        done = separate_musdb(sep, root, args.musdb_subset, out)
+        print(f"separated {len(done)} {args.musdb_subset} tracks (mask power {sep.mask_power:g}) → "
+              f"{out / musdb_folder(args.musdb_subset)[2]}")
+        return
+    # Several files: everything goes to a staging folder first and is moved into place only when every file
+    # has been separated, so a bad file leaves no outputs from this command behind.
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=".semisep-staging-"))
+    try:
+        results = [separate_file(f, sep, staging) for f in args.files]
+        for r in results:
+            _replace_dir(staging / r["name"], out / r["name"])
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    for r in results:
+        print(f"{r['input']}: {r['channels']} ch, {r['rate']} Hz, {r['seconds']:g} s → {out / r['name']}/ "
+              f"(vocal energy {100 * r['vocal_energy_fraction']:.1f}% of the mixture)")
+
+
+def _cmd_tune(args: argparse.Namespace) -> None:
+    from . import data as data_lib
+    from .train import load_g, pick_device, resolve_data_root
+
+    dev = pick_device(args.device or "auto")
+    g, cfg = load_g(args.model, device=str(dev))
+    root = resolve_data_root(args.data, args.root)
+    songs = data_lib.load_songs(root, "train", "valid", sample_rate=cfg.spectral.sample_rate, mono=True)
+    best, table = tune_mask_power(g, cfg, songs, powers=args.powers or DEFAULT_POWERS, device=dev)
+    path = save_tuning(args.model, best, table, {"model": str(args.model), "data": args.data, "root": str(root),
+                                                 "songs": [s.name for s in songs],
+                                                 "rate": cfg.spectral.sample_rate, "mono": True})
+    for p, v in table.items():
+        print(f"mask power {p:>5g}: median vocal SDR {v:6.2f} dB" + ("  ← chosen" if p == best else ""))
+    print(f"wrote {path}")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``separate`` and ``tune-mask``."""
+    p = sub.add_parser("separate", help="separate audio files (or a MUSDB subset) into vocals and accompaniment",
+                       description="Write OUT/<name>/vocals.wav and accompaniment.wav for each FILE (any rate, "
+                                   "any channel count; the stems sum to the input), or, with --musdb-subset, "
+                                   "musdb's estimates layout OUT/<test|train>/<track>/.")
+    p.add_argument("files", nargs="*", metavar="FILE", help="audio files (WAV, FLAC, MP3, MP4 ...)")
+    p.add_argument("--model", help="run directory or checkpoint (default: the installed pretrained model)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--mask-power", type=float, help="mask exponent (default: tuned value, else the config's)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
+    p.add_argument("--musdb-subset", choices=["test", "valid"], help="separate a whole MUSDB subset instead")
+    p.add_argument("--root", help="MUSDB18 root for --musdb-subset (default $MUSDB_PATH)")
+    p.set_defaults(func=_cmd_separate)
+
+    p = sub.add_parser("tune-mask", help="choose the mask exponent on validation songs; store it in the run",
+                       description="Try several mask exponents on the validation songs (never the test songs), "
+                                   "keep the one with the best median vocal SDR, and write it to "
+                                   "RUN/separate.yaml, which `semisep separate` then uses.")
+    p.add_argument("--model", required=True, help="run directory (or a checkpoint inside one)")
+    p.add_argument("--data", choices=["toy", "musdb"], default="toy")
+    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
+    p.add_argument("--powers", type=float, nargs="+", help=f"exponents to try (default {DEFAULT_POWERS})")
+    p.add_argument("--device", default="auto", help="cpu, cuda ... (default: CUDA when present)")
+    p.set_defaults(func=_cmd_tune)
+

@@ -1,0 +1,138 @@
+"""museval scoring with SiSEC 2018 aggregation, the collapse guards, the tables, and the evaluate command."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from semisep_lib.data import Song
+from semisep_lib.evaluate import PAPER_TABLE1, evaluate_separator, results_table, table1
+from semisep_lib.metrics import median_sdr
+from semisep_lib.separate import Separator
+
+RATE = 8000
+
+
+class HalfMixture(Separator):
+    """Calls half of the mixture voice: a deterministic, imperfect method."""
+
+    name = "half"
+
+    def separate(self, audio, rate):
+        return 0.5 * audio
+
+
+def tiny_song(name: str, seed: int, seconds: float = 4.0) -> Song:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    voice = np.sin(2 * np.pi * (300 + 50 * seed) * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
+    vocals = np.stack([voice, 0.6 * voice]) * (1 + seed)
+    vocals[:, RATE: 2 * RATE] = 0  # a silent second: that window is NaN for museval and for us
+    acc = 0.5 * rng.standard_normal((2, n))
+    vocals, acc = vocals.astype(np.float32), acc.astype(np.float32)
+    return Song(name, RATE, vocals + acc, vocals, acc)
+
+
+def museval_track_medians(path) -> dict:
+    """Per target and metric, the median over frames of a museval JSON file, as museval aggregates it."""
+    d = json.loads(path.read_text())
+    out = {}
+    for target in d["targets"]:
+        frames = target["frames"]
+        out[target["name"]] = {m: float(np.nanmedian([np.nan if f["metrics"][m] is None else f["metrics"][m]
+                                                      for f in frames])) for m in ("SDR", "SIR", "SAR")}
+    return out
+
+
+def test_evaluate_two_tracks_in_parallel_aggregates_median_of_medians(tmp_path):
+    songs = [tiny_song("one", 0), tiny_song("two", 1)]
+    res = evaluate_separator(HalfMixture(), songs, tmp_path, "half", protocol="v4", workers=2, progress=False)
+    assert [t["name"] for t in res["tracks"]] == ["one", "two"]
+    files = {p.stem: p for p in (tmp_path / "half" / "museval").glob("*.json")}
+    assert set(files) == {"one", "two"}
+    for t in res["tracks"]:
+        on_disk = museval_track_medians(files[t["name"]])
+        for target in ("vocals", "accompaniment"):
+            assert len(t["frames"][target]["SDR"]) == 4 and math.isnan(t["frames"][target]["SDR"][1])
+            for m in ("SDR", "SIR", "SAR"):
+                assert t[target][m] == pytest.approx(on_disk[target][m], abs=1e-4)  # JSON keeps 5 decimals
+    for target in ("vocals", "accompaniment"):
+        for m in ("SDR", "SIR", "ISR", "SAR"):
+            assert res[target][m] == pytest.approx(np.median([t[target][m] for t in res["tracks"]]))
+    # the guards: fast SDR equals museval's v4 SDR, the silent floor is 0 dB, half the mixture is a quarter of
+    # its energy
+    for t, song in zip(res["tracks"], songs):
+        fast = median_sdr(song.vocals.T, 0.5 * song.mixture.T, RATE)
+        assert t["fast_sdr"] == pytest.approx(fast) and t["fast_sdr"] == pytest.approx(t["vocals"]["SDR"], abs=1e-6)
+        assert t["silent_floor"] == 0.0
+        assert t["vocal_energy_fraction"] == pytest.approx(0.25, rel=1e-5)
+    assert res["silent_floor"] == 0.0 and res["vocal_energy_fraction"] == pytest.approx(0.25, rel=1e-5)
+    saved = json.loads((tmp_path / "half" / "results.json").read_text())  # strict JSON: NaN written as null
+    assert saved["vocals"]["SDR"] == pytest.approx(res["vocals"]["SDR"]) and saved["protocol"] == "v4"
+    assert saved["tracks"][0]["frames"]["vocals"]["SDR"][1] is None
+
+
+def fake_result(name: str, sdr: float) -> dict:
+    return {"name": name, "vocals": {"SDR": sdr, "SIR": sdr + 10, "SAR": sdr + 1, "ISR": sdr + 5},
+            "fast_sdr": sdr, "silent_floor": 0.0, "vocal_energy_fraction": 0.1, "tracks": [{}, {}]}
+
+
+def test_results_table_and_table1(tmp_path):
+    md = results_table([fake_result("ours", 2.5)], paper={"ours": {"SDR": 3.2, "SIR": 14.2}})
+    lines = md.strip().splitlines()
+    assert lines[0].startswith("| method | vocal SDR | vocal SIR | vocal SAR")
+    assert "| ours | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 3.2 | 14.2 |" in lines
+    results = {"ours": fake_result("ours", 2.5), "gan_only": fake_result("gan", -1.0),
+               "mixture": fake_result("mixture", -3.0), "nmf": fake_result("nmf", 0.5),
+               "extra": fake_result("extra", 1.0)}
+    md = table1(results, tmp_path, {"data": "toy", "evaluated_on": "test"})
+    assert (tmp_path / "table1.md").read_text() == md
+    labels = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| ")][1:]
+    assert labels == ["mixture as vocals (lower bound)", "NMF", "GAN only (GAN_A + GAN_C)", "GLOM (paper only)",
+                      "NES (paper only)", "NES-FT (paper only)", "ours (all six losses)", "extra"]
+    assert "| ours (all six losses) | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 3.2 | 14.2 |" in md
+    assert "| NMF | 0.50 |" in md and "| 0.0 | – |" in md  # the paper's NMF 0.0 dB beside ours
+    assert "GLOM and NES-FT cannot be reproduced" in md
+    data = json.loads((tmp_path / "table1.json").read_text())
+    assert data["paper"] == PAPER_TABLE1 and data["info"] == {"data": "toy", "evaluated_on": "test"}
+    # summaries over seeds, labelled as the reproduce command labels them
+    spread = {"SDR": {"median": 1.0, "min": 0.5, "max": 2.0}, "SIR": {"median": 9.0, "min": 8.0, "max": 9.5},
+              "vocal_energy_fraction": 0.2, "silent_floor": 0.0, "runs": 2}
+    md = table1({"oracle IRM (upper bound)": spread, "GAN (GAN_C only)": spread, "ours": spread}, tmp_path)
+    assert "| GAN (GAN_C only) | 1.00 [0.50, 2.00] | 9.00 [8.00, 9.50] | – | – | 20.0% | 0.00 | 0.3 | – |" in md
+    assert md.index("oracle IRM") < md.index("GAN (GAN_C") < md.index("GLOM (paper only)") < md.index("| ours")
+    assert [r["method"] for r in data["rows"]][-1] == "extra"
+
+
+def test_evaluate_command_on_separated_toy_songs(toy_root, tmp_path, capsys):
+    """`separate --musdb-subset valid` then `evaluate --protocol v3` (30 s windows: one per 3 s song)."""
+    cli = pytest.importorskip("semisep_lib.cli")
+    try:
+        cli.build_parser()
+    except ModuleNotFoundError as err:  # a command module not written yet
+        pytest.skip(f"CLI incomplete: {err}")
+    from test_separate import make_run
+
+    run = make_run(tmp_path / "run")
+    est = tmp_path / "estimates"
+    rc = cli.main(["separate", "--musdb-subset", "valid", "--root", str(toy_root), "--model", str(run),
+                   "--out", str(est), "--device", "cpu"])
+    assert rc == 0, capsys.readouterr().err
+    names = sorted(p.name for p in (est / "train").iterdir())
+    assert names == ["toy-004", "toy-005"]
+    rc = cli.main(["evaluate", "--estimates", str(est), "--root", str(toy_root), "--subset", "valid",
+                   "--protocol", "v3", "--workers", "1", "--out", str(tmp_path / "scores"), "--name", "smoke"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "| smoke |" in out
+    res = json.loads((tmp_path / "scores" / "smoke" / "results.json").read_text())
+    assert res["protocol"] == "v3" and len(res["tracks"]) == 2
+    assert len(res["tracks"][0]["frames"]["vocals"]["SDR"]) == 1
+    # missing estimates: one clear sentence
+    rc = cli.main(["evaluate", "--estimates", str(est), "--root", str(toy_root), "--subset", "test"])
+    err = capsys.readouterr().err
+    assert rc == 3 and "have no estimates" in err and "Traceback" not in err
