@@ -1,0 +1,380 @@
+"""The narrated notebooks: running them headless, and the small helpers their cells call.
+
+Running. :func:`run_notebooks` executes ``notebooks/NN_*.ipynb`` in order with papermill, injecting
+``profile``, ``data``, ``root``, ``device`` and ``out`` into each notebook's cell tagged ``parameters``, and
+writes the executed copies to ``out/``. The kernel works in ``out/``, so relative paths land there. It stops at
+the first failing cell and raises :class:`NotebookError` naming the notebook and the cell. From a shell::
+
+    semisep notebooks --profile smoke --out runs/nb            # all of them, in order
+    semisep notebooks --profile cpu --out runs/nb --only 04 06
+
+Helpers. The notebooks stay short by calling the library; what is specific to a notebook's demonstration lives
+here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, output folder, training data),
+:func:`layer_shapes` and :func:`parameter_table` (notebook 03), :class:`FixedMask`, :func:`map_terms` and
+:func:`fit_terms` (notebook 04), :func:`superposition_errors` (notebook 02).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .config import TERMS, Config
+from .errors import SemisepError, UsageError
+
+#: Where the notebooks live: ``<repository>/notebooks``.
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+PROFILES = ("smoke", "cpu", "paper")
+
+
+class NotebookError(SemisepError):
+    """A notebook failed while running headless."""
+
+    exit_code = 1
+
+
+# ------------------------------------------------------------------------------------------------------------
+# running the notebooks
+# ------------------------------------------------------------------------------------------------------------
+def list_notebooks(directory: str | Path | None = None) -> list[Path]:
+    """The numbered notebooks ``NN_*.ipynb`` of ``directory`` (default :data:`NOTEBOOK_DIR`), in order."""
+    directory = Path(directory) if directory is not None else NOTEBOOK_DIR
+    if not directory.is_dir():
+        raise UsageError(f"Notebook folder {directory} does not exist.")
+    found = sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise UsageError(f"Notebook folder {directory} holds no numbered notebooks (NN_name.ipynb).")
+    return found
+
+
+def _select(notebooks: list[Path], only: Sequence[str] | None) -> list[Path]:
+    if not only:
+        return notebooks
+    chosen = [nb for nb in notebooks if any(nb.name.startswith(str(o)) or nb.stem == str(o) for o in only)]
+    unknown = [o for o in only if not any(nb.name.startswith(str(o)) or nb.stem == str(o) for nb in notebooks)]
+    if unknown:
+        raise UsageError(f"No notebook matches {', '.join(map(str, unknown))}; there are "
+                         f"{', '.join(nb.stem for nb in notebooks)}.")
+    return chosen
+
+
+def _source_cell(executed: Path, cell_index: int) -> int:
+    """The failing cell's number (from 1) in the *source* notebook. ``cell_index`` counts the cells of the
+    executed notebook as papermill ran it: with its ``injected-parameters`` cell, before it added its error
+    marker cells (which we drop again)."""
+    try:
+        import nbformat
+        from papermill.execute import ERROR_MARKER_TAG
+
+        cells = [c for c in nbformat.read(str(executed), as_version=4).cells
+                 if ERROR_MARKER_TAG not in c.get("metadata", {}).get("tags", [])]
+        injected = sum(1 for c in cells[:cell_index] if "injected-parameters" in c.get("metadata", {}).get("tags", []))
+        return cell_index - injected + 1
+    except Exception:  # noqa: BLE001 - the message is still useful with papermill's own index
+        return cell_index + 1
+
+
+def run_notebooks(profile: str, out: str | Path, data: str = "toy", root: str | Path | None = None,
+                  device: str = "auto", only: Sequence[str] | None = None, directory: str | Path | None = None,
+                  extra: Mapping[str, object] | None = None, progress: bool = True,
+                  timeout: int | None = None) -> list[dict]:
+    """Execute the notebooks in order (or those named in ``only``, by number or name) with papermill.
+
+    Each runs in the current Python's ``python3`` kernel with ``out`` as its working directory, with the
+    parameters ``profile``, ``data``, ``root``, ``device`` and ``out`` (absolute) plus ``extra``; the executed
+    copy is written to ``out/<name>.ipynb``. Stops at the first error with :class:`NotebookError` naming the
+    notebook and the cell. ``timeout``: seconds allowed per cell (None: no limit). Returns, per notebook,
+    ``{"notebook", "output", "seconds"}``."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    if profile not in PROFILES:
+        raise UsageError(f"Unknown profile {profile!r}; choose from {', '.join(PROFILES)}.")
+    notebooks = _select(list_notebooks(directory), only)
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    root = None if root is None else str(Path(root).expanduser().resolve())  # the kernel works in out/
+    params = {"profile": profile, "data": data, "root": root, "device": device,
+              "out": str(out), **(extra or {})}
+    done = []
+    for nb in notebooks:
+        target = out / nb.name
+        t0 = time.perf_counter()
+        if progress:
+            print(f"running {nb.name} ...", file=sys.stderr, flush=True)
+        try:
+            pm.execute_notebook(str(nb), str(target), parameters=params, kernel_name="python3", cwd=str(out),
+                                progress_bar=False, log_output=False, execution_timeout=timeout)
+        except PapermillExecutionError as err:
+            first = (err.source or "").strip().splitlines()[0] if (err.source or "").strip() else ""
+            where = f"cell {_source_cell(target, err.cell_index)}" + (f" ({first!r})" if first else "")
+            raise NotebookError(f"Notebook {nb.name} failed in {where}: {err.ename}: {err.evalue} "
+                                f"(the executed copy is {target}).") from None
+        except Exception as err:  # kernel died, timeout, unreadable notebook ...
+            raise NotebookError(f"Notebook {nb.name} could not be run ({type(err).__name__}: {err}).") from None
+        seconds = round(time.perf_counter() - t0, 1)
+        if progress:
+            print(f"  {nb.name} done in {seconds:.1f} s", file=sys.stderr, flush=True)
+        done.append({"notebook": nb.name, "output": str(target), "seconds": seconds})
+    return done
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> None:
+    done = run_notebooks(args.profile, args.out, data=args.data, root=args.root, device=args.device,
+                         only=args.only, timeout=args.timeout)
+    total = sum(d["seconds"] for d in done)
+    print(f"ran {len(done)} notebook(s) in {total:.0f} s → {args.out}")
+
+
+def add_commands(sub) -> None:
+    """Register ``notebooks``."""
+    p = sub.add_parser("notebooks", help="run the narrated notebooks headless (papermill), in order",
+                       description="Execute notebooks/NN_*.ipynb with papermill; executed copies go to --out.")
+    p.add_argument("--profile", choices=PROFILES, default="smoke", help="smoke (seconds), cpu (minutes), paper (GPU)")
+    p.add_argument("--out", required=True, help="folder for the executed notebooks and everything they write")
+    p.add_argument("--data", choices=["toy", "musdb"], default="toy")
+    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda ...")
+    p.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks (numbers or names)")
+    p.add_argument("--timeout", type=int, help="seconds allowed per cell")
+    p.set_defaults(func=_cmd_notebooks)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# what every notebook starts with
+# ------------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Session:
+    """What a notebook works with: the profile's configuration (device set), the data root, its own output
+    folder, and the unmatched training data (loaded on first use)."""
+
+    profile: str
+    data: str
+    root: Path
+    device: torch.device
+    cfg: Config
+    out: Path
+    _td: object = None
+
+    def __repr__(self) -> str:
+        return (f"Session(profile={self.profile!r}, data={self.data!r} at {str(self.root)!r}, "
+                f"device={str(self.device)!r}, out={str(self.out)!r})")
+
+    def pick(self, smoke, cpu, paper):
+        """A value chosen by profile (a number of steps, of songs, seconds ...)."""
+        return {"smoke": smoke, "cpu": cpu, "paper": paper}[self.profile]
+
+    steps = pick
+
+    def config(self, **sections: Mapping) -> Config:
+        """A copy of the configuration with nested overrides, e.g. ``config(train={"steps": 40})``."""
+        return self.cfg.updated({k: dict(v) for k, v in sections.items()})
+
+    def training_data(self):
+        """The unmatched split of the training songs (S_A mixtures, S_C instrumentals) and validation songs."""
+        if self._td is None:
+            from .train import load_training_data
+
+            self._td = load_training_data(self.cfg, self.root, seed=self.cfg.train.seed,
+                                          tracks=self.pick(8, None, None))
+        return self._td
+
+    def songs(self, subset: str = "test", limit: int | None = 2, mono: bool = False, seconds: float | None = None,
+              sample_rate: int | None = None, split: str | None = None):
+        """A few songs with their true stems (default: the first two test songs), at the file's rate unless
+        ``sample_rate`` is given, cut to ``seconds``. A dataset without a test subset gives its validation
+        songs instead."""
+        from .data import load_songs
+        from .errors import DataError
+
+        try:
+            songs = load_songs(self.root, subset=subset, split=split, limit=limit, mono=mono, sample_rate=sample_rate)
+        except DataError:
+            if subset != "test":
+                raise
+            songs = load_songs(self.root, subset="train", split="valid", limit=limit, mono=mono,
+                               sample_rate=sample_rate)
+        if seconds:
+            for s in songs:
+                n = int(seconds * s.rate)
+                s.mixture = s.mixture[..., :n]
+                s.vocals = None if s.vocals is None else s.vocals[..., :n]
+                s.accompaniment = None if s.accompaniment is None else s.accompaniment[..., :n]
+        return songs
+
+    def batch(self, step: int = 0):
+        """A training batch as the loop sees it: complex cropped spectrograms ``(A, C)`` of mixtures (S_A) and
+        instrumentals (S_C), each ``(batch, F, T)``."""
+        from .spectral import STFT, crop
+        from .train import Batches
+
+        b = Batches(self.training_data(), self.cfg)
+        stft = STFT(self.cfg.spectral)
+        A = crop(stft(b.get(b.mix, step, 0)))
+        C = crop(stft(b.get(b.inst, step, 0)))
+        return A, C
+
+    def train(self, name: str, cfg: Config | None = None, objective: str = "semi", progress: bool = True) -> Path:
+        """Train (or resume) ``out/name`` with ``cfg`` (default: the profile's); returns the run folder."""
+        from .train import train
+
+        run = self.out / name
+        train(cfg or self.cfg, self.training_data(), run, objective=objective, progress=progress)
+        return run
+
+
+def setup(profile: str = "smoke", data: str = "toy", root: str | Path | None = None, device: str = "auto",
+          out: str | Path = "runs/notebooks", name: str = "notebook", seed: int = 0) -> Session:
+    """The :class:`Session` of a notebook: preset ``profile`` with ``device`` (``auto``: CUDA when present),
+    the data root (``toy``: the built-in set, generated on first use), and ``out/name`` created."""
+    from .train import pick_device, resolve_data_root
+
+    if profile not in PROFILES:
+        raise UsageError(f"Unknown profile {profile!r}; choose from {', '.join(PROFILES)}.")
+    cfg = Config.from_preset(profile)
+    dev = pick_device(device)
+    cfg.train.device = str(dev)
+    cfg.train.seed = seed
+    if profile == "smoke" and dev.type == "cpu":
+        # tiny tensors: one thread is faster, and far faster when other processes share the cores
+        cfg.train.threads = 1
+        torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    folder = Path(out) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return Session(profile, data, resolve_data_root(data, root), dev, cfg, folder)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# notebook 02: superposition
+# ------------------------------------------------------------------------------------------------------------
+def superposition_errors(mixture: np.ndarray, vocals: np.ndarray, accompaniment: np.ndarray, cfg: Config) -> dict:
+    """How far ``STFT(mixture)`` is from ``STFT(vocals) + STFT(accompaniment)`` (complex: float rounding only)
+    and ``|STFT(mixture)|`` from ``|STFT(vocals)| + |STFT(accompaniment)|`` (magnitudes: they do not add),
+    as relative L1 errors. Inputs are 1-D at ``cfg``'s rate."""
+    from .spectral import STFT
+
+    stft = STFT(cfg.spectral)
+    X, V, A = (stft(torch.as_tensor(np.asarray(x, dtype=np.float32))[None])[0]
+               for x in (mixture, vocals, accompaniment))  # complex (bins, frames)
+    rel = lambda e, ref: float(e.abs().sum() / ref.abs().sum())  # noqa: E731
+    return {"complex: |X − (V + A)| / |X|": rel(X - (V + A), X),
+            "magnitude: | |X| − (|V| + |A|) | / |X|": rel(X.abs() - (V.abs() + A.abs()), X)}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# notebook 03: the network
+# ------------------------------------------------------------------------------------------------------------
+def layer_shapes(net: torch.nn.Module, mag: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
+    """The output shape of each top-level layer of ``g`` (``net.net``) for a magnitude ``(batch, F, T)``."""
+    from .spectral import features
+
+    x = features(mag, getattr(net, "power", 0.3))
+    rows = [("features (input)", tuple(x.shape))]
+    with torch.no_grad():
+        for i, layer in enumerate(net.net):
+            x = layer(x)
+            rows.append((f"{i:2d} {type(layer).__name__}", tuple(x.shape)))
+    return rows
+
+
+def parameter_table(presets: Sequence[str] = PROFILES) -> dict[str, dict[str, int]]:
+    """Trainable parameters of ``g``, ``d_A`` and ``d_C`` for each preset."""
+    from .models import build_models, count_parameters
+
+    out = {}
+    for p in presets:
+        g, d_A, d_C = build_models(Config.from_preset(p))
+        out[p] = {"g": count_parameters(g), "d_A": count_parameters(d_A), "d_C": count_parameters(d_C)}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# notebook 04: the reconstruction terms
+# ------------------------------------------------------------------------------------------------------------
+class FixedMask(torch.nn.Module):
+    """A hand-made "network": ``mask(mag)`` is ``fn(mag)`` (e.g. all ones — the identity map). It has the
+    interface of :class:`~semisep_lib.models.MaskNet`, so the loss functions accept it."""
+
+    down_factor = 1
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor]):
+        super().__init__()
+        self.fn = fn
+
+    def mask(self, mag: torch.Tensor) -> torch.Tensor:
+        return self.fn(mag).expand_as(mag)
+
+    def forward(self, mag: torch.Tensor) -> torch.Tensor:
+        return self.mask(mag) * mag
+
+
+def hand_made_maps(cfg: Config) -> dict[str, FixedMask]:
+    """Maps that say what each term rules out: the identity (keeps everything), silence (removes everything),
+    a half mask (removes half of everything), a low-pass mask (keeps what is below 1 kHz)."""
+    bins = cfg.spectral.bins
+    cut = int(1000 / (cfg.spectral.sample_rate / 2) * bins)
+    low = torch.zeros(bins, 1)
+    low[:cut] = 1.0
+    return {"identity": FixedMask(lambda m: torch.ones(1, 1, 1)),
+            "silence": FixedMask(lambda m: torch.zeros(1, 1, 1)),
+            "half": FixedMask(lambda m: torch.full((1, 1, 1), 0.5)),
+            "low-pass 1 kHz": FixedMask(lambda m: low[None])}
+
+
+def map_terms(maps: Mapping[str, torch.nn.Module], A: torch.Tensor, C: torch.Tensor, cfg: Config) -> dict:
+    """R1–R4 of each map on one batch (GAN terms off), plus the vocal energy fraction it leaves:
+    ``{map: {"R1":.., ..., "vocal_fraction":..}}``."""
+    from .losses import generator_losses
+
+    loss = cfg.loss.without(["GAN_A", "GAN_C"])
+    out = {}
+    with torch.no_grad():
+        for name, g in maps.items():
+            _, log = generator_losses(g, None, None, A, C, loss, cfg.spectral.compress)
+            out[name] = {k: round(v, 4) for k, v in log.items() if k in TERMS or k == "vocal_fraction"}
+    return out
+
+
+def fit_terms(cfg: Config, A: torch.Tensor, C: torch.Tensor, terms: Sequence[str], steps: int = 40,
+              lr: float = 3e-3, mask_bias: float = 0.0, seed: int = 0) -> dict[str, np.ndarray]:
+    """Train a fresh ``g`` on one fixed batch with only ``terms`` switched on (weight 1, GAN terms need
+    discriminators and are not allowed here), starting from a half-open mask (``mask_bias`` 0). Returns the
+    history: ``step``, the active terms, ``mask_a`` and ``mask_c`` (mean mask on the mixtures and on the
+    instrumentals) and ``vocal_fraction``."""
+    from .losses import generator_losses
+    from .models import MaskNet
+    from .spectral import magnitude
+
+    bad = [t for t in terms if t not in ("R1", "R2", "R3", "R4")]
+    if bad:
+        raise UsageError(f"fit_terms trains reconstruction terms only, not {', '.join(bad)}.")
+    torch.manual_seed(seed)
+    g = MaskNet(dataclasses.replace(cfg.model, g_mask_bias=mask_bias), cfg.spectral)
+    loss = dataclasses.replace(cfg.loss, **{t: (1.0 if t in terms else 0.0) for t in TERMS})
+    opt = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
+    c_mag = magnitude(C)
+    hist: dict[str, list] = {}
+    for step in range(steps + 1):
+        total, log = generator_losses(g, None, None, A, C, loss, cfg.spectral.compress)
+        with torch.no_grad():
+            log["mask_c"] = float(g.mask(c_mag).mean())
+        for k in ("step", *terms, "mask_a", "mask_c", "vocal_fraction"):
+            hist.setdefault(k, []).append(step if k == "step" else log[k])
+        if step < steps:
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+    return {k: np.asarray(v, dtype=float) for k, v in hist.items()}
+
+
+__all__ = ["NOTEBOOK_DIR", "NotebookError", "list_notebooks", "run_notebooks", "add_commands", "Session", "setup",
+           "superposition_errors", "layer_shapes", "parameter_table", "FixedMask", "hand_made_maps", "map_terms",
+           "fit_terms"]

@@ -1,0 +1,160 @@
+"""The listening widget, built and driven headless on small synthetic data."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from semisep_lib.errors import UsageError
+from semisep_lib.listen import Listener, find_estimate_dirs, format_scores, museval_scores, wav_bytes
+
+RATE = 8000
+
+
+def _estimate(seed: int, sdr: float, sir: float | None = None) -> dict:
+    rng = np.random.default_rng(seed)
+    v = (0.1 * rng.standard_normal((2, RATE // 2))).astype(np.float32)
+    scores = {"SDR": sdr} if sir is None else {"SDR": sdr, "SIR": sir}
+    return {"vocals": v, "accompaniment": -v, "rate": RATE, "scores": scores}
+
+
+@pytest.fixture()
+def tracks() -> dict:
+    return {
+        "song-a": {"mixture": _estimate(0, -5.0), "ours": _estimate(1, 3.2, 14.2), "oracle": _estimate(2, 9.0, 20.0)},
+        "song-b": {"mixture": _estimate(3, -2.0), "ours": _estimate(4, 1.5, 7.0), "w/o R1": _estimate(5, -0.9, 3.4)},
+    }
+
+
+def test_widget_follows_track_and_selection(tracks):
+    import ipywidgets as w
+
+    lis = Listener(tracks, methods=["mixture", "ours"], spectrograms=False)
+    assert isinstance(lis.widget, w.VBox)
+    assert set(lis.track.options) == {"song-a", "song-b"}
+    assert lis.methods.options[:3] == ("mixture", "oracle", "ours")  # known methods first, in a fixed order
+    lis.track.value = "song-a"
+    assert lis.shown() == ["mixture", "ours"]
+    assert "ours" in lis.labels()[1] and "SDR 3.2 dB" in lis.labels()[1] and "SIR 14.2 dB" in lis.labels()[1]
+
+    lis.methods.value = ("oracle", "ours")
+    assert lis.shown() == ["oracle", "ours"]
+    assert "SDR 9.0 dB" in lis.labels()[0]
+
+    lis.track.value = "song-b"  # no oracle for song-b: only ours, and a note saying so
+    assert lis.shown() == ["ours"]
+    assert "SDR 1.5 dB" in lis.labels()[0]
+    assert "oracle" in lis.status.value
+
+    lis.methods.value = ("w/o R1",)
+    assert lis.shown() == ["w/o R1"] and "SIR 3.4 dB" in lis.labels()[0]
+    assert "application/vnd.jupyter.widget-view+json" in lis._repr_mimebundle_()  # shows as its widget
+
+
+def test_panel_holds_players_and_spectrograms(tracks):
+    import ipywidgets as w
+
+    lis = Listener(tracks, methods=["ours"], max_seconds=0.25)
+    lis.track.value = "song-a"
+    (panel,) = lis.panels.children
+    header, columns = panel.children
+    assert isinstance(header, w.HTML)
+    vocals_col, acc_col = columns.children
+    for col, stem in ((vocals_col, "vocals"), (acc_col, "accompaniment")):
+        label, audio, image = col.children
+        assert label.value == stem
+        assert isinstance(audio, w.Audio) and audio.value[:4] == b"RIFF"
+        assert isinstance(image, w.Image) and image.value[:4] == b"\x89PNG"
+    # the panel is cached: selecting again reuses it
+    lis.methods.value = ("mixture",)
+    lis.methods.value = ("ours",)
+    assert lis.panels.children[0] is panel
+
+
+def test_wav_bytes_and_scores():
+    data = wav_bytes(np.zeros(800, np.float32), RATE, max_seconds=0.05)
+    assert data[:4] == b"RIFF" and len(data) == 44 + 2 * 400
+    assert format_scores(None) == "no scores"
+    assert format_scores({"SDR": 1.234, "SIR": math.nan}) == "SDR 1.2 dB · SIR –"
+    frames = [{"metrics": {"SDR": 1.0, "SIR": 4.0}}, {"metrics": {"SDR": 3.0, "SIR": None}},
+              {"metrics": {"SDR": 2.0, "SIR": 6.0}}]
+    got = museval_scores({"targets": [{"name": "vocals", "frames": frames}]})
+    assert got["SDR"] == 2.0 and got["SIR"] == 5.0
+
+
+def test_bad_input_is_one_clear_error():
+    with pytest.raises(UsageError):
+        Listener({})
+    with pytest.raises(UsageError, match="lacks"):
+        Listener({"t": {"m": {"vocals": np.zeros(10)}}})
+
+
+def test_from_separators_scores_with_fast_sdr():
+    from semisep_lib.baselines import MixtureBaseline, SilentBaseline
+    from semisep_lib.data import Song
+
+    rng = np.random.default_rng(0)
+    voc = (0.1 * rng.standard_normal((1, 2 * RATE))).astype(np.float32)
+    acc = (0.1 * rng.standard_normal((1, 2 * RATE))).astype(np.float32)
+    song = Song("s", RATE, voc + acc, voc, acc)
+    lis = Listener.from_separators([song], {"mixture": MixtureBaseline(), "silent": SilentBaseline()},
+                                   methods=["silent", "mixture"], spectrograms=False)
+    assert lis.shown() == ["mixture", "silent"]  # shown in the options' order
+    assert "SDR 0.0 dB" in lis.labels()[1]  # the silent floor
+    assert "reference" in lis.methods.options
+
+
+def test_from_estimates_reads_stem_folders(tmp_path):
+    import soundfile as sf
+
+    for method, sdr in (("ours", 2.5), ("nmf", 0.1)):
+        folder = tmp_path / "runs" / method / "estimates" / "test" / "song-x"
+        folder.mkdir(parents=True)
+        for stem in ("vocals", "accompaniment"):
+            sf.write(folder / f"{stem}.wav", np.zeros((RATE // 4, 2), np.float32), RATE, subtype="FLOAT")
+        (folder.parent / "scores.json").write_text(json.dumps({"song-x": {"SDR": sdr, "SIR": 1.0}}))
+    found = find_estimate_dirs(tmp_path)
+    assert set(found) == {"ours", "nmf"}
+    lis = Listener.from_estimates(found, methods=["ours", "nmf"], spectrograms=False)
+    assert lis.track.value == "song-x"
+    assert lis.shown() == ["ours", "nmf"]
+    assert "SDR 2.5 dB" in lis.labels()[0]
+
+
+def test_run_labels():
+    from semisep_lib.listen import run_labels
+
+    assert run_labels(["all-losses-seed0", "wo-GAN_A-GAN_C-seed0", "wo-R1-seed0"]) == {
+        "all-losses-seed0": "ours", "wo-GAN_A-GAN_C-seed0": "w/o GAN_A & GAN_C", "wo-R1-seed0": "w/o R1"}
+    assert run_labels(["all-losses-seed0", "all-losses-seed1"])["all-losses-seed1"] == "ours (seed 1)"
+
+
+@pytest.mark.slow
+def test_from_reproduce_loads_the_trained_runs(tmp_path, toy_root):
+    from semisep_lib.config import Config
+    from semisep_lib.train import load_training_data, train
+
+    cfg = Config.from_preset("smoke")
+    cfg.train.steps, cfg.train.threads = 2, 1
+    td = load_training_data(cfg, toy_root)
+    for run in ("all-losses-seed0", "wo-R1-seed0"):
+        train(cfg, td, tmp_path / "runs" / run, progress=False)
+    song = "toy-006"  # the first test song of the fixture's set
+    (tmp_path / "scores").mkdir()
+    (tmp_path / "scores" / "all-losses-seed0.json").write_text(json.dumps(
+        {"tracks": [{"name": song, "vocals": {"SDR": 3.25, "SIR": None}}]}))
+    lis = Listener.from_reproduce(tmp_path, root=toy_root, limit=1, seconds=1.0, spectrograms=False)
+    assert lis.track.value == song
+    assert set(lis.methods.options) == {"reference", "mixture", "oracle", "ours", "w/o R1"}
+    assert lis.shown() == ["mixture", "oracle", "ours"]
+    assert "SDR 3.2 dB · SIR – (museval, whole song)" in lis.labels()[2]
+    assert "fast SDR of this excerpt" in lis.labels()[0]
+    with pytest.raises(Exception, match="No trained runs"):
+        Listener.from_reproduce(tmp_path / "runs", root=toy_root)

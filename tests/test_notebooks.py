@@ -1,0 +1,149 @@
+"""The narrated notebooks: structure, narration, committed without outputs — and a headless smoke run."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from semisep_lib.notebooks import NOTEBOOK_DIR, NotebookError, list_notebooks, run_notebooks
+
+NOTEBOOKS = list_notebooks()
+REQUIRED_PARAMETERS = {"profile", "data", "root", "device", "out"}
+MAX_CODE_LINES = 14
+
+
+def _read(path: Path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def _parameter_cells(nb) -> list:
+    return [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+
+
+def test_there_are_nine_numbered_notebooks():
+    names = [p.stem for p in NOTEBOOKS]
+    assert len(names) >= 8
+    assert [n[:2] for n in names] == [f"{i:02d}" for i in range(1, len(names) + 1)]
+    assert NOTEBOOK_DIR.name == "notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_parameters_cell_with_the_settings(path):
+    nb = _read(path)
+    cells = _parameter_cells(nb)
+    assert len(cells) == 1, f"{path.name}: exactly one cell must be tagged 'parameters'"
+    (cell,) = cells
+    assert cell.cell_type == "code"
+    names = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets
+             if isinstance(t, ast.Name)}
+    assert REQUIRED_PARAMETERS <= names, f"{path.name}: parameters cell lacks {REQUIRED_PARAMETERS - names}"
+    assert re.search(r'^profile = "smoke"', cell.source, re.M), "the committed default profile is smoke"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    nb = _read(path)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {i} has outputs"
+            assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_narrated_and_short(path):
+    nb = _read(path)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "starts with a title"
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert len(markdown) >= 5, f"{path.name}: only {len(markdown)} markdown cells"
+    assert sum(len(m) for m in markdown) >= 1500, f"{path.name}: too little narration"
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert any("semisep_lib" in c for c in code), "the cells call the library"
+    for src in code:
+        assert len(src.splitlines()) <= MAX_CODE_LINES, f"{path.name}: a code cell is long:\n{src}"
+        tree = ast.parse(src)
+        assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(tree)), \
+            f"{path.name}: functions belong in the library, not in cells:\n{src}"
+    # narration sits between code cells: no two code cells in a row without a word in between
+    kinds = [c.cell_type for c in nb.cells]
+    assert "code,code,code" not in ",".join(kinds)
+
+
+def test_the_set_covers_the_paper():
+    text = "\n".join(c.source for p in NOTEBOOKS for c in _read(p).cells)
+    for word in ("R1", "R2", "R3", "R4", "GAN_A", "GAN_C", "museval", "ipywidgets", "S_A", "S_C", "Table 1",
+                 "Table 3", "LSGAN", "identity"):
+        assert word in text, f"no notebook mentions {word}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# running them
+
+
+def _tiny_notebooks(folder: Path, fail: bool) -> Path:
+    """Two notebooks with a parameters cell; the second raises in its third cell when ``fail``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in (("01_ok", "x = 1"), ("02_second", "raise ValueError('broken on purpose')" if fail else "y = 2")):
+        params = nbformat.v4.new_code_cell('profile = "smoke"\ndata = "toy"\nroot = None\ndevice = "auto"\nout = "."')
+        params.metadata["tags"] = ["parameters"]
+        cells = [nbformat.v4.new_markdown_cell(f"# {name}"), params, nbformat.v4.new_code_cell(body),
+                 nbformat.v4.new_code_cell("open('ran.txt', 'a').write(profile + '\\n')")]
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+    return folder
+
+
+@pytest.mark.slow
+def test_run_notebooks_writes_executed_copies_in_out(tmp_path):
+    src = _tiny_notebooks(tmp_path / "src", fail=False)
+    out = tmp_path / "out"
+    done = run_notebooks("cpu", out, directory=src, progress=False)
+    assert [d["notebook"] for d in done] == ["01_ok.ipynb", "02_second.ipynb"]
+    assert (out / "ran.txt").read_text() == "cpu\ncpu\n"  # injected parameter; cwd is out
+    executed = _read(out / "01_ok.ipynb")
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    done = run_notebooks("smoke", out, directory=src, only=["02"], progress=False)
+    assert [d["notebook"] for d in done] == ["02_second.ipynb"]
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_names_itself_and_the_cell(tmp_path):
+    src = _tiny_notebooks(tmp_path / "src", fail=True)
+    out = tmp_path / "out"
+    with pytest.raises(NotebookError) as info:
+        run_notebooks("smoke", out, directory=src, progress=False)
+    msg = str(info.value)
+    assert "02_second.ipynb" in msg and "cell 3" in msg and "ValueError" in msg and "broken on purpose" in msg
+    assert (out / "ran.txt").read_text() == "smoke\n"  # the first notebook ran; the second stopped at the error
+
+
+def test_bad_arguments_are_usage_errors(tmp_path):
+    from semisep_lib.cli import main
+    from semisep_lib.errors import UsageError
+
+    with pytest.raises(UsageError, match="profile"):
+        run_notebooks("huge", tmp_path)
+    with pytest.raises(UsageError, match="No notebook matches 99"):
+        run_notebooks("smoke", tmp_path, only=["99"])
+    with pytest.raises(UsageError, match="does not exist"):
+        run_notebooks("smoke", tmp_path, directory=tmp_path / "nowhere")
+    assert main(["notebooks", "--profile", "smoke", "--out", str(tmp_path), "--only", "99"]) == 2
+
+
+@pytest.mark.slow
+def test_every_notebook_runs_headless_in_the_smoke_profile(tmp_path):
+    """The real thing: all notebooks, in order, as CI runs them (07 and 08 share one reproduce run)."""
+    done = run_notebooks("smoke", tmp_path / "nb", progress=False)
+    assert [d["notebook"] for d in done] == [p.name for p in NOTEBOOKS]
+    for d in done:
+        nb = _read(Path(d["output"]))
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors
+    assert (tmp_path / "nb" / "reproduce" / "table1.md").is_file()
+    assert (tmp_path / "nb" / "reproduce" / "table3.md").is_file()
