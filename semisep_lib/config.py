@@ -6,7 +6,7 @@ separation). Presets:
 * ``paper`` — the authors' settings (20480 Hz, n_fft 512, hop 64, 256×256 images, 64-channel ``g``, weights
   20/20/20/20/10/10, Adam 1e-4, batch 1), for a GPU and full MUSDB18 / DSD100.
 * ``cpu`` — small enough to learn something in minutes on two CPU cores: 16 kHz, n_fft 512, hop 128 (the same
-  256 frequency bins as the paper, 8 ms hop instead of 3 ms), one-second segments, a 16-channel ``g``, and the
+  256 frequency bins as the paper, 8 ms hop instead of 3 ms), half-second segments, an 8-channel ``g``, and the
   stabilising choices found on toy songs (discriminator warm-up, a faster discriminator, a mask that starts
   near identity, GAN weight above the reconstruction weights).
 * ``smoke`` — ``cpu`` shrunk further so that a whole pipeline runs in seconds (tests, CI).
@@ -61,8 +61,8 @@ class ModelConfig:
     g_up_kernel: int = 3  # kernel of the decoder's convolutions (authors: 5)
     g_mask_bias: float = 3.0  # initial bias of the mask logit: sigmoid(3) ≈ 0.95, g starts near identity
     d_channels: int = 16
-    d_layers: int = 3  # stride-2 convolutions per scale (authors: 4)
-    d_scales: int = 2  # scales, average-pooled by 2 between them (authors: 3)
+    d_layers: int = 4  # stride-2 convolutions per scale (authors: 4)
+    d_scales: int = 3  # scales, average-pooled by 2 between them (authors: 3)
 
 
 @dataclass
@@ -102,7 +102,7 @@ class TrainConfig:
     lr_decay_every: int = 100_000  # halve both learning rates every this many steps
     lr_decay_gamma: float = 0.5
     d_steps: int = 2  # discriminator steps per generator step
-    d_warmup: int = 300  # discriminator-only steps before g is trained at all
+    d_warmup: int = 800  # discriminator-only steps before g is trained at all
     val_every: int = 250
     ckpt_every: int = 250
     val_segments: int = 32  # validation segments scored with the fast SDR
@@ -214,7 +214,8 @@ def _smoke() -> Config:
     cfg = Config(preset="smoke")
     cfg.spectral = SpectralConfig(segment_frames=32)
     cfg.model = ModelConfig(g_channels=4, g_res_blocks=1, d_channels=8, d_layers=2, d_scales=1)
-    cfg.train = TrainConfig(steps=30, batch_size=4, d_warmup=5, val_every=15, ckpt_every=15, val_segments=8)
+    cfg.train = TrainConfig(steps=30, batch_size=4, d_warmup=5, val_every=15, ckpt_every=15, val_segments=8,
+                            threads=1)  # tiny tensors: one thread avoids OpenMP overhead and contention
     return cfg
 
 
