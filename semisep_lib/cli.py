@@ -3,12 +3,14 @@
 Each module that owns a command registers it with an ``add_commands(subparsers)`` function, setting
 ``func`` on its parser; this file only collects them and turns user errors into one sentence on stderr.
 Exit codes: 0 success, 1 other user error, 2 usage, 3 data, 4 audio, 5 checkpoint, 6 training diverged,
-7 run directory locked, 130 interrupted (Ctrl-C).
+7 run directory locked, 130 interrupted (Ctrl-C). A full disk (ENOSPC, EDQUOT) is reported like a
+user error, with exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -43,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     except SemisepError as err:
         print(f"semisep {args.command}: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # every file is written atomically (fileio), so what was complete before is still intact
+        print(f"semisep {args.command}: {err.strerror or 'No space left on device'}; free some space and run the "
+              f"same command again (files finished before are intact).", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"semisep {args.command}: interrupted.", file=sys.stderr)
         return 130

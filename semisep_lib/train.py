@@ -41,6 +41,8 @@ from .spectral import STFT, apply_mask, crop, magnitude, uncrop_mask
 
 PROGRAM = "semisep"
 CHECKPOINT_VERSION = 1
+#: What a checkpoint.pt holds besides the model ``g``, so that training can continue from it.
+RESUME_KEYS = ("step", "d_A", "d_C", "opt_g", "opt_d", "rng", "best", "elapsed")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -84,7 +86,9 @@ def load_training_data(cfg: Config, root: str | Path, split_mode: str = "disjoin
     songs = data_lib.load_songs(root, subset="train", split="train", sample_rate=sr, mono=True)
     if tracks:
         songs = songs[:tracks]
-    valid = data_lib.load_songs(root, subset="train", split="valid", sample_rate=sr, mono=True)
+    # a root may have no validation songs (none on musdb's list, no valid.txt): train() then keeps the last weights
+    valid = (data_lib.load_songs(root, subset="train", split="valid", sample_rate=sr, mono=True)
+             if data_lib.list_tracks(root, "train", "valid") else [])
     mix_songs, inst_songs = data_lib.unmatched_split(songs, mode=split_mode, seed=seed)
     flat = lambda x: np.ascontiguousarray(x.reshape(-1), dtype=np.float32)  # noqa: E731 - (1, n) → (n,)
     return TrainingData(
@@ -170,7 +174,10 @@ def load_weights(module: torch.nn.Module, weights: dict, what: str, path: str) -
     """Load a state dict all-or-nothing; a mismatch becomes a :class:`CheckpointError` and leaves ``module`` as
     it was (the weights are checked before any tensor is copied)."""
     own = module.state_dict()
-    bad = sorted(set(own) ^ set(weights)) or [k for k in own if own[k].shape != weights[k].shape]
+    if not isinstance(weights, dict):
+        weights = {}
+    bad = (sorted(set(own) ^ set(weights))
+           or [k for k in own if not isinstance(weights[k], torch.Tensor) or own[k].shape != weights[k].shape])
     if bad:
         raise CheckpointError(f"Checkpoint {path} does not fit this configuration's {what} "
                               f"(first mismatch: {bad[0]}); was it trained with another preset or config?")
@@ -274,7 +281,14 @@ def _truncate_jsonl(path: Path, last_step: int) -> None:
     """Drop log lines past ``last_step`` (written after the checkpoint a resumed run starts from)."""
     if not path.exists():
         return
-    keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= last_step]
+    keep = []
+    for ln in path.read_text().splitlines():
+        try:
+            row = json.loads(ln)
+        except json.JSONDecodeError:  # a line cut short when the process was killed; nothing follows it
+            break
+        if row["step"] <= last_step:
+            keep.append(ln)
     atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
 
@@ -327,6 +341,10 @@ def _train(cfg: Config, td: TrainingData, run_dir: Path, objective: str, progres
     start, best, elapsed0, last_ckpt = 0, {"val_sdr": -math.inf, "step": None}, 0.0, None
     if ckpt_path.exists():
         state = load_checkpoint(ckpt_path)
+        missing = [k for k in RESUME_KEYS if k not in state]
+        if missing:
+            raise CheckpointError(f"{ckpt_path} cannot be resumed: it holds no {missing[0]} (a model file such as "
+                                  "best.pt, not a training checkpoint); move it away or use a new --out.")
         if Config.from_dict(state["config"]).architecture() != cfg.architecture():
             raise CheckpointError(f"{ckpt_path} was trained with another architecture; use a new --out.")
         for module, key in ((g, "g"), (d_A, "d_A"), (d_C, "d_C")):
