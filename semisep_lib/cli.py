@@ -17,7 +17,8 @@ import sys
 from .errors import SemisepError
 
 #: Modules that contribute sub-commands, in the order they appear in ``--help``.
-COMMAND_MODULES = ("toy", "data", "train", "separate", "evaluate", "baselines", "reproduce", "notebooks")
+COMMAND_MODULES = ("toy", "data", "train", "separate", "evaluate", "baselines", "reproduce", "notebooks",
+                   "pretrained")
 
 
 def build_parser() -> argparse.ArgumentParser:
