@@ -116,7 +116,7 @@ class TrainConfig:
 class SeparateConfig:
     """Whole-track separation: blocks with overlap and the authors' mask post-processing."""
 
-    mask_power: float = 1.0  # the mask raised to this power (authors: 9, tuned on test tracks; we tune on valid)
+    mask_power: float = 1.0  # the vocal mask (1 − m) raised to this power (authors: 9, tuned on test; we: on valid)
     smooth_frames: int = 1  # moving-average of the mask over this many frames (1 = none)
     overlap: float = 0.5  # overlap between consecutive blocks
 

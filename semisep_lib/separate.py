@@ -214,8 +214,9 @@ class MaskSeparator(Separator):
         return acc / wsum
 
     def postprocess(self, mask: torch.Tensor, power: float | None = None) -> torch.Tensor:
-        """The authors' post-processing of a mask ``(C, F, T)``: raised to ``power`` (default
-        ``self.mask_power``), then a centred moving average over ``smooth_frames`` frames."""
+        """The authors' post-processing of the *vocal* mask ``1 − m`` ``(C, F, T)``: raised to ``power``
+        (default ``self.mask_power``; above 1 it keeps only bins ``g`` is sure are voice — more SIR, less SAR),
+        then a centred moving average over ``smooth_frames`` frames."""
         p = self.mask_power if power is None else float(power)
         m = mask.clamp(0, 1) ** p
         k = self.smooth_frames
@@ -235,7 +236,7 @@ class MaskSeparator(Separator):
         raw = self.raw_mask(magnitude(crop(X)))  # (C, F, T)
         out = []
         for p in powers:
-            keep = 1 - uncrop_mask(self.postprocess(raw, p))  # vocal mask, Nyquist bin restored
+            keep = uncrop_mask(self.postprocess(1 - raw, p))  # vocal mask (1 − m)^p, Nyquist bin restored
             v = self.stft.inverse(apply_mask(X, keep), length=wave.shape[-1])
             v = resample(v, self.rate, rate)[:, :n]
             if v.shape[1] < n:  # resampling rounds the length; pad the last sample or two

@@ -215,14 +215,14 @@ def validation_chunks(td: TrainingData, cfg: Config) -> list[tuple[np.ndarray, n
 
 @torch.no_grad()
 def vocals_of(g: torch.nn.Module, stft: STFT, wave: torch.Tensor, mask_power: float = 1.0) -> torch.Tensor:
-    """Vocal estimate of waveforms ``(batch, samples)``: the mixture minus ``g``'s instrumental, computed as the
-    complementary mask ``1 − m^p`` on the complex mixture (mixture phase). Frames are padded to fit ``g``."""
+    """Vocal estimate of waveforms ``(batch, samples)``: what ``g`` removes, i.e. the vocal mask ``(1 − m)^p`` on
+    the complex mixture (mixture phase). Frames are padded to fit ``g``."""
     X = stft(wave)
     T = X.shape[-1]
     pad = (-T) % g.down_factor
     Xc = torch.nn.functional.pad(crop(X), (0, pad))
-    m = g.mask(magnitude(Xc))[..., :T] ** mask_power
-    return stft.inverse(apply_mask(X, 1 - uncrop_mask(m)), length=wave.shape[-1])
+    vocal_mask = (1 - g.mask(magnitude(Xc))[..., :T]) ** mask_power
+    return stft.inverse(apply_mask(X, uncrop_mask(vocal_mask)), length=wave.shape[-1])
 
 
 def validate(g: torch.nn.Module, stft: STFT, chunks, cfg: Config, device) -> dict[str, float]:
