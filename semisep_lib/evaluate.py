@@ -38,6 +38,7 @@ import numpy as np
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_json, atomic_write_text
 from .metrics import median_sdr
+from .paper import PAPER_TABLE1
 
 #: protocol → museval mode, window and hop in seconds
 PROTOCOLS = {
@@ -48,22 +49,13 @@ TARGETS = ("vocals", "accompaniment")
 METRICS = ("SDR", "SIR", "ISR", "SAR")
 AGGREGATION = "median over windows per track, then median over tracks (SiSEC 2018)"
 
-#: Table 1 of the paper (MUSDB18, median vocal SDR / SIR in dB); the baselines are as reported by Hoshen et al.
-PAPER_TABLE1 = {
-    "NMF": {"SDR": 0.0, "SIR": None},
-    "GAN": {"SDR": 0.3, "SIR": None},
-    "GLOM": {"SDR": 0.6, "SIR": None},
-    "NES": {"SDR": 0.3, "SIR": None},
-    "NES-FT": {"SDR": 2.1, "SIR": None},
-    "ours": {"SDR": 3.2, "SIR": 14.2},
-}
 #: Rows of our Table 1, in order: (key in the results, label, the paper's row it stands beside or None).
 TABLE1_ROWS = (
     ("mixture", "mixture as vocals (lower bound)", None),
     ("oracle_irm", "oracle ideal ratio mask (upper bound)", None),
     ("supervised", "same g, supervised", None),
     ("nmf", "NMF", "NMF"),
-    ("gan", "GAN only (GAN_A + GAN_C)", "GAN"),
+    ("gan", "GAN only (GAN_C)", "GAN"),
     ("glom", "GLOM", "GLOM"),
     ("nes", "NES", "NES"),
     ("nes_ft", "NES-FT", "NES-FT"),

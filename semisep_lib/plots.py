@@ -25,18 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .config import TERMS
-
-#: Table 3 of the paper (DSD100, median SDR / SIR in dB), by row label.
-PAPER_TABLE3 = {
-    "all losses": {"SDR": 3.5, "SIR": 15.2},
-    "w/o R1": {"SDR": -0.9, "SIR": 3.4},
-    "w/o R2": {"SDR": 2.3, "SIR": 9.7},
-    "w/o R3": {"SDR": -4.3, "SIR": 13.3},
-    "w/o R4": {"SDR": -6.3, "SIR": -4.7},
-    "w/o GAN_A": {"SDR": -6.3, "SIR": -4.2},
-    "w/o GAN_C": {"SDR": -4.1, "SIR": -2.4},
-    "w/o GAN_A & GAN_C": {"SDR": -17.0, "SIR": -3.6},
-}
+from .paper import PAPER_TABLE3
 
 #: Terms a training log may hold, grouped as :func:`loss_curves` draws them.
 CURVE_GROUPS = {

@@ -30,6 +30,7 @@ from .config import Config
 from .data import load_songs
 from .errors import DataError, UsageError
 from .fileio import atomic_write_bytes, atomic_write_json, atomic_write_text, run_lock
+from .paper import PAPER_TABLE3
 from .train import load_training_data, resolve_data_root, train
 
 #: Table 3 of the paper: row label → terms switched off.
@@ -42,11 +43,6 @@ ABLATION = {
     "w/o GAN_A": ("GAN_A",),
     "w/o GAN_C": ("GAN_C",),
     "w/o GAN_A & GAN_C": ("GAN_A", "GAN_C"),
-}
-PAPER_TABLE3 = {  # DSD100 evaluation subset, median vocal SDR / SIR (dB)
-    "all losses": (3.5, 15.2), "w/o R1": (-0.9, 3.4), "w/o R2": (2.3, 9.7), "w/o R3": (-4.3, 13.3),
-    "w/o R4": (-6.3, -4.7), "w/o GAN_A": (-6.3, -4.2), "w/o GAN_C": (-4.1, -2.4),
-    "w/o GAN_A & GAN_C": (-17.0, -3.6),
 }
 #: The GAN-only row of Table 1: g trained with GAN_C alone.
 GAN_ONLY = ("R1", "R2", "R3", "R4", "GAN_A")
@@ -252,7 +248,7 @@ def write_tables(out: Path, table1: dict, table3: dict, info: dict) -> None:
              "| losses | SDR | SIR | vocal energy fraction | paper SDR | paper SIR |",
              "|---|---|---|---|---|---|"]
     for label, r in rows.items():
-        p_sdr, p_sir = PAPER_TABLE3[label]
+        p_sdr, p_sir = PAPER_TABLE3[label]["SDR"], PAPER_TABLE3[label]["SIR"]
         lines.append(f"| {label} | {_cell(r['SDR'], r['runs'])} | {_cell(r['SIR'], r['runs'])} | "
                      f"{r['vocal_energy_fraction']['median']:.3f} | {p_sdr:.1f} | {p_sir:.1f} |")
     floor = np.median([r["silent_floor"]["median"] for r in rows.values()])
