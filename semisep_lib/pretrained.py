@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,8 +95,9 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
         "NMF": lambda: NMFBaseline(cfg).fit(td),
     }
     scores = {}
+    museval_dir = Path(tempfile.mkdtemp(prefix="semisep-card-"))  # per-track JSON: not shipped
     for name, make in methods.items():
-        r = evaluate_separator(make(), valid, out / ".card-museval", name.split(" ")[0], workers=workers)
+        r = evaluate_separator(make(), valid, museval_dir, name.split(" ")[0], workers=workers)
         scores[name] = {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
                         "vocal_energy_fraction": r["vocal_energy_fraction"]}
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
