@@ -486,6 +486,7 @@ def _cmd_train(args) -> None:
         print(f"trained {summary['steps']} steps in {summary['seconds']:.1f} s → {args.out} "
               f"(best validation SDR {best['val_sdr']:.2f} dB at step {best['step']})")
     if dist.is_initialized():
+        dist.barrier()  # rank 0 may still be writing its last checkpoint: leave together
         dist.destroy_process_group()
 
 

@@ -122,7 +122,7 @@ def test_cli_rejects_unknown_term(toy_root, tmp_path):
 def test_two_process_gloo_data_parallel(toy_root, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "semisep_lib", "train", "--data", "toy", "--root", str(toy_root), "--preset", "smoke",
            "--steps", "6", "--out", str(out)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
