@@ -82,7 +82,7 @@ def make_ours(preset: str, variant: dict):
                 return _mask(x).float()
         sep.g.mask = bf16_mask
     if variant.get("compile"):
-        sep.g.mask = torch.compile(mask, dynamic=False)
+        sep.g.mask = torch.compile(sep.g.mask, dynamic=False)  # the bf16 wrapper too, when there is one
     info = {"batch_blocks": sep.batch_blocks, "block_frames": sep.block, "model_rate": cfg.spectral.sample_rate,
             "g_parameters": sum(p.numel() for p in g.parameters())}
     return (lambda audio: sep.separate(audio, RATE)), info
@@ -230,12 +230,16 @@ def run_ab(args) -> None:
         var = dict(var)
         threads[label] = int(var.pop("threads", args.threads))
         fns[label] = make_ours(args.preset, var)[0]
-    first = {}
+    first, diff = {}, {}
+    ref = None
     for label, fn in fns.items():  # warm-up on the whole input (compiled variants: the shapes of the run)
         torch.set_num_threads(threads[label])
         t0 = time.perf_counter()
-        fn(audio)
+        y = fn(audio)
         first[label] = time.perf_counter() - t0
+        ref = y if ref is None else ref
+        # how much the variant changes the vocals, relative to the default's peak
+        diff[label] = float(abs(y - ref).max() / max(float(abs(ref).max()), 1e-12))
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(args.repeats):
         for label, fn in fns.items():
@@ -251,7 +255,8 @@ def run_ab(args) -> None:
                      "x_realtime": round(args.seconds / statistics.median(times[label]), 2),
                      "speedup_median": round(statistics.median(ratios), 3),
                      "speedup_min": round(min(ratios), 3), "speedup_max": round(max(ratios), 3),
-                     "first_pass_seconds": round(first[label], 2), "times": [round(t, 4) for t in times[label]]})
+                     "first_pass_seconds": round(first[label], 2), "max_rel_diff": diff[label],
+                     "times": [round(t, 4) for t in times[label]]})
     C.emit_case({"case": "ab", "preset": args.preset, "audio_seconds": args.seconds, "rounds": args.repeats,
                  "load_average": C.load_average(), "rows": rows})
 
@@ -367,10 +372,12 @@ def main(argv=None) -> dict:
         paper = out["main"]["ours-paper"]
         long_cpu = case("ours-cpu", S["long"], th, 1, label="ours-cpu (long)")
         short_cpu = case("ours-cpu", S["paper_excerpt"], th, 1, label="ours-cpu (paper-excerpt length)")
+        long_bb8 = case("ours-cpu", S["long"], th, 1, {"batch_blocks": 8}, label="ours-cpu (long), batch_blocks=8")
         grow = long_cpu["peak_rss_mb"] - short_cpu["peak_rss_mb"]
         out["long"] = {
             "seconds_audio": S["long"],
             "ours-cpu": long_cpu,
+            "ours-cpu-batch_blocks=8": long_bb8,
             "ours-cpu-short": short_cpu,
             "ours-paper-estimate": {
                 "peak_rss_mb": round(paper["peak_rss_mb"] + grow, 1),
@@ -392,21 +399,30 @@ def main(argv=None) -> dict:
             trials = [
                 ("default (batch_blocks=64)", {}, th),
                 ("1 thread", {}, 1),
+                ("batch_blocks=4", {"batch_blocks": 4}, th),
                 ("batch_blocks=8", {"batch_blocks": 8}, th),
                 ("batch_blocks=16", {"batch_blocks": 16}, th),
                 ("batch_blocks=32", {"batch_blocks": 32}, th),
-                ("batch_blocks=16, 1 thread", {"batch_blocks": 16}, 1),
             ]
             ab_cpu = {
                 "1 thread": {"threads": 1},
+                "batch_blocks=4": {"batch_blocks": 4},
+                "batch_blocks=8": {"batch_blocks": 8},
                 "batch_blocks=16": {"batch_blocks": 16},
-                "batch_blocks=16, 1 thread": {"batch_blocks": 16, "threads": 1},
                 "channels_last": {"channels_last": True},
-                "bf16 autocast (changes output slightly)": {"bf16": True},
+                "channels_last + batch_blocks=8": {"channels_last": True, "batch_blocks": 8},
                 "torch.compile": {"compile": True},
-                "torch.compile + batch_blocks=16": {"compile": True, "batch_blocks": 16},
+                "torch.compile + batch_blocks=8": {"compile": True, "batch_blocks": 8},
+                "bf16 autocast (changes output slightly)": {"bf16": True},
+                "bf16 autocast + batch_blocks=8 (changes output slightly)": {"bf16": True, "batch_blocks": 8},
                 "overlap 0.25 (changes output)": {"overlap": 0.25},
                 "overlap 0 (changes output)": {"overlap": 0.0},
+                "torch.compile + batch_blocks=8 + bf16 autocast (changes output slightly)":
+                    {"compile": True, "batch_blocks": 8, "bf16": True},
+                "torch.compile + batch_blocks=8 + overlap 0.25 (changes output)":
+                    {"compile": True, "batch_blocks": 8, "overlap": 0.25},
+                "torch.compile + batch_blocks=8 + overlap 0 (changes output)":
+                    {"compile": True, "batch_blocks": 8, "overlap": 0.0},
             }
             ab_paper = {"1 thread": {"threads": 1}, "channels_last": {"channels_last": True},
                         "bf16 autocast (changes output slightly)": {"bf16": True}}
@@ -415,6 +431,14 @@ def main(argv=None) -> dict:
             r = case("ours-cpu", v, t, S["repeats"], var, warmup_full=True, label=f"cpu: {label}")
             r["label"] = label
             out["variants"]["ours-cpu"].append(r)
+        # the recommended settings on the main input, in fresh processes (the ratio to the main ours-cpu row)
+        out["recommended"] = []
+        if mode == "full":
+            for label, var in (("batch_blocks=8", {"batch_blocks": 8}),
+                               ("batch_blocks=8 + torch.compile", {"batch_blocks": 8, "compile": True})):
+                r = case("ours-cpu", S["main"], th, S["repeats"], var, warmup_full=True, label=f"cpu 3 min: {label}")
+                r["label"] = label
+                out["recommended"].append(r)
         out["ab"] = {}
         for preset, spec, secs, rounds in (("cpu", ab_cpu, v, S["ab_rounds"]),
                                            ("paper", ab_paper, S["paper_variants"], max(1, S["ab_rounds"] - 2))):

@@ -44,7 +44,32 @@ def render(results: dict, command: str) -> str:
     any_r = sep or tr or ev
     m = any_r["machine"]
     L: list[str] = []
-    L.append(f"Produced by `{command}` on {m['date']}.\n")
+    L.append(f"Produced by the commands below (`{command}` runs all three; the JSON files are in "
+             f"`benchmarks/results/`, rendered here by `python benchmarks/run_all.py --readme-only`):\n")
+    for name, r in (("separation", sep), ("training", tr), ("evaluation", ev)):
+        if not r:
+            continue
+        script = f"benchmarks/{BENCHES[name]}"
+        line = f"* {name}: `python {script}{' --quick' if r.get('mode') == 'quick' else ''}` started {r['machine']['date']}"
+        extra = []
+        for name_, row in (r.get("main") or {}).items():
+            if row.get("remeasured"):
+                extra.append(f"`{name_}` re-measured {row['remeasured']['date']}")
+        if any(row.get("remeasured") for row in (r.get("main") or {}).values()):
+            names = " ".join(k for k, v in r["main"].items() if v.get("remeasured"))
+            extra.append(f"(`python {script} --remeasure {names} --json benchmarks/results/{name}.json`)")
+        covered: set = set()
+        shown = []
+        for pr in reversed(r.get("partial_reruns", [])):  # only re-runs whose figures were not replaced later
+            if set(pr["sections"]) - covered:
+                shown.append(pr)
+            covered |= set(pr["sections"])
+        for pr in reversed(shown):
+            extra.append(f"sections {', '.join(pr['sections'])} re-run {pr['machine']['date']} (load "
+                         f"{pr['machine']['load_average_at_start'][0]}; `python {script} --sections "
+                         f"{' '.join(pr['sections'])} --json benchmarks/results/{name}.json`)")
+        L.append(line + ("; " + "; ".join(extra) if extra else "") + ".")
+    L.append("")
     L.append("| machine | |\n|---|---|")
     L.append(f"| CPU | {m['cpu']} (torch CPU capability {m.get('cpu_capability')}) |")
     L.append(f"| cores | {m['logical_cores']} logical, {m['usable_cores']} usable |")
@@ -76,11 +101,10 @@ def render(results: dict, command: str) -> str:
                     secs += f" (best of {len(r['times'])}, median {f(r['seconds_median'], 3)})"
             L.append(f"| {name} | {timed} | {secs} | {f(rt)} | {f(r['peak_rss_mb'], 0)} | "
                      f"{'—' if name == 'ours-cpu' else f(r['ours_cpu_speedup'])} |")
-        for name, r in main.items():
-            if r.get("remeasured"):
-                L.append(f"\n{name} was re-measured on {r['remeasured']['date']} (load "
-                         f"{r['remeasured']['load_average'][0]}) with `bench_separation.py --remeasure {name}`; "
-                         f"the speed-up column uses that figure.")
+        again = [f"{k} (load {r['remeasured']['load_average'][0]})" for k, r in main.items() if r.get("remeasured")]
+        if again:
+            L.append(f"\nRe-measured together with `--remeasure` (see above): {', '.join(again)}; the ratios use "
+                     f"those figures.")
         imp = main["ours-cpu"].get("rss_after_import_mb")
         L.append(f"\nPeak RSS is `ru_maxrss` of a fresh process per case; it includes the interpreter with torch "
                  f"loaded ({f(imp, 0)} MiB before the case does anything — the CUDA build of torch maps large "
@@ -90,13 +114,23 @@ def render(results: dict, command: str) -> str:
         L.append(f"**Long input ({lg['seconds_audio']:g} s = {lg['seconds_audio'] / 60:g} min, stereo 44.1 kHz).** "
                  f"ours-cpu: peak RSS **{f(lc['peak_rss_mb'], 0)} MiB** measured ({f(lc['seconds'])} s, "
                  f"{f(lc['x_realtime'])}× real time). ours-paper: **{f(est['peak_rss_mb'], 0)} MiB** estimated "
-                 f"({est['how']}; a measured run would take ~{f(est['extrapolated_seconds'] / 60, 0)} min).\n")
+                 f"({est['how']}; a measured run would take ~{f(est['extrapolated_seconds'] / 60, 0)} min).")
+        b8 = lg.get("ours-cpu-batch_blocks=8")
+        if b8:
+            L.append(f"With `batch_blocks=8` (see the experiments below) ours-cpu peaks at **{f(b8['peak_rss_mb'], 0)} MiB**"
+                     f" on the same input ({f(b8['seconds'])} s, {f(b8['x_realtime'])}× real time).")
+        L.append("")
         cpu = main["ours-cpu"]
+        best = min(sep.get("recommended") or [cpu], key=lambda r: r["seconds"])
+        with_best = (f"; {f(best['x_realtime'])}× with {best['label']}" if best is not cpu else "")
         targets.append(("separation, cpu preset, 44.1 kHz stereo, 2 cores: ≥ 100× real time",
-                        f"{f(cpu['x_realtime'])}×", yes(cpu["x_realtime"] >= 100)))
+                        f"{f(cpu['x_realtime'])}× (defaults){with_best}", yes(cpu["x_realtime"] >= 100)))
         if "hdemucs" in main:
+            hd = main["hdemucs"]["seconds"]
+            with_best = (f"; {f(hd / best['seconds'])}× with {best['label']}" if best is not cpu else "")
             targets.append(("ours-cpu ≥ 10× faster than Hybrid Demucs (same run)",
-                            f"{f(main['hdemucs']['ours_cpu_speedup'])}×", yes(main["hdemucs"]["ours_cpu_speedup"] >= 10)))
+                            f"{f(main['hdemucs']['ours_cpu_speedup'])}× (defaults){with_best}",
+                            yes(main["hdemucs"]["ours_cpu_speedup"] >= 10)))
         def mem(mib):
             return f"{f(mib, 0)} MiB = {mib * C.MB / 1e9:.2f} GB"
 
@@ -105,8 +139,11 @@ def render(results: dict, command: str) -> str:
                 return yes(True)
             return "**met** as 1.5 GiB, **missed** as 1.5·10⁹ B" if mib <= 1536 else yes(False)
 
+        b8 = lg.get("ours-cpu-batch_blocks=8")
         targets.append((f"peak memory ≤ 1.5 GB for a {lg['seconds_audio'] / 60:g}-minute track (cpu preset, whole "
-                        f"process incl. torch)", mem(lc["peak_rss_mb"]), mem_ok(lc["peak_rss_mb"])))
+                        f"process incl. torch)", mem(lc["peak_rss_mb"]) + " (defaults)"
+                        + (f"; {mem(b8['peak_rss_mb'])} with batch_blocks=8" if b8 else ""),
+                        mem_ok(lc["peak_rss_mb"])))
         targets.append(("… paper preset (estimated)", mem(est["peak_rss_mb"]), mem_ok(est["peak_rss_mb"])))
         if cpu.get("gflop_per_audio_second"):
             L.append(f"**Arithmetic of ours-cpu** (`torch.utils.flop_counter`, convolutions only): "
@@ -137,17 +174,32 @@ def render(results: dict, command: str) -> str:
                     L.append(f"| {r['label']} | {r['threads']} | {f(r['seconds'], 3)} | {f(r['x_realtime'])} | "
                              f"{f(base / r['seconds'])}× | {f(r['peak_rss_mb'], 0)} | {f(r['warmup_seconds'], 1)} |")
                 L.append("")
+        rec = sep.get("recommended")
+        if rec:
+            base = main["ours-cpu"]["seconds"]
+            L.append(f"**Recommended settings on the {S['main']:g} s input** (fresh processes, best of "
+                     f"{len(rec[0]['times'])} after a warm-up pass; output unchanged up to float rounding):\n")
+            L.append("| ours-cpu with | seconds | × real time | vs default | vs Hybrid Demucs | peak RSS (MiB) |")
+            L.append("|---|---|---|---|---|---|")
+            hd = main.get("hdemucs", {}).get("seconds")
+            for r in rec:
+                L.append(f"| {r['label']} | {f(r['seconds'], 3)} | {f(r['x_realtime'])} | {f(base / r['seconds'])}× | "
+                         f"{f(hd / r['seconds']) + '× faster' if hd else '–'} | {f(r['peak_rss_mb'], 0)} |")
+            L.append("")
         for preset, ab in (sep.get("ab") or {}).items():
             L.append(f"**Interleaved A/B timings, {preset}** ({ab['audio_seconds']:g} s input; one process builds the "
                      f"default separator and each variant, warms each up on the input, then they take turns "
                      f"{ab['rounds']} times so that load changes hit all alike; speed-up = median over rounds of "
-                     f"default / variant, range in brackets; load at the end {ab['load_average'][0]}):\n")
-            L.append("| variant | threads | median seconds | × real time | speed-up vs default | first pass (s) |")
-            L.append("|---|---|---|---|---|---|")
+                     f"default / variant, range in brackets; max output change = max |vocals − default vocals| / "
+                     f"max |default vocals|; load at the end {ab['load_average'][0]}):\n")
+            L.append("| variant | threads | median seconds | × real time | speed-up vs default | first pass (s) | "
+                     "max output change |")
+            L.append("|---|---|---|---|---|---|---|")
             for r in ab["rows"]:
+                d = r.get("max_rel_diff")
                 L.append(f"| {r['label']} | {r['threads']} | {f(r['seconds_median'], 3)} | {f(r['x_realtime'])} | "
                          f"**{f(r['speedup_median'])}×** ({f(r['speedup_min'])}–{f(r['speedup_max'])}) | "
-                         f"{f(r['first_pass_seconds'], 1)} |")
+                         f"{f(r['first_pass_seconds'], 1)} | {'–' if d is None else f'{d:.1e}'} |")
             L.append("")
     if tr:
         L.append("### Training — the real step (`discriminator_losses` ×`d_steps` + `generator_losses`, backward, "
