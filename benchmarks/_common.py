@@ -161,3 +161,13 @@ def fmt(x, digits: int = 2) -> str:
             return f"{x:,.0f}"
         return f"{x:.{digits}f}"
     return str(x)
+
+
+def finish(out: dict, t_start: float, json_path) -> dict:
+    """Close a benchmark's result: wall time, load average at the end, and the JSON file when asked for."""
+    out["wall_seconds"] = round(time.perf_counter() - t_start, 1)
+    out["load_average_at_end"] = load_average()
+    if json_path:
+        write_json(json_path, out)
+        print(f"wrote {json_path}")
+    return out

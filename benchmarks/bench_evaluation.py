@@ -153,12 +153,7 @@ def main(argv=None) -> dict:
         out["tracks"].append(r)
     serial, parallel = out["tracks"][0]["seconds"], out["tracks"][-1]["seconds"]
     out["parallel_speedup"] = round(serial / parallel, 2)
-    out["wall_seconds"] = round(time.perf_counter() - t_start, 1)
-    out["load_average_at_end"] = C.load_average()
-    if args.json:
-        C.write_json(args.json, out)
-        print(f"wrote {args.json}")
-    return out
+    return C.finish(out, t_start, args.json)
 
 
 if __name__ == "__main__":

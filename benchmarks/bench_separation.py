@@ -453,12 +453,7 @@ def main(argv=None) -> dict:
                       f"{row['speedup_median']:>6.2f}× ({row['speedup_min']:.2f}–{row['speedup_max']:.2f})",
                       flush=True)
             out["ab"][f"ours-{preset}"] = r
-    out["wall_seconds"] = round(time.perf_counter() - t_start, 1)
-    out["load_average_at_end"] = C.load_average()
-    if args.json:
-        C.write_json(args.json, out)
-        print(f"wrote {args.json}")
-    return out
+    return C.finish(out, t_start, args.json)
 
 
 if __name__ == "__main__":

@@ -286,12 +286,7 @@ def main(argv=None) -> dict:
             print(f"  {r['label']:<36} {r['it_per_s']:>8.3f} it/s  {r['examples_per_s']:>8.2f} ex/s  "
                   f"peak {r['peak_rss_mb']:.0f} MB", flush=True)
             out["end_to_end"].append(r)
-    out["wall_seconds"] = round(time.perf_counter() - t_start, 1)
-    out["load_average_at_end"] = C.load_average()
-    if args.json:
-        C.write_json(args.json, out)
-        print(f"wrote {args.json}")
-    return out
+    return C.finish(out, t_start, args.json)
 
 
 if __name__ == "__main__":
