@@ -10,8 +10,10 @@ back to the input exactly, whatever the method. :meth:`Separator.stems` checks t
 2. the magnitude STFT is cut into blocks of ``segment_frames`` frames (the size ``g`` was trained on), which
    overlap by ``overlap``; ``g``'s instrumental mask of each block is blended into the whole-track mask with a
    triangular window (a weighted average of the overlapping blocks);
-3. the mask is raised to ``mask_power`` (authors: 9) and optionally smoothed over ``smooth_frames`` frames;
-4. vocals = iSTFT((1 − mask) · X) with the mixture's phase, resampled back to the input rate.
+3. the mask is post-processed by one of two families (:meth:`MaskSeparator.postprocess`): ``"ours"`` raises
+   the *vocal* mask, ``(1 − m)^p``; ``"authors"`` raises the *instrumental* mask and takes ``1 − m^q`` in the
+   compressed domain after a 3×3 smoothing, as the authors' ``test.py`` (their q = 9);
+4. vocals = iSTFT(vocal mask · X) with the mixture's phase, resampled back to the input rate.
 
 Long inputs are processed in chunks of ``chunk_seconds`` that overlap by ``crossfade_seconds`` and are
 cross-faded linearly, so memory does not grow with the track (a 10-minute stereo 44.1 kHz song stays near the
@@ -130,6 +132,9 @@ def _chunk_bounds(n: int, length: int, overlap: int) -> list[tuple[int, int]]:
         start += step
 
 
+MASK_FAMILIES = ("ours", "authors")  # see SeparateConfig: which mask is raised to the power
+
+
 class MaskSeparator(Separator):
     """Vocals = (1 − mask) · X with ``g``'s instrumental mask, as described in the module docstring.
 
@@ -146,13 +151,17 @@ class MaskSeparator(Separator):
     def __init__(self, g: torch.nn.Module, cfg: Config, device: str | torch.device = "cpu",
                  mask_power: float | None = None, smooth_frames: int | None = None, overlap: float | None = None,
                  block_factor: int = 1, chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0,
-                 batch_blocks: int | None = None, name: str | None = None):
+                 batch_blocks: int | None = None, name: str | None = None, mask_family: str | None = None):
         self.device = torch.device(device)
         self.g = g.to(self.device).eval()
         self.cfg = cfg
         self.rate = int(cfg.spectral.sample_rate)
         self.mask_power = float(cfg.separate.mask_power if mask_power is None else mask_power)
         self.smooth_frames = int(cfg.separate.smooth_frames if smooth_frames is None else smooth_frames)
+        self.mask_family = str(cfg.separate.mask_family if mask_family is None else mask_family)
+        if self.mask_family not in MASK_FAMILIES:
+            raise UsageError(f"The mask family must be one of {', '.join(MASK_FAMILIES)}, got {self.mask_family!r}.")
+        self.compress = float(cfg.spectral.compress)
         self.overlap = float(cfg.separate.overlap if overlap is None else overlap)
         if not self.mask_power > 0 or not math.isfinite(self.mask_power):
             raise UsageError(f"The mask power must be a positive number, got {self.mask_power}.")
@@ -213,19 +222,37 @@ class MaskSeparator(Separator):
                 acc[c, :, s:s + B] += mc * window
         return acc / wsum
 
-    def postprocess(self, mask: torch.Tensor, power: float | None = None) -> torch.Tensor:
-        """The authors' post-processing of the *vocal* mask ``1 − m`` ``(C, F, T)``: raised to ``power``
-        (default ``self.mask_power``; above 1 it keeps only bins ``g`` is sure are voice — more SIR, less SAR),
-        then a centred moving average over ``smooth_frames`` frames."""
+    def postprocess(self, mask: torch.Tensor, power: float | None = None, family: str | None = None) -> torch.Tensor:
+        """The *vocal* mask ``(C, F, T)`` to apply to the linear magnitude, from ``g``'s instrumental mask ``m``
+        ``(C, F, T)``, by one of the two families of :class:`~semisep_lib.config.SeparateConfig`:
+
+        - ``"ours"``: ``(1 − m)^p``, then a centred moving average over ``smooth_frames`` frames; raising ``p``
+          keeps only bins ``g`` is sure are voice (quieter vocals, more SIR, less SAR).
+        - ``"authors"``: ``1 − smooth(m^q)`` with a ``k × k`` mean (``k = smooth_frames``), applied — as in the
+          authors' ``test.py`` — to the compressed image ``|X|^c``; on the linear magnitude that is the mask
+          ``(1 − smooth(m^q))^(1/c)``. Raising ``q`` shrinks ``m^q``, so the vocals get *louder*.
+
+        ``power`` defaults to ``self.mask_power``, ``family`` to ``self.mask_family``."""
         p = self.mask_power if power is None else float(power)
-        m = mask.clamp(0, 1) ** p
+        family = self.mask_family if family is None else family
         k = self.smooth_frames
-        if k > 1:
-            C, Fb, T = m.shape
-            # (C, F, T) → (C·F, 1, T) for a 1-D average along time, edges averaged over the frames present
-            flat = F.avg_pool1d(m.reshape(C * Fb, 1, T), k, stride=1, padding=k // 2, count_include_pad=False)
-            m = flat[..., :T].reshape(C, Fb, T)
-        return m
+        m = mask.clamp(0, 1)
+        C, Fb, T = m.shape
+        if family == "ours":
+            v = (1 - m) ** p
+            if k > 1:
+                # (C, F, T) → (C·F, 1, T) for a 1-D average along time, edges averaged over the frames present
+                flat = F.avg_pool1d(v.reshape(C * Fb, 1, T), k, stride=1, padding=k // 2, count_include_pad=False)
+                v = flat[..., :T].reshape(C, Fb, T)
+            return v
+        if family == "authors":
+            inst = m ** p
+            if k > 1:
+                # (C, F, T) → (C, 1, F, T) for a k×k mean over frequency and time, edges over the bins present
+                sm = F.avg_pool2d(inst[:, None], k, stride=1, padding=k // 2, count_include_pad=False)
+                inst = sm[:, 0, :Fb, :T]
+            return (1 - inst).clamp(0, 1) ** (1 / self.compress)
+        raise UsageError(f"The mask family must be one of {', '.join(MASK_FAMILIES)}, got {family!r}.")
 
     # -- one chunk -----------------------------------------------------------------------------------------------
     def _chunk_vocals(self, x: np.ndarray, rate: int, powers: Sequence[float]) -> list[np.ndarray]:
@@ -236,7 +263,7 @@ class MaskSeparator(Separator):
         raw = self.raw_mask(magnitude(crop(X)))  # (C, F, T)
         out = []
         for p in powers:
-            keep = uncrop_mask(self.postprocess(1 - raw, p))  # vocal mask (1 − m)^p, Nyquist bin restored
+            keep = uncrop_mask(self.postprocess(raw, p))  # the family's vocal mask, Nyquist bin restored
             v = self.stft.inverse(apply_mask(X, keep), length=wave.shape[-1])
             v = resample(v, self.rate, rate)[:, :n]
             if v.shape[1] < n:  # resampling rounds the length; pad the last sample or two
@@ -319,7 +346,7 @@ def load_separator(model_path: str | Path | None = None, device: str = "cpu", ma
     tuned = read_tuning(model_path).get("separate")
     if tuned:
         cfg = cfg.updated({"separate": tuned})
-    return MaskSeparator(g, cfg, device=dev, mask_power=mask_power, **kwargs)
+    return MaskSeparator(g, cfg, device=dev, mask_power=mask_power, **kwargs)  # kwargs: e.g. mask_family
 
 
 def tune_mask_power(g: torch.nn.Module, cfg: Config, songs: Iterable, powers: Sequence[float] = DEFAULT_POWERS,
@@ -532,7 +559,7 @@ def _cmd_separate(args: argparse.Namespace) -> None:
                 raise AudioError(f"Audio file {p} does not exist.")
             if p.is_dir():
                 raise AudioError(f"{p} is a directory, not an audio file.")
-    sep = load_separator(args.model, device=args.device, mask_power=args.mask_power)
+    sep = load_separator(args.model, device=args.device, mask_power=args.mask_power, mask_family=args.mask_family)
     if args.musdb_subset:
         from . import data as data_lib
 
@@ -540,7 +567,7 @@ def _cmd_separate(args: argparse.Namespace) -> None:
         if root is None:
             raise UsageError("No MUSDB18 root given: pass --root PATH or set MUSDB_PATH.")
         done = separate_musdb(sep, root, args.musdb_subset, out)
-        print(f"separated {len(done)} {args.musdb_subset} tracks (mask power {sep.mask_power:g}) → "
+        print(f"separated {len(done)} {args.musdb_subset} tracks ({sep.mask_family} mask power {sep.mask_power:g}) → "
               f"{out / musdb_folder(args.musdb_subset)[2]}")
         return
     # Several files: everything goes to a staging folder first and is moved into place only when every file
@@ -590,6 +617,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="run directory or checkpoint (default: the installed pretrained model)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--mask-power", type=float, help="mask exponent (default: tuned value, else the config's)")
+    p.add_argument("--mask-family", choices=MASK_FAMILIES,
+                   help="ours: vocal mask (1 - m)^p; authors: 1 - m^q in the compressed domain (default: config's)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
     p.add_argument("--musdb-subset", choices=["test", "valid"], help="separate a whole MUSDB subset instead")
     p.add_argument("--root", help="MUSDB18 root for --musdb-subset (default $MUSDB_PATH)")
