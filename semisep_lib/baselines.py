@@ -25,61 +25,20 @@ import io
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .config import Config, SpectralConfig
-from .errors import AudioError, CheckpointError, UsageError
+from .errors import CheckpointError, UsageError
 from .fileio import atomic_write, atomic_write_json, run_lock
-from .separate import Separator, check_audio
-from .spectral import STFT, resample
+from .separator import MonoSTFT, Separator, at_model_rate, check_audio
 
-if TYPE_CHECKING:  # train imports data; keep the import light for the separators alone
-    from .train import TrainingData
+if TYPE_CHECKING:
+    from .data import TrainingData
 
 EPS = 1e-10
-
-
-# ------------------------------------------------------------------------------------------------------------
-# shared helpers
-# ------------------------------------------------------------------------------------------------------------
-def at_model_rate(fn: Callable[..., np.ndarray], rate: int, model_rate: int, *signals: np.ndarray) -> np.ndarray:
-    """Apply a mono function channel by channel at ``model_rate`` and come back to ``rate``.
-
-    ``signals``: arrays of one shape ``(channels, samples)`` at ``rate`` (e.g. just the mixture, or mixture,
-    vocals and accompaniment for the oracle). They are resampled to ``model_rate``; for each channel ``c``,
-    ``fn(sig0[c], sig1[c], ...)`` (mono float32 arrays) returns a mono vocal estimate of the same length, which
-    is resampled back to ``rate`` and cut or zero-padded to the input length. Returns ``(channels, samples)``
-    float32.
-    """
-    arrays = [check_audio(s, rate) for s in signals]
-    if any(a.shape != arrays[0].shape for a in arrays):
-        raise AudioError(f"Signals of different shapes: {[a.shape for a in arrays]}.")
-    channels, n = arrays[0].shape
-    # (signals, channels, samples) at rate → the same at model_rate
-    low = resample(torch.from_numpy(np.stack(arrays)), int(rate), int(model_rate)).numpy()
-    est = np.stack([np.asarray(fn(*[low[i, c] for i in range(len(arrays))]), dtype=np.float32)
-                    for c in range(channels)])  # (channels, samples at model_rate)
-    back = resample(torch.from_numpy(est), int(model_rate), int(rate)).numpy()
-    out = np.zeros((channels, n), dtype=np.float32)
-    m = min(n, back.shape[-1])
-    out[:, :m] = back[:, :m]
-    return out
-
-
-class MonoSTFT:
-    """Numpy-facing STFT of one mono signal: ``(samples,)`` → complex ``(n_fft//2+1, frames)`` and back."""
-
-    def __init__(self, spectral: SpectralConfig):
-        self.stft = STFT(spectral)
-
-    def forward(self, x: np.ndarray) -> torch.Tensor:
-        return self.stft(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None])[0]
-
-    def inverse(self, spec: torch.Tensor, length: int) -> np.ndarray:
-        return self.stft.inverse(spec[None], length=length)[0].numpy()
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -314,7 +273,7 @@ def fit_baselines(td: "TrainingData", cfg: Config, out: str | Path, methods=METH
 
 
 def _cmd_baselines(args: argparse.Namespace) -> None:
-    from .train import load_training_data, resolve_data_root
+    from .data import load_training_data, resolve_data_root
 
     cfg = Config.from_preset(args.preset)
     root = resolve_data_root(args.data, args.root)

@@ -7,6 +7,8 @@
   (instrumentals) taken from *different* songs.
 * :class:`SegmentDataset` draws random fixed-length segments; item ``i`` depends only on ``(seed, i)``, so a
   resumed run sees exactly the segments an uninterrupted run would have seen.
+* :func:`resolve_data_root`, :func:`musdb_folder`, :func:`iter_songs` and :func:`load_training_data` (into
+  :class:`TrainingData`) give the commands their data.
 
 Arrays are float32 ``(channels, samples)`` unless stated otherwise.
 
@@ -26,9 +28,9 @@ import json
 import os
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -37,6 +39,9 @@ import yaml
 from .audio import read_audio
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from .config import Config
 
 SUBSETS = ("train", "test")
 SPLITS = (None, "train", "valid")
@@ -371,6 +376,79 @@ def unmatched_split(songs: Sequence[Song], mode: str = "disjoint", seed: int = 0
     if mode == "disjoint":
         check_disjoint(mixtures, instrumentals)
     return mixtures, instrumentals
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the data of the commands: roots, subsets, training data
+
+
+def resolve_data_root(data: str, root: str | Path | None) -> Path:
+    """``--data toy`` → the built-in toy set (made on first use); ``--data musdb`` → ``root`` or its defaults."""
+    if data == "toy":
+        if root:
+            return Path(root)
+        from .toy import ensure_toy_dataset
+
+        return ensure_toy_dataset()
+    if data == "musdb":
+        resolved = resolve_root(root)
+        if resolved is None:
+            raise UsageError("No MUSDB18 root given: pass --root PATH or set MUSDB_PATH.")
+        return resolved
+    raise UsageError(f"Unknown data {data!r}; choose toy or musdb.")
+
+
+def musdb_folder(subset: str) -> tuple[str, str | None, str]:
+    """``--musdb-subset`` → ``(musdb subset, split, folder name in the estimates layout)``. The validation
+    songs belong to musdb's ``train`` subset, so their estimates go under ``train/`` as museval expects."""
+    if subset == "test":
+        return "test", None, "test"
+    if subset == "valid":
+        return "train", "valid", "train"
+    raise UsageError(f"Unknown MUSDB subset {subset!r}; choose test or valid.")
+
+
+def iter_songs(root: str | Path, subset: str, split: str | None = None, **kwargs):
+    """The songs of a dataset subset one at a time (only one in memory), at their original rate."""
+    for name in list_tracks(root, subset, split):
+        yield load_songs(root, subset, split, tracks=[name], **kwargs)[0]
+
+
+@dataclass
+class TrainingData:
+    """Mono signals at the model rate. ``mixtures`` (S_A) and ``instrumentals`` (S_C) come from different songs
+    (unless the authors' protocol is asked for); ``pairs`` are (mixture, accompaniment) of *all* training songs,
+    used only by the supervised baseline; ``valid`` are (name, mixture, vocals) of the validation songs."""
+
+    mixtures: list[np.ndarray]
+    instrumentals: list[np.ndarray]
+    pairs: list[np.ndarray] = field(default_factory=list)  # each (2, samples): mixture, accompaniment
+    valid: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    mix_names: list[str] = field(default_factory=list)
+    inst_names: list[str] = field(default_factory=list)
+
+
+def load_training_data(cfg: Config, root: str | Path, split_mode: str = "disjoint", seed: int = 0,
+                       tracks: int | None = None) -> TrainingData:
+    """Read the train split (mixtures from half the songs, instrumentals from the other half) and the validation
+    split, mono at the model rate. ``tracks`` limits the number of training songs (tests, smoke runs)."""
+    sr = cfg.spectral.sample_rate
+    songs = load_songs(root, subset="train", split="train", sample_rate=sr, mono=True)
+    if tracks:
+        songs = songs[:tracks]
+    # a root may have no validation songs (none on musdb's list, no valid.txt): train() then keeps the last weights
+    valid = (load_songs(root, subset="train", split="valid", sample_rate=sr, mono=True)
+             if list_tracks(root, "train", "valid") else [])
+    mix_songs, inst_songs = unmatched_split(songs, mode=split_mode, seed=seed)
+    flat = lambda x: np.ascontiguousarray(x.reshape(-1), dtype=np.float32)  # noqa: E731 - (1, n) → (n,)
+    return TrainingData(
+        mixtures=[flat(s.mixture) for s in mix_songs],
+        instrumentals=[flat(s.accompaniment) for s in inst_songs],
+        pairs=[np.stack([flat(s.mixture), flat(s.accompaniment)]) for s in songs],
+        valid=[(s.name, flat(s.mixture), flat(s.vocals)) for s in valid],
+        mix_names=[s.name for s in mix_songs],
+        inst_names=[s.name for s in inst_songs],
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -208,7 +208,7 @@ def evaluate_estimates(items: Iterable, out_dir: str | Path, name: str, protocol
 def evaluate_separator(separator, songs: Iterable, out_dir: str | Path, name: str | None = None,
                        protocol: str = "v4", workers: int = 2, progress: bool = True) -> dict:
     """Separate each :class:`~semisep_lib.data.Song` (at its original rate, e.g. stereo 44.1 kHz) with
-    ``separator`` (a :class:`~semisep_lib.separate.Separator`) and score it; see :func:`evaluate_estimates`.
+    ``separator`` (a :class:`~semisep_lib.separator.Separator`) and score it; see :func:`evaluate_estimates`.
     Separation runs in this process, scoring in ``workers`` others, overlapping."""
     name = name or getattr(separator, "name", "method")
     total = len(songs) if hasattr(songs, "__len__") else None
@@ -415,7 +415,7 @@ def _estimates_for(est_dir: Path, folder: str, song) -> dict[str, np.ndarray]:
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from . import data as data_lib
-    from .separate import iter_songs, musdb_folder
+    from .data import iter_songs, musdb_folder
 
     est_dir = Path(args.estimates)
     if not est_dir.is_dir():

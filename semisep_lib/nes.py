@@ -45,14 +45,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .baselines import MonoSTFT, Separator, at_model_rate
 from .config import Config, SpectralConfig
 from .errors import CheckpointError, TrainingError, UsageError
 from .fileio import atomic_write
+from .separator import MonoSTFT, Separator, at_model_rate
 from .spectral import crop, features, resample, uncrop_mask
 
 if TYPE_CHECKING:
-    from .train import TrainingData
+    from .data import TrainingData
 
 PROGRAM = "semisep"
 KIND = "nes"

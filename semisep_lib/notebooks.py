@@ -180,7 +180,7 @@ class Session:
     def training_data(self):
         """The unmatched split of the training songs (S_A mixtures, S_C instrumentals) and validation songs."""
         if self._td is None:
-            from .train import load_training_data
+            from .data import load_training_data
 
             self._td = load_training_data(self.cfg, self.root, seed=self.cfg.train.seed,
                                           tracks=self.pick(8, None, None))
@@ -234,7 +234,8 @@ def setup(profile: str = "smoke", data: str = "toy", root: str | Path | None = N
           out: str | Path = "runs/notebooks", name: str = "notebook", seed: int = 0) -> Session:
     """The :class:`Session` of a notebook: preset ``profile`` with ``device`` (``auto``: CUDA when present),
     the data root (``toy``: the built-in set, generated on first use), and ``out/name`` created."""
-    from .train import pick_device, resolve_data_root
+    from .checkpoint import pick_device
+    from .data import resolve_data_root
 
     if profile not in PROFILES:
         raise UsageError(f"Unknown profile {profile!r}; choose from {', '.join(PROFILES)}.")

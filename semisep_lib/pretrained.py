@@ -53,7 +53,7 @@ def example_vocal_sdr(model: str | Path = PRETRAINED_DIR) -> float:
 
 def _slim_checkpoint(run: Path, dest: Path) -> dict:
     """Copy ``run``'s best ``g`` (weights, config, step, validation) without optimiser or discriminator state."""
-    from .train import load_checkpoint, save_checkpoint
+    from .checkpoint import load_checkpoint, save_checkpoint
 
     state = load_checkpoint(run)
     slim = {k: state[k] for k in ("program", "version", "config", "step", "objective", "g") if k in state}
@@ -70,11 +70,10 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
     """Install ``run``'s best ``g`` into ``out`` and write ``card.json`` and ``MODEL_CARD.md``."""
     from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
     from .config import Config
-    from .data import load_songs
+    from .data import load_songs, load_training_data
     from .evaluate import evaluate_separator
     from .nes import NESConfig, train_nes
     from .separate import load_separator
-    from .train import load_training_data
 
     run, out = Path(run), Path(out)
     if not (run / "best.pt").is_file() or not (Path(supervised) / "best.pt").is_file():

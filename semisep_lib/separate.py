@@ -1,8 +1,8 @@
 """Whole-track separation: any length, any channel count, any sample rate, written as two stems.
 
-The contract every method of the project follows is :class:`Separator`: ``separate(audio, rate)`` returns the
-vocal estimate, shaped like the input, and the accompaniment is always ``audio − vocals`` — so the two stems sum
-back to the input exactly, whatever the method. :meth:`Separator.stems` checks the input and forms both.
+The contract every method of the project follows is :class:`~semisep_lib.separator.Separator` (in
+:mod:`semisep_lib.separator`): ``separate(audio, rate)`` returns the vocal estimate, shaped like the input, and the
+accompaniment is always ``audio − vocals`` — so the two stems sum back to the input exactly, whatever the method.
 
 :class:`MaskSeparator` is the paper's method at inference time, as the authors run it:
 
@@ -41,9 +41,11 @@ import yaml
 
 from .audio import read_audio
 from .config import Config
+from .data import iter_songs, musdb_folder
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_text
 from .metrics import median_sdr
+from .separator import Separator, check_audio
 from .spectral import STFT, apply_mask, crop, magnitude, resample, uncrop_mask
 
 #: Where a pretrained model ships inside the package (a run directory with ``best.pt``).
@@ -53,62 +55,6 @@ TUNING_FILE = "separate.yaml"
 #: Mask exponents tried by :func:`tune_mask_power` (the authors' 9 among them).
 DEFAULT_POWERS = (0.5, 1.0, 2.0, 3.0, 5.0, 9.0)
 STEMS = ("vocals", "accompaniment")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# the contract
-
-
-def check_audio(audio: np.ndarray, rate: int, what: str = "The input audio") -> np.ndarray:
-    """``audio`` as float32 ``(channels, samples)`` (a 1-D array becomes one channel), checked: at least one
-    sample, finite, a positive integer ``rate``. Raises :class:`AudioError` otherwise."""
-    audio = np.asarray(audio)
-    if audio.ndim == 1:
-        audio = audio[None, :]
-    if audio.ndim != 2 or audio.shape[0] < 1:
-        raise AudioError(f"{what} must be shaped (channels, samples), got shape {tuple(audio.shape)}.")
-    if audio.shape[1] == 0:
-        raise AudioError(f"{what} holds no samples.")
-    if not np.issubdtype(audio.dtype, np.number):
-        raise AudioError(f"{what} must hold numbers, got dtype {audio.dtype}.")
-    audio = np.ascontiguousarray(audio, dtype=np.float32)
-    if not np.isfinite(audio).all():
-        raise AudioError(f"{what} contains NaN or infinite samples.")
-    if int(rate) != rate or rate <= 0:
-        raise AudioError(f"{what} has an invalid sample rate {rate!r}; it must be a positive whole number of Hz.")
-    return audio
-
-
-class Separator:
-    """A singing-voice separation method.
-
-    Subclasses implement :meth:`separate`; everything else (files, evaluation, tables) calls :meth:`stems`,
-    which checks the input and derives the accompaniment as ``audio − vocals``. ``name`` labels result rows.
-    """
-
-    name = "separator"
-
-    def separate(self, audio: np.ndarray, rate: int) -> np.ndarray:
-        """Vocal estimate of ``audio`` float32 ``(channels, samples)`` at ``rate`` Hz, the same shape."""
-        raise NotImplementedError
-
-    def stems(self, audio: np.ndarray, rate: int) -> dict[str, np.ndarray]:
-        """``{"vocals": v, "accompaniment": audio − v}``, both float32 ``(channels, samples)`` like ``audio``.
-
-        Raises :class:`AudioError` for an empty input or one with NaN/inf samples."""
-        audio = check_audio(audio, rate)
-        vocals = self.checked_vocals(audio, rate)
-        return {"vocals": vocals, "accompaniment": audio - vocals}
-
-    def checked_vocals(self, audio: np.ndarray, rate: int) -> np.ndarray:
-        """:meth:`separate` of an already checked ``audio``, with its output checked (shape, finite)."""
-        vocals = np.asarray(self.separate(audio, int(rate)), dtype=np.float32)
-        if vocals.shape != audio.shape:
-            raise RuntimeError(f"{type(self).__name__}.separate returned shape {vocals.shape} "
-                               f"for an input of shape {audio.shape}")
-        if not np.isfinite(vocals).all():
-            raise AudioError(f"Separation by {self.name} produced NaN or infinite samples.")
-        return vocals
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -338,7 +284,7 @@ def load_separator(model_path: str | Path | None = None, device: str = "cpu", ma
     Separation settings, in increasing priority: the checkpoint's ``config.separate``, the run directory's
     ``separate.yaml`` (written by ``semisep tune-mask``), then ``mask_power`` if given. ``device`` may be
     ``"auto"``. Raises :class:`~semisep_lib.errors.CheckpointError` for a bad model."""
-    from .train import load_g, pick_device
+    from .checkpoint import load_g, pick_device
 
     model_path = Path(model_path) if model_path is not None else default_model()
     dev = pick_device(device or "auto")
@@ -492,24 +438,6 @@ def separate_file(path: str | Path, separator: Separator, out_dir: str | Path) -
     return summary
 
 
-def musdb_folder(subset: str) -> tuple[str, str | None, str]:
-    """``--musdb-subset`` → ``(musdb subset, split, folder name in the estimates layout)``. The validation
-    songs belong to musdb's ``train`` subset, so their estimates go under ``train/`` as museval expects."""
-    if subset == "test":
-        return "test", None, "test"
-    if subset == "valid":
-        return "train", "valid", "train"
-    raise UsageError(f"Unknown MUSDB subset {subset!r}; choose test or valid.")
-
-
-def iter_songs(root: str | Path, subset: str, split: str | None = None, **kwargs):
-    """The songs of a dataset subset one at a time (only one in memory), at their original rate."""
-    from . import data as data_lib
-
-    for name in data_lib.list_tracks(root, subset, split):
-        yield data_lib.load_songs(root, subset, split, tracks=[name], **kwargs)[0]
-
-
 def separate_musdb(separator: Separator, root: str | Path, subset: str, out_dir: str | Path,
                    progress: bool = True) -> list[dict]:
     """Separate every song of MUSDB's ``test`` or ``valid`` songs into musdb's estimates layout,
@@ -592,7 +520,8 @@ def _cmd_separate(args: argparse.Namespace) -> None:
 
 def _cmd_tune(args: argparse.Namespace) -> None:
     from . import data as data_lib
-    from .train import load_g, pick_device, resolve_data_root
+    from .checkpoint import load_g, pick_device
+    from .data import resolve_data_root
 
     dev = pick_device(args.device or "auto")
     g, cfg = load_g(args.model, device=str(dev))

@@ -17,12 +17,10 @@ bit-for-bit where an uninterrupted one would. ``objective="supervised"`` trains 
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +29,16 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import data as data_lib
+from .checkpoint import CHECKPOINT_VERSION, PROGRAM, load_checkpoint, load_weights, pick_device, save_checkpoint
 from .config import TERMS, Config, read_overrides
+from .data import TrainingData, load_training_data, resolve_data_root
 from .errors import CheckpointError, TrainingError, UsageError
-from .fileio import atomic_write, atomic_write_text, run_lock
+from .fileio import atomic_write_text, run_lock
 from .losses import discriminator_losses, generator_losses, supervised_loss
 from .metrics import median_sdr
 from .models import build_models
 from .spectral import STFT, apply_mask, crop, magnitude, uncrop_mask
 
-PROGRAM = "semisep"
-CHECKPOINT_VERSION = 1
 #: What a checkpoint.pt holds besides the model ``g``, so that training can continue from it.
 RESUME_KEYS = ("step", "d_A", "d_C", "opt_g", "opt_d", "rng", "best", "elapsed")
 
@@ -48,59 +46,6 @@ RESUME_KEYS = ("step", "d_A", "d_C", "opt_g", "opt_d", "rng", "best", "elapsed")
 # ------------------------------------------------------------------------------------------------------------
 # data
 # ------------------------------------------------------------------------------------------------------------
-@dataclass
-class TrainingData:
-    """Mono signals at the model rate. ``mixtures`` (S_A) and ``instrumentals`` (S_C) come from different songs
-    (unless the authors' protocol is asked for); ``pairs`` are (mixture, accompaniment) of *all* training songs,
-    used only by the supervised baseline; ``valid`` are (name, mixture, vocals) of the validation songs."""
-
-    mixtures: list[np.ndarray]
-    instrumentals: list[np.ndarray]
-    pairs: list[np.ndarray] = field(default_factory=list)  # each (2, samples): mixture, accompaniment
-    valid: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
-    mix_names: list[str] = field(default_factory=list)
-    inst_names: list[str] = field(default_factory=list)
-
-
-def resolve_data_root(data: str, root: str | Path | None) -> Path:
-    """``--data toy`` → the built-in toy set (made on first use); ``--data musdb`` → ``root`` or its defaults."""
-    if data == "toy":
-        if root:
-            return Path(root)
-        from .toy import ensure_toy_dataset
-
-        return ensure_toy_dataset()
-    if data == "musdb":
-        resolved = data_lib.resolve_root(root)
-        if resolved is None:
-            raise UsageError("No MUSDB18 root given: pass --root PATH or set MUSDB_PATH.")
-        return resolved
-    raise UsageError(f"Unknown data {data!r}; choose toy or musdb.")
-
-
-def load_training_data(cfg: Config, root: str | Path, split_mode: str = "disjoint", seed: int = 0,
-                       tracks: int | None = None) -> TrainingData:
-    """Read the train split (mixtures from half the songs, instrumentals from the other half) and the validation
-    split, mono at the model rate. ``tracks`` limits the number of training songs (tests, smoke runs)."""
-    sr = cfg.spectral.sample_rate
-    songs = data_lib.load_songs(root, subset="train", split="train", sample_rate=sr, mono=True)
-    if tracks:
-        songs = songs[:tracks]
-    # a root may have no validation songs (none on musdb's list, no valid.txt): train() then keeps the last weights
-    valid = (data_lib.load_songs(root, subset="train", split="valid", sample_rate=sr, mono=True)
-             if data_lib.list_tracks(root, "train", "valid") else [])
-    mix_songs, inst_songs = data_lib.unmatched_split(songs, mode=split_mode, seed=seed)
-    flat = lambda x: np.ascontiguousarray(x.reshape(-1), dtype=np.float32)  # noqa: E731 - (1, n) → (n,)
-    return TrainingData(
-        mixtures=[flat(s.mixture) for s in mix_songs],
-        instrumentals=[flat(s.accompaniment) for s in inst_songs],
-        pairs=[np.stack([flat(s.mixture), flat(s.accompaniment)]) for s in songs],
-        valid=[(s.name, flat(s.mixture), flat(s.vocals)) for s in valid],
-        mix_names=[s.name for s in mix_songs],
-        inst_names=[s.name for s in inst_songs],
-    )
-
-
 class Batches:
     """The batches of a run as a pure function of ``(step, k)``: ``k < d_steps`` are discriminator batches,
     ``k = d_steps`` the generator's. Each returns waveforms ``(batch, segment_samples)``."""
@@ -129,71 +74,6 @@ class Batches:
             x = self.pairs.songs[song][:, offset: offset + n]
             out.append(torch.from_numpy(np.pad(x, ((0, 0), (0, n - x.shape[1])))))
         return torch.stack(out)
-
-
-# ------------------------------------------------------------------------------------------------------------
-# checkpoints
-# ------------------------------------------------------------------------------------------------------------
-def save_checkpoint(path: Path, state: dict) -> None:
-    """``torch.save`` to a temporary file, then rename: a crash or full disk leaves the previous one intact."""
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Read a semisep checkpoint (or a run directory's best one) and check that it is one.
-
-    Raises :class:`CheckpointError` for a missing, truncated or foreign file. Only tensors and plain Python
-    values are unpickled (``weights_only=True``)."""
-    path = Path(path)
-    if path.is_dir():
-        for name in ("best.pt", "checkpoint.pt"):
-            if (path / name).is_file():
-                path = path / name
-                break
-        else:
-            raise CheckpointError(f"Run directory {path} holds no best.pt or checkpoint.pt; train it first.")
-    if not path.is_file():
-        raise CheckpointError(f"Checkpoint {path} does not exist.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, not a torch file, pickled foreign objects ...
-        raise CheckpointError(f"Checkpoint {path} cannot be read ({type(err).__name__}); "
-                              "it is truncated or not a semisep checkpoint.") from None
-    if not isinstance(state, dict) or state.get("program") != PROGRAM or "config" not in state or "g" not in state:
-        raise CheckpointError(f"{path} is not a semisep checkpoint.")
-    if state.get("version") != CHECKPOINT_VERSION:
-        raise CheckpointError(f"Checkpoint {path} has format version {state.get('version')}, "
-                              f"this semisep reads version {CHECKPOINT_VERSION}.")
-    state["path"] = str(path)
-    return state
-
-
-def load_weights(module: torch.nn.Module, weights: dict, what: str, path: str) -> None:
-    """Load a state dict all-or-nothing; a mismatch becomes a :class:`CheckpointError` and leaves ``module`` as
-    it was (the weights are checked before any tensor is copied)."""
-    own = module.state_dict()
-    if not isinstance(weights, dict):
-        weights = {}
-    bad = (sorted(set(own) ^ set(weights))
-           or [k for k in own if not isinstance(weights[k], torch.Tensor) or own[k].shape != weights[k].shape])
-    if bad:
-        raise CheckpointError(f"Checkpoint {path} does not fit this configuration's {what} "
-                              f"(first mismatch: {bad[0]}); was it trained with another preset or config?")
-    module.load_state_dict(weights)
-
-
-def load_g(source: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, Config]:
-    """The trained ``g`` of a run directory or checkpoint file, in eval mode, with its configuration."""
-    state = load_checkpoint(source)
-    try:
-        cfg = Config.from_dict(state["config"])
-    except Exception as err:
-        raise CheckpointError(f"Checkpoint {state['path']} holds an unreadable configuration ({err}).") from None
-    g = build_models(cfg)[0]
-    load_weights(g, state["g"], "g", state["path"])
-    return g.to(device).eval(), cfg
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -249,13 +129,6 @@ def validate(g: torch.nn.Module, stft: STFT, chunks, cfg: Config, device) -> dic
 # ------------------------------------------------------------------------------------------------------------
 # the loop
 # ------------------------------------------------------------------------------------------------------------
-def pick_device(name: str) -> torch.device:
-    """``auto`` → CUDA when present, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def _average_gradients(modules, world: int) -> None:
     """Data parallelism by hand: average every gradient over the processes (one all-reduce per tensor)."""
     if world == 1:

@@ -13,10 +13,10 @@ import torch
 
 from semisep_lib.baselines import MixtureBaseline, add_commands, NMFBaseline, OracleIRM, SilentBaseline
 from semisep_lib.config import Config
+from semisep_lib.data import TrainingData
 from semisep_lib.errors import CheckpointError, UsageError
 from semisep_lib.metrics import sdr
 from semisep_lib.nes import NESConfig, NESSeparator, train_nes
-from semisep_lib.train import TrainingData
 
 SR = 16000  # the smoke preset's model rate
 

@@ -34,11 +34,11 @@ from semisep_lib import data as data_lib
 from semisep_lib import errors, fileio
 from semisep_lib import train as train_mod
 from semisep_lib.audio import read_audio, write_audio
+from semisep_lib.checkpoint import CHECKPOINT_VERSION, PROGRAM, load_checkpoint, load_weights, save_checkpoint
 from semisep_lib.cli import main
 from semisep_lib.config import Config
 from semisep_lib.errors import CheckpointError, LockError
 from semisep_lib.models import build_models
-from semisep_lib.train import CHECKPOINT_VERSION, PROGRAM, load_checkpoint, load_weights, save_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Subprocesses use one torch thread: equal results in both runs, and no fight over two shared cores.

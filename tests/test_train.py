@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from semisep_lib import train as train_mod
+from semisep_lib.checkpoint import load_checkpoint, load_g
 from semisep_lib.cli import main
 from semisep_lib.config import Config
+from semisep_lib.data import load_training_data
 from semisep_lib.errors import CheckpointError, TrainingError
-from semisep_lib.train import load_checkpoint, load_g, load_training_data, train
+from semisep_lib.train import train
 
 
 def _cfg(steps=20, **train_kw):

@@ -1,0 +1,67 @@
+"""The library's house plan: data flows one way. Every module has a rank; a module imports only modules of a
+lower rank (at module top or inside a function), so the import graph has no cycle and no upward edge."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import semisep_lib
+
+PACKAGE = Path(semisep_lib.__file__).parent
+
+#: data → spectral → models → losses → train / separate → evaluate → reproduce → notebooks / listen → cli
+RANK = {
+    "errors": 0,
+    "fileio": 1, "paper": 1, "metrics": 1,
+    "config": 2, "audio": 2,
+    "toy": 3, "spectral": 3,
+    "data": 4, "models": 4,
+    "losses": 5, "separator": 5,
+    "checkpoint": 6,
+    "train": 7, "separate": 7, "evaluate": 7,
+    "nes": 8, "plots": 8,
+    "baselines": 9,
+    "pretrained": 10,
+    "reproduce": 11,
+    "listen": 12, "notebooks": 12,
+    "cli": 13,
+    "__main__": 14, "__init__": 14,
+}
+
+
+def library_imports(path: Path) -> set[str]:
+    """Names of the ``semisep_lib`` modules that ``path`` imports, anywhere in the file."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 1:  # from . import data
+                found.update(a.name for a in node.names)
+            elif node.module and node.module.startswith("semisep_lib."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("semisep_lib."))
+    return found
+
+
+def test_every_module_has_a_rank():
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert modules - set(RANK) == set(), "give each new module a rank in RANK"
+
+
+def test_imports_only_go_down():
+    upward = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        me = path.stem
+        for other in library_imports(path):
+            if other in RANK and RANK[other] >= RANK[me]:
+                upward.append(f"{me} (rank {RANK[me]}) imports {other} (rank {RANK[other]})")
+    assert upward == []
+
+
+def test_the_checker_sees_function_level_imports(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("def f():\n    from .train import load_g\n    from . import data\n")
+    assert library_imports(f) == {"train", "data"}
