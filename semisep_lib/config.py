@@ -16,6 +16,7 @@ Every run writes its resolved config as YAML next to its checkpoints; ``Config.l
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +157,9 @@ class Config:
         return cfg.updated(d)
 
     def updated(self, d: dict[str, Any]) -> "Config":
-        """A copy with the nested values of ``d`` replacing ours; unknown keys raise :class:`UsageError`."""
-        out = dataclasses.replace(self)
+        """An independent copy (no section or value shared with ``self``) with the nested values of ``d``
+        replacing ours; unknown keys raise :class:`UsageError`."""
+        out = copy.deepcopy(self)
         for section, values in d.items():
             if section == "preset":
                 out.preset = str(values)

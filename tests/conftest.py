@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
+from semisep_lib.checkpoint import CHECKPOINT_VERSION, PROGRAM, save_checkpoint
+from semisep_lib.config import Config
+from semisep_lib.models import build_models
 from semisep_lib.toy import make_toy_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,3 +40,14 @@ def shared_data() -> Path:
 def toy_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small toy set: 6 train songs (2 of them listed in valid.txt) and 4 test songs of 3 s, at 44.1 kHz."""
     return make_toy_dataset(tmp_path_factory.mktemp("toy") / "toy", tracks=6, test_tracks=4, seconds=3.0, seed=0)
+
+
+def make_run(run: Path) -> Path:
+    """An untrained smoke-preset ``g`` saved as a run directory, in the train module's checkpoint format."""
+    torch.manual_seed(0)
+    cfg = Config.from_preset("smoke")
+    g = build_models(cfg)[0]
+    save_checkpoint(run / "best.pt", {"program": PROGRAM, "version": CHECKPOINT_VERSION, "config": cfg.to_dict(),
+                                      "step": 0, "objective": "semi", "g": g.state_dict()})
+    cfg.save(run / "config.yaml")
+    return run

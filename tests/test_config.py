@@ -42,3 +42,16 @@ def test_without_switches_terms_off():
     assert w["GAN_A"] == 0 and w["GAN_C"] == 0 and all(w[t] > 0 for t in TERMS[:4])
     with pytest.raises(UsageError):
         LossConfig().without(["R5"])
+
+
+def test_updated_returns_an_independent_copy():
+    base = Config.from_preset("smoke")
+    derived = base.updated({"train": {"steps": 7}})
+    derived.model.g_channels += 1  # a section that d did not name
+    derived.train.seed = 123  # a section that d named
+    derived.separate.mask_power = 5.0
+    fresh = Config.from_preset("smoke")
+    assert base.model.g_channels == fresh.model.g_channels
+    assert base.train.seed == fresh.train.seed and base.train.steps == fresh.train.steps
+    assert base.separate.mask_power == fresh.separate.mask_power
+    assert derived.model is not base.model and derived.loss is not base.loss

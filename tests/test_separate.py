@@ -10,26 +10,15 @@ import pytest
 import soundfile as sf
 import torch
 
+from conftest import make_run
+from semisep_lib import cli
 from semisep_lib import separate as sep_lib
 from semisep_lib.audio import read_audio, write_audio
 from semisep_lib.config import Config
 from semisep_lib.data import Song
 from semisep_lib.errors import AudioError, UsageError
-from semisep_lib.models import build_models
 from semisep_lib.separate import (MaskSeparator, load_separator, read_tuning, save_tuning, separate_file,
                                   tune_mask_power)
-from semisep_lib.train import CHECKPOINT_VERSION, PROGRAM, save_checkpoint
-
-
-def make_run(run: Path) -> Path:
-    """An untrained smoke-preset ``g`` saved as a run directory, in the train module's checkpoint format."""
-    torch.manual_seed(0)
-    cfg = Config.from_preset("smoke")
-    g = build_models(cfg)[0]
-    save_checkpoint(run / "best.pt", {"program": PROGRAM, "version": CHECKPOINT_VERSION, "config": cfg.to_dict(),
-                                      "step": 0, "objective": "semi", "g": g.state_dict()})
-    cfg.save(run / "config.yaml")
-    return run
 
 
 @pytest.fixture(scope="module")
@@ -167,11 +156,6 @@ def test_tune_mask_power_is_stored_and_used(tmp_path):
 
 
 def test_cli_separates_and_rejects_non_audio_cleanly(run_dir, tmp_path, capsys):
-    cli = pytest.importorskip("semisep_lib.cli")
-    try:
-        cli.build_parser()
-    except ModuleNotFoundError as err:  # a command module not written yet
-        pytest.skip(f"CLI incomplete: {err}")
     good = tmp_path / "good.wav"
     write_audio(good, tones(2, 22050, 0.5), 22050)
     bad = tmp_path / "notes.wav"
@@ -197,11 +181,6 @@ def test_cli_separates_and_rejects_non_audio_cleanly(run_dir, tmp_path, capsys):
 
 
 def test_tune_mask_command_writes_the_run_settings(toy_root, tmp_path, capsys):
-    cli = pytest.importorskip("semisep_lib.cli")
-    try:
-        cli.build_parser()
-    except ModuleNotFoundError as err:  # a command module not written yet
-        pytest.skip(f"CLI incomplete: {err}")
     run = make_run(tmp_path / "run")
     rc = cli.main(["tune-mask", "--model", str(run), "--data", "toy", "--root", str(toy_root), "--powers", "1", "9",
                    "--device", "cpu"])
