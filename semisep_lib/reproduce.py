@@ -26,12 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checkpoint import pick_device
 from .config import Config
-from .data import load_songs
+from .data import load_songs, load_training_data, resolve_data_root
 from .errors import DataError, UsageError
 from .fileio import atomic_write_bytes, atomic_write_json, atomic_write_text, run_lock
 from .paper import PAPER_TABLE3
-from .train import load_training_data, resolve_data_root, train
+from .train import train
 
 #: Table 3 of the paper: row label → terms switched off.
 ABLATION = {
@@ -100,6 +101,7 @@ class Reproduction:
         if self.p.steps:
             self.cfg.train.steps = self.p.steps
         self.cfg.train.device = device
+        self.device = str(pick_device(device))  # every stage that runs a network: train, tune, separate
         self.td = load_training_data(self.cfg, self.root, tracks=self.p.train_tracks)
         self.eval_songs, self.eval_subset = self._evaluation_songs()
 
@@ -141,12 +143,12 @@ class Reproduction:
             run.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(run / "checkpoint.pt", warm.read_bytes())
         summary = train(cfg, self.td, run, objective=objective, progress=self.progress)
+        from .checkpoint import load_g
         from .separate import save_tuning, tune_mask_power
-        from .train import load_g
 
-        g, gcfg = load_g(run)
+        g, gcfg = load_g(run, device=self.device)
         valid = load_songs(self.root, subset="train", split="valid")
-        power, table = tune_mask_power(g, gcfg, valid)
+        power, table = tune_mask_power(g, gcfg, valid, device=self.device)
         save_tuning(run, power, table, {"chosen_on": "validation songs"})
         atomic_write_json(run / "summary.json", {**summary, "mask_power": power, "row": name, "seed": seed})
         return run
@@ -170,7 +172,7 @@ class Reproduction:
         scores = []
         for seed in range(self.seeds):
             run = self.train_row(name, without, seed, objective)
-            scores.append(self.score(f"{slug(name)}-seed{seed}", lambda: load_separator(run)))
+            scores.append(self.score(f"{slug(name)}-seed{seed}", lambda: load_separator(run, device=self.device)))
         return scores
 
     def baselines(self) -> dict[str, list[dict]]:
