@@ -42,6 +42,10 @@ from .errors import DataError, UsageError
 STEMS = ("vocals", "accompaniment")
 #: The order methods are listed in when present (others follow, sorted).
 METHOD_ORDER = ("reference", "mixture", "silent", "oracle", "supervised", "ours", "nes", "nmf")
+#: The methods selected at first when present: the floor, the ceiling, and our method.
+DEFAULT_METHODS = ("mixture", "oracle", "ours")
+#: The third stem of a panel when the song's reference is known: estimated vocals minus the true vocals.
+RESIDUAL = "residual (vocals − reference)"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -82,6 +86,17 @@ def order_methods(names: Iterable[str]) -> list[str]:
     return known + sorted(n for n in names if n not in known)
 
 
+def default_methods(names: Iterable[str], limit: int = 4) -> list[str]:
+    """The methods a listener selects at first, among ``names``: those of :data:`DEFAULT_METHODS` present, and
+    always our method (``ours``, or the first ``ours (seed k)``) when present; failing those, the first
+    ``limit`` of :func:`order_methods`."""
+    ordered = order_methods(names)
+    chosen = [m for m in DEFAULT_METHODS if m in ordered]
+    if "ours" not in chosen:
+        chosen += [m for m in ordered if m.startswith("ours")][:1]
+    return chosen or ordered[:limit]
+
+
 def _check_tracks(tracks: Mapping) -> dict:
     if not tracks:
         raise UsageError("The listener needs at least one track with at least one method.")
@@ -105,19 +120,24 @@ def _check_tracks(tracks: Mapping) -> dict:
 class Listener:
     """Choose a song and methods; hear and see each method's vocals and accompaniment, with its scores.
 
-    ``tracks``: see the module docstring. ``methods``: the methods selected at first (default: up to three, in
-    :data:`METHOD_ORDER`). ``spectrograms``: draw a spectrogram under each player. ``max_seconds``: cut the
-    players (and images) to the first seconds of each song, to keep the notebook small.
+    ``tracks``: see the module docstring. ``methods``: the methods selected at first (default:
+    :meth:`default_methods` — the mixture, the oracle and ours when present). ``spectrograms``: draw a
+    spectrogram under each player. ``max_seconds``: cut the players (and images) to the first seconds of each
+    song, to keep the notebook small. ``residual``: when the song has a ``reference``, add a third player to
+    every other method's panel with the residual, estimated vocals minus true vocals (what the method got wrong).
     """
 
     def __init__(self, tracks: Mapping[str, Mapping[str, Mapping]], methods: Sequence[str] | None = None,
-                 spectrograms: bool = True, max_seconds: float | None = 30.0, max_freq: float = 8000):
+                 spectrograms: bool = True, max_seconds: float | None = 30.0, max_freq: float = 8000,
+                 residual: bool = True):
         import ipywidgets as w
 
         self.tracks = _check_tracks(tracks)
         self.spectrograms, self.max_seconds, self.max_freq = spectrograms, max_seconds, max_freq
+        self.residual = residual
         all_methods = order_methods(m for t in self.tracks.values() for m in t)
-        chosen = [m for m in (methods or all_methods[:3]) if m in all_methods] or all_methods[:1]
+        self._defaults = tuple(default_methods(all_methods))
+        chosen = [m for m in (methods or self._defaults) if m in all_methods] or all_methods[:1]
         self.track = w.Dropdown(options=sorted(self.tracks), description="song")
         self.methods = w.SelectMultiple(options=all_methods, value=tuple(chosen), description="methods",
                                         rows=min(8, len(all_methods)))
@@ -143,6 +163,21 @@ class Listener:
         self.panels.children = tuple(self._panel(track, m) for m in shown)
         self.status.value = (f"<i>not available for {track}: {', '.join(absent)}</i>" if absent else "")
 
+    def default_methods(self) -> tuple[str, ...]:
+        """The selection this listener starts with when not given ``methods`` (see :func:`default_methods`);
+        ``listener.methods.value = listener.default_methods()`` goes back to it."""
+        return self._defaults
+
+    def stems(self, track: str, method: str) -> dict[str, np.ndarray]:
+        """The audio a panel plays: vocals, accompaniment and, when the song's reference is known (and
+        ``residual``), :data:`RESIDUAL` = estimated vocals − true vocals (cut to the shorter of the two)."""
+        est = self.tracks[track][method]
+        out = {stem: np.asarray(est[stem]) for stem in STEMS}
+        ref = self.tracks[track].get("reference")
+        if self.residual and ref is not None and method != "reference":
+            out[RESIDUAL] = residual(out["vocals"], np.asarray(ref["vocals"]))
+        return out
+
     def labels(self) -> list[str]:
         """The header text of each panel shown now: ``"method — SDR … · SIR …"``."""
         return [p.children[0].value for p in self.panels.children]
@@ -165,8 +200,7 @@ class Listener:
         rate = int(est["rate"])
         header = w.HTML(f"<b>{method}</b> — {format_scores(est.get('scores'))}")
         columns = []
-        for stem in STEMS:
-            audio = np.asarray(est[stem])
+        for stem, audio in self.stems(track, method).items():
             items = [w.Label(stem), w.Audio(value=wav_bytes(audio, rate, self.max_seconds), format="wav",
                                             autoplay=False, loop=False)]
             if self.spectrograms:
@@ -275,50 +309,110 @@ class Listener:
         from .data import load_songs
         from .separate import load_separator
 
+        from .baselines import NMFBaseline
+        from .nes import NESSeparator
+
         out = Path(out)
-        run_dirs = sorted(p for p in (out / "runs").glob("*") if (p / "best.pt").is_file())
-        if runs is not None:
-            run_dirs = [p for p in run_dirs if p.name in runs]
-        if not run_dirs:
+        found = reproduce_runs(out, runs)
+        g_runs = {label: (key, path) for label, (key, path, kind) in found.items() if kind == "g"}
+        if not g_runs:
             raise DataError(f"No trained runs (runs/<row>/best.pt) under {out}; run reproduce first.")
         root = Path(root) if root is not None else _recorded_root(out)
         try:
             songs = load_songs(root, subset=subset, limit=limit)
         except DataError:  # no test subset: reproduce evaluated on the validation songs
             songs = load_songs(root, subset="train", split="valid", limit=limit)
-        first = load_separator(run_dirs[0], device=device)
+        loaded = {label: load_separator(path, device=device) for label, (_, path) in g_runs.items()}
+        first = next(iter(loaded.values()))
         separators: dict = {"mixture": MixtureBaseline(), "oracle": OracleIRM(Config.from_preset(first.cfg.preset))}
         keys = {"mixture": "mixture", "oracle": "oracle"}
-        labels = run_labels([p.name for p in run_dirs])
-        for run in run_dirs:
-            separators[labels[run.name]] = first if run == run_dirs[0] else load_separator(run, device=device)
-            keys[labels[run.name]] = run.name
+        for label, (key, path, kind) in found.items():
+            if kind == "g":
+                separators[label] = loaded[label]
+            elif kind == "nes":
+                separators[label] = NESSeparator.load(path, device=device)
+            else:
+                separators[label] = NMFBaseline.load(path)
+            keys[label] = key
         scores = {label: _reproduce_scores(out / "scores" / f"{key}.json") for label, key in keys.items()}
-        ours = [label for label in separators if label.startswith("ours")][:1]
-        kwargs.setdefault("methods", ["mixture", "oracle", *ours])
+        kwargs.setdefault("methods", default_methods([*separators, "reference"]))
         return cls.from_separators(songs, separators, seconds=seconds, scores=scores, **kwargs)
 
 
+def _row_keys() -> dict[str, str]:
+    """reproduce's trained rows, by the folder name it gives them (:func:`~semisep_lib.reproduce.slug` of the
+    row label), → the method name shown: Table 3's rows (``all losses`` is ``ours``), the supervised bound and
+    the GAN-only row. The warm-up (``warm-up-seed<k>``) is no row: it is never listed."""
+    from .reproduce import ABLATION, slug
+
+    keys = {slug(label): "ours" if label == "all losses" else label for label in ABLATION}
+    keys[slug("supervised")] = "supervised"
+    keys[slug("GAN only")] = "GAN only"
+    return keys
+
+
+#: reproduce's baselines, by their score key (``scores/<key>.json``) → (method name, model file in
+#: ``runs/<key>/``, per seed). NES is trained once per seed (``nes-seed<k>``), NMF once (``nmf``).
+BASELINE_KEYS = {"nes": ("nes", "nes.pt", True), "nmf": ("nmf", "nmf.npz", False)}
+
+
+def _split_seed(name: str) -> tuple[str, int | None]:
+    """``"wo-R1-seed0"`` → ``("wo-R1", 0)``; a name without a ``-seed<k>`` tail → ``(name, None)``."""
+    row, sep, seed = name.rpartition("-seed")
+    return (row, int(seed)) if sep and row and seed.isdigit() else (name, None)
+
+
 def run_labels(names: Sequence[str]) -> dict[str, str]:
-    """Readable method names for reproduce's run folders: ``all-losses-seed0`` → ``ours``,
-    ``wo-GAN_A-GAN_C-seed0`` → ``w/o GAN_A & GAN_C``; with several seeds, `` (seed k)`` is appended."""
-    import re
-
-    try:
-        from .reproduce import ABLATION, slug
-
-        by_slug = {slug(label): label for label in ABLATION}
-    except ImportError:  # pragma: no cover - reproduce is part of the package
-        by_slug = {}
-    by_slug["all-losses"] = "ours"
+    """Method names for reproduce's run folders and score keys, from the rows reproduce knows (no guessing from
+    the folder's spelling): ``all-losses-seed0`` → ``ours``, ``wo-GAN_A-GAN_C-seed0`` → ``w/o GAN_A & GAN_C``,
+    ``nes-seed0`` → ``nes``, ``nmf`` → ``nmf``; with several seeds, `` (seed k)`` is appended. Names that are
+    no method of the tables (the discriminator warm-up ``warm-up-seed<k>``, stray folders) are left out."""
+    rows = _row_keys()
     parsed = {}
     for name in names:
-        m = re.fullmatch(r"(.*)-seed(\d+)", name)
-        row, seed = (m.group(1), int(m.group(2))) if m else (name, None)
-        parsed[name] = (by_slug.get(row, row.replace("-", " ")), seed)
-    several = len({seed for _, seed in parsed.values()}) > 1
+        row, seed = _split_seed(name)
+        if seed is not None and row in rows:
+            parsed[name] = (rows[row], seed)
+        elif seed is not None and row in BASELINE_KEYS and BASELINE_KEYS[row][2]:
+            parsed[name] = (BASELINE_KEYS[row][0], seed)
+        elif seed is None and name in BASELINE_KEYS and not BASELINE_KEYS[name][2]:
+            parsed[name] = (BASELINE_KEYS[name][0], None)
+    several = len({seed for _, seed in parsed.values() if seed is not None}) > 1
     return {name: f"{label} (seed {seed})" if several and seed is not None else label
             for name, (label, seed) in parsed.items()}
+
+
+def reproduce_runs(out: str | Path, runs: Sequence[str] | None = None) -> dict[str, tuple[str, Path, str]]:
+    """What a ``reproduce`` run under ``out`` left to listen to: ``{method: (key, path, kind)}`` in
+    :func:`order_methods`' order, ``kind`` being ``"g"`` (a trained row, ``runs/<key>/best.pt``), ``"nes"``
+    (``runs/nes-seed<k>/nes.pt``) or ``"nmf"`` (``runs/nmf/nmf.npz``). ``key`` is the run's score key
+    (``scores/<key>.json``). The warm-up runs are not methods and are never listed; ``runs`` keeps only those
+    folder names."""
+    out = Path(out)
+    folders = sorted(p for p in (out / "runs").glob("*") if p.is_dir() and (runs is None or p.name in runs))
+    labels = run_labels([p.name for p in folders])
+    found: dict[str, tuple[str, Path, str]] = {}
+    for folder in folders:
+        if folder.name not in labels:
+            continue
+        row, _ = _split_seed(folder.name)
+        if row in BASELINE_KEYS:
+            kind, file = row, folder / BASELINE_KEYS[row][1]
+        else:
+            kind, file = "g", folder / "best.pt"
+        if file.is_file():
+            found[labels[folder.name]] = (folder.name, folder if kind == "g" else file, kind)
+    return {m: found[m] for m in order_methods(found)}
+
+
+def residual(estimate: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``estimate − reference``, cut to the shorter of the two; a mono side is broadcast over the channels."""
+    est, ref = np.asarray(estimate, dtype=np.float32), np.asarray(reference, dtype=np.float32)
+    n = min(est.shape[-1], ref.shape[-1])
+    est, ref = est[..., :n], ref[..., :n]
+    if est.ndim != ref.ndim:  # (samples,) against (channels, samples)
+        est, ref = np.atleast_2d(est), np.atleast_2d(ref)
+    return est - ref
 
 
 def _recorded_root(out: Path) -> Path:
@@ -412,10 +506,14 @@ def find_estimate_dirs(out: str | Path, subset: str = "test") -> dict[str, Path]
         if base in found.values() or not _track_dirs(base, subset):
             continue
         parts = [p for p in base.relative_to(out).parts if p not in ("runs", "estimates", subset)]
-        name = "/".join(parts) or base.name
+        if any(_split_seed(p)[0] == "warm-up" for p in parts):  # reproduce's warm-up is no method
+            continue
+        labels = run_labels(parts)
+        name = "/".join(labels.get(p, p) for p in parts) or base.name
         found.setdefault(name, base)
     return found
 
 
-__all__ = ["Listener", "wav_bytes", "format_scores", "order_methods", "museval_scores", "find_estimate_dirs",
-           "run_labels"]
+__all__ = ["Listener", "wav_bytes", "format_scores", "order_methods", "default_methods", "museval_scores",
+           "find_estimate_dirs", "run_labels", "reproduce_runs", "residual", "DEFAULT_METHODS", "RESIDUAL",
+           "BASELINE_KEYS"]

@@ -139,7 +139,8 @@ def test_run_labels():
 @pytest.mark.slow
 def test_from_reproduce_loads_the_trained_runs(tmp_path, toy_root):
     from semisep_lib.config import Config
-    from semisep_lib.train import load_training_data, train
+    from semisep_lib.data import load_training_data
+    from semisep_lib.train import train
 
     cfg = Config.from_preset("smoke")
     cfg.train.steps, cfg.train.threads = 2, 1
@@ -158,3 +159,66 @@ def test_from_reproduce_loads_the_trained_runs(tmp_path, toy_root):
     assert "fast SDR of this excerpt" in lis.labels()[0]
     with pytest.raises(Exception, match="No trained runs"):
         Listener.from_reproduce(tmp_path / "runs", root=toy_root)
+
+
+def _with_reference() -> dict:
+    ref = _estimate(9, math.nan)
+    ref["scores"] = None
+    return {"song-r": {"reference": ref, "mixture": _estimate(0, -5.0), "oracle": _estimate(2, 9.0),
+                       "supervised": _estimate(6, 5.0), "ours": _estimate(1, 3.2), "nes": _estimate(7, 1.0)}}
+
+
+def test_ours_is_selected_by_default():
+    from semisep_lib.listen import default_methods
+
+    lis = Listener(_with_reference(), spectrograms=False)
+    assert "ours" in lis.shown()
+    assert lis.default_methods() == ("mixture", "oracle", "ours") == tuple(lis.methods.value)
+    assert default_methods(["reference", "mixture", "oracle", "supervised", "ours (seed 0)", "ours (seed 1)"]) \
+        == ["mixture", "oracle", "ours (seed 0)"]
+
+
+def test_residual_stem_when_reference_known(tracks):
+    from semisep_lib.listen import RESIDUAL
+
+    data = _with_reference()
+    lis = Listener(data, methods=["ours", "reference"], spectrograms=False, max_seconds=None)
+    ours, ref = lis.panels.children[1], lis.panels.children[0]  # reference first, in the list's order
+    assert [c.children[0].value for c in ours.children[1].children] == ["vocals", "accompaniment", RESIDUAL]
+    want = data["song-r"]["ours"]["vocals"] - data["song-r"]["reference"]["vocals"]
+    assert ours.children[1].children[2].children[1].value == wav_bytes(want, RATE)
+    assert len(ref.children[1].children) == 2  # the reference has no residual against itself
+    # no reference known: no residual
+    lis = Listener(tracks, methods=["ours"], spectrograms=False)
+    assert len(lis.panels.children[0].children[1].children) == 2
+
+
+def test_reproduce_runs_skip_warm_up_and_offer_nes_nmf(tmp_path):
+    from semisep_lib.listen import reproduce_runs, run_labels
+
+    for name, file in (("warm-up-seed0", "best.pt"), ("warm-up-seed0", "checkpoint.pt"),
+                       ("all-losses-seed0", "best.pt"), ("wo-R1-seed0", "best.pt"), ("GAN-only-seed0", "best.pt"),
+                       ("nes-seed0", "nes.pt"), ("nmf", "nmf.npz"), ("wo-R2-seed0", "checkpoint.pt")):
+        (tmp_path / "runs" / name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "runs" / name / file).write_bytes(b"x")
+    found = reproduce_runs(tmp_path)
+    assert list(found) == ["ours", "nes", "nmf", "GAN only", "w/o R1"]
+    assert found["nes"][2] == "nes" and found["nes"][1].name == "nes.pt" and found["nmf"][0] == "nmf"
+    assert found["ours"] == ("all-losses-seed0", tmp_path / "runs" / "all-losses-seed0", "g")
+    assert "warm-up-seed0" not in run_labels(["warm-up-seed0", "all-losses-seed0"])
+    assert run_labels(["supervised-seed0", "nes-seed0", "nes-seed1"]) == {
+        "supervised-seed0": "supervised (seed 0)", "nes-seed0": "nes (seed 0)", "nes-seed1": "nes (seed 1)"}
+
+
+def test_estimate_dirs_skip_warm_up_and_name_rows(tmp_path):
+    import soundfile as sf
+
+    for method in ("warm-up-seed0", "all-losses-seed0", "nes-seed0", "nmf"):
+        folder = tmp_path / "runs" / method / "estimates" / "test" / "song-x"
+        folder.mkdir(parents=True)
+        for stem in ("vocals", "accompaniment"):
+            sf.write(folder / f"{stem}.wav", np.zeros((RATE // 4, 2), np.float32), RATE, subtype="FLOAT")
+    found = find_estimate_dirs(tmp_path)
+    assert set(found) == {"ours", "nes", "nmf"}
+    lis = Listener.from_estimates(found, spectrograms=False)
+    assert lis.methods.options == ("ours", "nes", "nmf") and "ours" in lis.shown()
