@@ -9,7 +9,8 @@ the first failing cell and raises :class:`NotebookError` naming the notebook and
     semisep notebooks --profile cpu --out runs/nb --only 04 06
 
 Helpers. The notebooks stay short by calling the library; what is specific to a notebook's demonstration lives
-here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, output folder, training data),
+here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, output folder, training data;
+:meth:`Session.schedule` gives each training run of :data:`NOTEBOOK_RUNS` its warm-up plus ``g`` steps),
 :func:`layer_shapes` and :func:`parameter_table` (notebook 03), :class:`FixedMask`, :func:`map_terms` and
 :func:`fit_terms` (notebook 04), :func:`superposition_errors` (notebook 02).
 """
@@ -32,6 +33,34 @@ from .errors import SemisepError, UsageError
 #: Where the notebooks live: ``<repository>/notebooks``.
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 PROFILES = ("smoke", "cpu", "paper")
+
+
+#: Every training run the notebooks start, by key: ``g_steps`` — the ``g`` steps *after* the discriminator
+#: warm-up, per profile (None: the profile's own schedule) — and optionally ``warmup``, a shorter warm-up per
+#: profile. A run's total is warm-up + ``g_steps``, so ``g`` trains at least one step on every profile
+#: (:func:`training_steps`; the cpu preset's warm-up alone is 800 steps).
+NOTEBOOK_RUNS: dict[str, dict] = {
+    "04-terms": {"g_steps": {"smoke": 35, "cpu": 400, "paper": 3000}},
+    "05-gan": {"g_steps": {"smoke": 25, "cpu": 600, "paper": 5000}},
+    "06-main": {"g_steps": None},
+    # the resume demonstration: short, with a short warm-up; it stops, then resumes, both after the warm-up
+    "06-resume": {"g_steps": {"smoke": 10, "cpu": 10, "paper": 10}, "warmup": {"smoke": 5, "cpu": 5, "paper": 0}},
+    "06-resume-longer": {"g_steps": {"smoke": 20, "cpu": 20, "paper": 20},
+                         "warmup": {"smoke": 5, "cpu": 5, "paper": 0}},
+}
+
+
+def training_steps(key: str, profile: str) -> tuple[int, int]:
+    """``(total steps, discriminator warm-up steps)`` of the notebook run ``key`` (of :data:`NOTEBOOK_RUNS`)
+    on ``profile``; ``g`` trains ``total − warm-up`` steps."""
+    if key not in NOTEBOOK_RUNS:
+        raise UsageError(f"Unknown notebook run {key!r}; there are {', '.join(NOTEBOOK_RUNS)}.")
+    if profile not in PROFILES:
+        raise UsageError(f"Unknown profile {profile!r}; choose from {', '.join(PROFILES)}.")
+    spec, tc = NOTEBOOK_RUNS[key], Config.from_preset(profile).train
+    warmup = spec["warmup"][profile] if spec.get("warmup") else tc.d_warmup
+    g_steps = spec["g_steps"][profile] if spec["g_steps"] is not None else tc.steps - tc.d_warmup
+    return warmup + g_steps, warmup
 
 
 class NotebookError(SemisepError):
@@ -177,6 +206,15 @@ class Session:
         """A copy of the configuration with nested overrides, e.g. ``config(train={"steps": 40})``."""
         return self.cfg.updated({k: dict(v) for k, v in sections.items()})
 
+    def schedule(self, key: str, **sections: Mapping) -> Config:
+        """The configuration of the notebook run ``key`` (:data:`NOTEBOOK_RUNS`): the warm-up, then its ``g``
+        steps on this profile, validated and checkpointed at the end; ``sections`` as in :meth:`config`."""
+        total, warmup = training_steps(key, self.profile)
+        train = {"steps": total, "d_warmup": warmup, "val_every": total, "ckpt_every": total}
+        if NOTEBOOK_RUNS[key]["g_steps"] is None:  # the profile's own schedule, bookkeeping included
+            train = {"steps": total, "d_warmup": warmup}
+        return self.config(**{**sections, "train": {**train, **dict(sections.get("train", {}))}})
+
     def training_data(self):
         """The unmatched split of the training songs (S_A mixtures, S_C instrumentals) and validation songs."""
         if self._td is None:
@@ -239,6 +277,9 @@ def setup(profile: str = "smoke", data: str = "toy", root: str | Path | None = N
 
     if profile not in PROFILES:
         raise UsageError(f"Unknown profile {profile!r}; choose from {', '.join(PROFILES)}.")
+    if profile == "paper" and data == "toy":
+        raise UsageError("The paper profile needs MUSDB18 (data=\"musdb\"), not the built-in toy songs; "
+                         "use the smoke or cpu profile with the toy data.")
     cfg = Config.from_preset(profile)
     dev = pick_device(device)
     cfg.train.device = str(dev)
@@ -376,6 +417,6 @@ def fit_terms(cfg: Config, A: torch.Tensor, C: torch.Tensor, terms: Sequence[str
     return {k: np.asarray(v, dtype=float) for k, v in hist.items()}
 
 
-__all__ = ["NOTEBOOK_DIR", "NotebookError", "list_notebooks", "run_notebooks", "add_commands", "Session", "setup",
+__all__ = ["NOTEBOOK_DIR", "NOTEBOOK_RUNS", "training_steps", "NotebookError", "list_notebooks", "run_notebooks", "add_commands", "Session", "setup",
            "superposition_errors", "layer_shapes", "parameter_table", "FixedMask", "hand_made_maps", "map_terms",
            "fit_terms"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from semisep_lib.notebooks import NOTEBOOK_DIR, NotebookError, list_notebooks, run_notebooks
+from semisep_lib.notebooks import (NOTEBOOK_DIR, NOTEBOOK_RUNS, PROFILES, NotebookError, list_notebooks, run_notebooks,
+                                   training_steps)
 
 NOTEBOOKS = list_notebooks()
 REQUIRED_PARAMETERS = {"profile", "data", "root", "device", "out"}
@@ -79,6 +80,76 @@ def test_the_set_covers_the_paper():
     for word in ("R1", "R2", "R3", "R4", "GAN_A", "GAN_C", "museval", "ipywidgets", "S_A", "S_C", "Table 1",
                  "Table 3", "LSGAN", "identity"):
         assert word in text, f"no notebook mentions {word}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# every training run trains g, on every profile (read from the tables, nothing is run)
+
+
+def _code(path: Path) -> str:
+    return "\n".join(c.source for c in _read(path).cells if c.cell_type == "code")
+
+
+def _train_calls(tree) -> list:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "train" and isinstance(n.func.value, ast.Name) and n.func.value.id == "s"]
+
+
+def _schedule_keys(tree) -> set:
+    return {n.args[0].value for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "schedule" and n.args and isinstance(n.args[0], ast.Constant)}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("key", sorted(NOTEBOOK_RUNS))
+def test_every_notebook_run_trains_g_after_the_warm_up(key, profile):
+    from semisep_lib.config import Config
+    from semisep_lib.notebooks import Session
+
+    total, warmup = training_steps(key, profile)
+    assert total > warmup, f"{key} on {profile}: {total} steps, {warmup} of them warm-up — g never trains"
+    cfg = Session(profile, "toy", Path("."), None, Config.from_preset(profile), Path(".")).schedule(key).train
+    assert (cfg.steps, cfg.d_warmup) == (total, warmup)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_training_calls_take_their_steps_from_the_schedule(path):
+    """Every ``s.train`` call gets an explicit config, step counts come only from ``s.schedule`` (so the test
+    above covers them), and every schedule key the notebook names exists."""
+    tree = ast.parse(_code(path))
+    keys = _schedule_keys(tree)
+    assert keys <= set(NOTEBOOK_RUNS), f"{path.name}: unknown schedule keys {keys - set(NOTEBOOK_RUNS)}"
+    calls = _train_calls(tree)
+    for call in calls:
+        assert len(call.args) >= 2 or any(k.arg == "cfg" for k in call.keywords), \
+            f"{path.name}: s.train without a config from s.schedule"
+    if calls:
+        assert keys, f"{path.name} trains without s.schedule"
+    steps = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in ("steps", "d_warmup")]
+    assert not steps, f"{path.name}: step counts belong in notebooks.NOTEBOOK_RUNS, not in a cell"
+    used = {k for p in NOTEBOOKS for k in _schedule_keys(ast.parse(_code(p)))}
+    assert used == set(NOTEBOOK_RUNS), f"runs no notebook uses: {set(NOTEBOOK_RUNS) - used}"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_reproduction_trains_g_after_the_warm_up(profile):
+    """Notebooks 07 and 08 train through ``reproduce``: its rows also get g steps after the shared warm-up."""
+    from semisep_lib.config import Config
+    from semisep_lib.reproduce import PROFILES as REPRO
+
+    p = REPRO[profile]
+    cfg = Config.from_preset(p.preset).updated(p.overrides)
+    assert (p.steps or cfg.train.steps) > cfg.train.d_warmup
+
+
+def test_the_paper_profile_refuses_the_toy_data(tmp_path):
+    from semisep_lib.errors import UsageError
+    from semisep_lib.notebooks import setup
+
+    with pytest.raises(UsageError, match="paper profile needs MUSDB18") as info:
+        setup("paper", "toy", out=tmp_path)
+    assert str(info.value).count(". ") == 0 and str(info.value).endswith(".")
+    assert not (tmp_path / "notebook").exists()
 
 
 # ---------------------------------------------------------------------------------------------------------------
