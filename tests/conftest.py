@@ -51,3 +51,17 @@ def make_run(run: Path) -> Path:
                                       "step": 0, "objective": "semi", "g": g.state_dict()})
     cfg.save(run / "config.yaml")
     return run
+
+
+class ConstantMask(torch.nn.Module):
+    """A stand-in for ``g`` whose instrumental mask is ``value`` everywhere."""
+
+    down_factor = 4
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value = value
+
+    def mask(self, mag: torch.Tensor) -> torch.Tensor:
+        assert mag.shape[-1] % self.down_factor == 0
+        return torch.full_like(mag, self.value)

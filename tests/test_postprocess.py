@@ -7,22 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import ConstantMask
 from semisep_lib.config import Config
 from semisep_lib.errors import UsageError
 from semisep_lib.separate import MaskSeparator
-
-
-class ConstantMask(torch.nn.Module):
-    """A stand-in ``g`` whose instrumental mask is ``value`` everywhere: ``(B, F, T) → (B, F, T)``."""
-
-    down_factor = 1
-
-    def __init__(self, value: float):
-        super().__init__()
-        self.value = value
-
-    def mask(self, mag: torch.Tensor) -> torch.Tensor:
-        return torch.full_like(mag, self.value)
 
 
 def vocal_energy(family: str, power: float, value: float = 0.6) -> float:

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import make_run
+from conftest import ConstantMask, make_run
 from semisep_lib import cli
 from semisep_lib import separate as sep_lib
 from semisep_lib.audio import read_audio, write_audio
@@ -38,20 +38,6 @@ def tones(channels: int, rate: int, seconds: float, seed: int = 0, noise: float 
     out = [sum(np.sin(2 * np.pi * f * (c + 1) * t) / (k + 1) for k, f in enumerate((220.0, 330.0, 495.0)))
            + noise * rng.standard_normal(t.size) for c in range(channels)]
     return (0.2 * np.stack(out)).astype(np.float32)
-
-
-class ConstantMask(torch.nn.Module):
-    """A stand-in for ``g`` whose instrumental mask is ``value`` everywhere."""
-
-    down_factor = 4
-
-    def __init__(self, value: float):
-        super().__init__()
-        self.value = value
-
-    def mask(self, mag: torch.Tensor) -> torch.Tensor:
-        assert mag.shape[-1] % self.down_factor == 0
-        return torch.full_like(mag, self.value)
 
 
 def test_separate_file_keeps_rate_channels_and_sums_to_input(separator, tmp_path):
