@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 SUBSETS = ("train", "test")
-SPLITS = (None, "train", "valid")
+SPLITS = (None, "train", "valid", "select", "report")
 SOURCES = ("vocals", "drums", "bass", "other")
 ACCOMPANIMENT = ("drums", "bass", "other")
 #: Where ``musdb.DB(download=True)`` puts the 7-second preview of MUSDB18.
@@ -139,6 +139,14 @@ def detect_layout(root: str | Path) -> str:
     raise DataError(f"Dataset root {root} has no tracks in its train/ or test/ folder; {_LAYOUT_HINT}.")
 
 
+def selection_report_split(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split validation songs into two disjoint halves, by sorted name: even positions **select** (training's
+    best checkpoint, the mask exponent, every hyper-parameter), odd positions **report** (the tables when the
+    data has no test subset). Songs that choose never report."""
+    names = sorted(names)
+    return names[0::2], names[1::2]
+
+
 def validation_names(root: str | Path) -> list[str]:
     """Training songs held out for validation: ``root/valid.txt`` if present (the toy set), else musdb's list."""
     listing = Path(root) / "valid.txt"
@@ -154,7 +162,7 @@ def _check_subset_split(subset: str, split: str | None) -> None:
     if subset not in SUBSETS:
         raise UsageError(f"Unknown subset {subset!r}; choose 'train' or 'test'.")
     if split not in SPLITS:
-        raise UsageError(f"Unknown split {split!r}; choose 'train', 'valid' or none.")
+        raise UsageError(f"Unknown split {split!r}; choose 'train', 'valid', 'select', 'report' or none.")
     if split is not None and subset != "train":
         raise UsageError(f"A {split!r} split applies to the 'train' subset only, not to {subset!r}.")
 
@@ -167,7 +175,9 @@ def list_tracks(root: str | Path, subset: str = "train", split: str | None = Non
     names = (_wav_tracks if layout == "wav" else _stem_tracks)(root / subset)
     if split is not None:
         valid = set(validation_names(root))
-        names = [n for n in names if (n in valid) == (split == "valid")]
+        names = [n for n in names if (n in valid) == (split != "train")]
+        if split in ("select", "report"):
+            names = selection_report_split(names)[split == "report"]
     return names
 
 
@@ -284,7 +294,7 @@ def load_songs(root: str | Path | None = None, subset: str = "train", split: str
                sample_rate: int | None = None, mono: bool = False, cache: bool = True, download: bool = False,
                tracks: Sequence[str] | None = None, limit: int | None = None) -> list[Song]:
     """Read the songs of ``subset`` (``"train"`` / ``"test"``) and ``split`` (``None`` / ``"train"`` /
-    ``"valid"``) of a MUSDB18-style root, sorted by name.
+    ``"valid"``, or one of its halves ``"select"`` / ``"report"``) of a MUSDB18-style root, sorted by name.
 
     ``root`` defaults to :func:`resolve_root`. ``sample_rate`` resamples (default: keep the file's rate),
     ``mono`` downmixes to ``(1, samples)``. ``tracks`` keeps only the named songs, ``limit`` the first few.
@@ -403,9 +413,9 @@ def musdb_folder(subset: str) -> tuple[str, str | None, str]:
     songs belong to musdb's ``train`` subset, so their estimates go under ``train/`` as museval expects."""
     if subset == "test":
         return "test", None, "test"
-    if subset == "valid":
-        return "train", "valid", "train"
-    raise UsageError(f"Unknown MUSDB subset {subset!r}; choose test or valid.")
+    if subset in ("valid", "select", "report"):
+        return "train", subset, "train"
+    raise UsageError(f"Unknown MUSDB subset {subset!r}; choose test, valid, select or report.")
 
 
 def iter_songs(root: str | Path, subset: str, split: str | None = None, **kwargs):
@@ -437,8 +447,8 @@ def load_training_data(cfg: Config, root: str | Path, split_mode: str = "disjoin
     if tracks:
         songs = songs[:tracks]
     # a root may have no validation songs (none on musdb's list, no valid.txt): train() then keeps the last weights
-    valid = (load_songs(root, subset="train", split="valid", sample_rate=sr, mono=True)
-             if list_tracks(root, "train", "valid") else [])
+    valid = (load_songs(root, subset="train", split="select", sample_rate=sr, mono=True)
+             if list_tracks(root, "train", "select") else [])
     mix_songs, inst_songs = unmatched_split(songs, mode=split_mode, seed=seed)
     flat = lambda x: np.ascontiguousarray(x.reshape(-1), dtype=np.float32)  # noqa: E731 - (1, n) → (n,)
     return TrainingData(

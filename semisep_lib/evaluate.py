@@ -447,7 +447,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "root; print and write the table.")
     p.add_argument("--estimates", required=True, help="estimates folder (as written by `semisep separate`)")
     p.add_argument("--root", help="MUSDB18 root (default $MUSDB_PATH)")
-    p.add_argument("--subset", choices=["test", "valid"], default="test")
+    p.add_argument("--subset", choices=["test", "valid", "select", "report"], default="test",
+                   help="test, or validation songs: all (valid), the half that chooses (select) or reports (report)")
     p.add_argument("--protocol", choices=list(PROTOCOLS), default="v4",
                    help="v4: BSS Eval v4, 1 s windows (SiSEC 2018); v3: BSS Eval v3, 30 s / 15 s (DSD100)")
     p.add_argument("--out", help="where to write scores (default ESTIMATES/scores)")

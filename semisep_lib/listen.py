@@ -320,8 +320,8 @@ class Listener:
         root = Path(root) if root is not None else _recorded_root(out)
         try:
             songs = load_songs(root, subset=subset, limit=limit)
-        except DataError:  # no test subset: reproduce evaluated on the validation songs
-            songs = load_songs(root, subset="train", split="valid", limit=limit)
+        except DataError:  # no test subset: reproduce evaluated on the report songs
+            songs = load_songs(root, subset="train", split="report", limit=limit)
         loaded = {label: load_separator(path, device=device) for label, (_, path) in g_runs.items()}
         first = next(iter(loaded.values()))
         separators: dict = {"mixture": MixtureBaseline(), "oracle": OracleIRM(Config.from_preset(first.cfg.preset))}

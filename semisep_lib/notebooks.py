@@ -237,7 +237,7 @@ class Session:
         except DataError:
             if subset != "test":
                 raise
-            songs = load_songs(self.root, subset="train", split="valid", limit=limit, mono=mono,
+            songs = load_songs(self.root, subset="train", split="report", limit=limit, mono=mono,
                                sample_rate=sample_rate)
         if seconds:
             for s in songs:

@@ -81,7 +81,7 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
     out.mkdir(parents=True, exist_ok=True)
     slim = _slim_checkpoint(run, out)
     cfg = Config.from_dict(slim["config"])
-    valid = load_songs(root, subset="train", split="valid")
+    valid = load_songs(root, subset="train", split="report")  # best.pt and the mask exponent: "select" songs
     td = load_training_data(cfg, root, seed=cfg.train.seed)
     t0 = time.perf_counter()
     methods = {
@@ -103,7 +103,7 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
     card = {
         "data": f"MUSDB18 7-second preview at {root}: train split (mixtures and instrumentals from disjoint "
                 f"halves: {len(td.mixtures)} + {len(td.instrumentals)} songs), scored on the {len(valid)} "
-                "validation songs (musdb's split) with museval v4, 1 s windows, median over windows then songs",
+                "report songs (odd-numbered half of musdb's validation songs; the other half chose the checkpoint and the mask exponent) with museval v4, 1 s windows, median over windows then songs",
         "command": command, "seed": cfg.train.seed, "best_step": slim["step"],
         "steps_trained": int(state.get("step", 0)), "training_seconds": round(float(state.get("elapsed", 0)), 1),
         "mask_power": cfg.separate.mask_power if not (out / "separate.yaml").is_file()

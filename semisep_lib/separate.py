@@ -526,7 +526,7 @@ def _cmd_tune(args: argparse.Namespace) -> None:
     dev = pick_device(args.device or "auto")
     g, cfg = load_g(args.model, device=str(dev))
     root = resolve_data_root(args.data, args.root)
-    songs = data_lib.load_songs(root, "train", "valid", sample_rate=cfg.spectral.sample_rate, mono=True)
+    songs = data_lib.load_songs(root, "train", "select", sample_rate=cfg.spectral.sample_rate, mono=True)
     best, table = tune_mask_power(g, cfg, songs, powers=args.powers or DEFAULT_POWERS, device=dev)
     path = save_tuning(args.model, best, table, {"model": str(args.model), "data": args.data, "root": str(root),
                                                  "songs": [s.name for s in songs],
@@ -549,7 +549,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mask-family", choices=MASK_FAMILIES,
                    help="ours: vocal mask (1 - m)^p; authors: 1 - m^q in the compressed domain (default: config's)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
-    p.add_argument("--musdb-subset", choices=["test", "valid"], help="separate a whole MUSDB subset instead")
+    p.add_argument("--musdb-subset", choices=["test", "valid", "select", "report"], help="separate a whole MUSDB subset instead")
     p.add_argument("--root", help="MUSDB18 root for --musdb-subset (default $MUSDB_PATH)")
     p.set_defaults(func=_cmd_separate)
 

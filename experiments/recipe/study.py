@@ -1,0 +1,202 @@
+"""Recipe study: which CPU training recipe makes ``g`` keep improving on real songs?
+
+Each recipe (a set of config overrides on the ``cpu`` preset) is trained on MUSDB18-7's train split for
+``--g-steps`` generator steps (after its own discriminator warm-up), for each seed. Every ``--every`` ``g`` steps
+the current weights (``checkpoint.pt``, not the best ones) separate the **report** songs (the odd-numbered half of
+the validation songs; the even half, the selection songs, is what training's own validation sees) and museval
+scores them. No recipe is tuned on the report songs: the curves are read, and the recipe is chosen by its score
+at the end of training and by its stability, on the selection songs' curves as well.
+
+Resumable: training resumes exactly from its checkpoint, and a point already in ``results/<run>.jsonl`` is not
+scored again. Stop it at any time (``--minutes`` stops cleanly after the point that crosses the budget).
+
+    python experiments/recipe/study.py                 # run (or continue) every recipe, seeds 0 and 1
+    python experiments/recipe/study.py --only cpu --seeds 0
+    python experiments/recipe/study.py --report        # write results/summary.json, curves.png, README tables
+
+Scores are museval v4 (1 s windows, median over windows then songs) at the model's rate, mono (16 kHz): the
+same metric as the tables, on the signal ``g`` actually sees; the mask is used raw (``(1 − m)``, no exponent,
+no smoothing), so recipes are compared on what training produced, not on post-processing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from semisep_lib.checkpoint import load_g
+from semisep_lib.config import Config
+from semisep_lib.data import list_tracks, load_songs, load_training_data
+from semisep_lib.evaluate import evaluate_separator
+from semisep_lib.separate import MaskSeparator
+from semisep_lib.train import train
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_ROOT = HERE.parents[1].parent / "shared" / "data" / "musdb18-7"
+
+#: name → (why it is tried, overrides on the cpu preset, data split).
+RECIPES: dict[str, tuple[str, dict, str]] = {
+    "cpu": ("the cpu preset as shipped: GAN 3 : reconstruction 1, lr_d 1e-3, 2 D steps, 800-step D warm-up",
+            {}, "disjoint"),
+    "slow-d": ("the cpu preset with a slower discriminator (lr_d 2e-4, 1 D step): D should win less easily",
+               {"train": {"lr_d": 2e-4, "d_steps": 1}}, "disjoint"),
+    "gan1": ("the cpu preset with GAN weight 1 (reconstruction : GAN = 1 : 1): less push to remove more",
+             {"loss": {"GAN_A": 1.0, "GAN_C": 1.0}}, "disjoint"),
+    "authors": ("the authors' balance: reconstruction 2 : GAN 1, equal learning rates 1e-4, 1 D step, "
+                "200-step warm-up (cpu-sized networks)",
+                {"loss": {"R1": 2.0, "R2": 2.0, "R3": 2.0, "R4": 2.0, "GAN_A": 1.0, "GAN_C": 1.0},
+                 "train": {"lr_g": 1e-4, "lr_d": 1e-4, "d_steps": 1, "d_warmup": 200}}, "disjoint"),
+    "wide-slow-d": ("slow-d with a wider g (16 channels, 4 residual blocks)",
+                    {"train": {"lr_d": 2e-4, "d_steps": 1}, "model": {"g_channels": 16, "g_res_blocks": 4}},
+                    "disjoint"),
+}
+
+
+def run_name(recipe: str, seed: int) -> str:
+    return f"{recipe}-seed{seed}"
+
+
+def read_curve(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
+
+
+def score_point(run_dir: Path, songs, workers: int) -> dict:
+    """museval of the run's current ``g`` on ``songs`` (raw mask)."""
+    g, cfg = load_g(run_dir / "checkpoint.pt")
+    sep = MaskSeparator(g, cfg, "cpu", mask_power=1.0, smooth_frames=1, mask_family="ours")
+    with tempfile.TemporaryDirectory(prefix="recipe-museval-") as tmp:
+        r = evaluate_separator(sep, songs, tmp, "ours", workers=workers, progress=False)
+    return {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
+            "vocal_energy_fraction": r["vocal_energy_fraction"]}
+
+
+def run_recipe(name: str, seed: int, args, songs, deadline: float) -> bool:
+    """Train and score one (recipe, seed) up to ``args.g_steps``; False when the time budget ran out."""
+    why, overrides, split = RECIPES[name]
+    cfg = Config.from_preset("cpu").updated(overrides)
+    cfg.train.seed, cfg.train.device, cfg.train.val_every = seed, "cpu", args.every
+    td = load_training_data(cfg, args.root, split_mode=split, seed=seed)
+    run_dir = args.runs / run_name(name, seed)
+    curve_path = args.results / f"{run_name(name, seed)}.jsonl"
+    done = {row["g_step"] for row in read_curve(curve_path)}
+    warm = cfg.train.d_warmup
+    for g_step in range(0, args.g_steps + 1, args.every):
+        if g_step in done:
+            continue
+        if time.time() > deadline:
+            return False
+        cfg.train.steps = warm + g_step
+        summary = train(cfg, td, run_dir, progress=False)
+        t = time.perf_counter()
+        point = score_point(run_dir, songs, args.workers)
+        val = read_curve(run_dir / "valid.jsonl")
+        sel = next((v for v in reversed(val) if v["step"] == cfg.train.steps), {})
+        row = {"recipe": name, "seed": seed, "g_step": g_step, "step": cfg.train.steps,
+               "train_seconds": summary["seconds"], "score_seconds": round(time.perf_counter() - t, 1),
+               "load_avg": round(os.getloadavg()[0], 2), **point,
+               "selection_sdr_fast": sel.get("val_sdr"), "selection_vocal_fraction": sel.get("val_vocal_fraction")}
+        args.results.mkdir(parents=True, exist_ok=True)
+        with open(curve_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(f"{name} seed {seed} g_step {g_step}: SDR {point['SDR']:.2f} SIR {point['SIR']:.2f} "
+              f"frac {point['vocal_energy_fraction']:.3f} (train {summary['seconds']:.0f} s)", flush=True)
+    return True
+
+
+# -- report ----------------------------------------------------------------------------------------------------
+def summarise(results: Path) -> dict:
+    """Per run: final and best SDR/SIR, steps, CPU minutes, stability (final within 0.5 dB of best)."""
+    out = {}
+    for path in sorted(results.glob("*.jsonl")):
+        curve = read_curve(path)
+        if not curve:
+            continue
+        final = curve[-1]
+        best = max(curve, key=lambda r: r["SDR"])
+        out[path.stem] = {
+            "recipe": final["recipe"], "seed": final["seed"], "g_steps": final["g_step"],
+            "final_SDR": final["SDR"], "final_SIR": final["SIR"],
+            "final_vocal_energy_fraction": final["vocal_energy_fraction"],
+            "best_SDR": best["SDR"], "best_SIR": best["SIR"], "best_at_g_step": best["g_step"],
+            "stable": bool(final["SDR"] >= best["SDR"] - 0.5),
+            "train_cpu_minutes": round(final["train_seconds"] / 60, 1),
+        }
+    return out
+
+
+def write_report(results: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = summarise(results)
+    (results / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    colours = {r: f"C{i}" for i, r in enumerate(RECIPES)}
+    for path in sorted(results.glob("*.jsonl")):
+        curve = read_curve(path)
+        if not curve:
+            continue
+        r, seed = curve[0]["recipe"], curve[0]["seed"]
+        x = [p["g_step"] for p in curve]
+        style = "-" if seed == 0 else "--"
+        for ax, key in zip(axes, ("SDR", "SIR", "vocal_energy_fraction")):
+            ax.plot(x, [p[key] for p in curve], style, color=colours.get(r, "k"), label=f"{r} s{seed}")
+    for ax, title in zip(axes, ("report songs: vocal SDR (dB)", "report songs: vocal SIR (dB)",
+                                "vocal energy fraction")):
+        ax.set_title(title)
+        ax.set_xlabel("g steps")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(results / "curves.png", dpi=110)
+    lines = ["| run | g steps | final SDR | final SIR | final vocal fraction | best SDR (at g step) | stable | "
+             "train CPU min |", "|---|---|---|---|---|---|---|---|"]
+    for name, s in summary.items():
+        lines.append(f"| {name} | {s['g_steps']} | {s['final_SDR']:.2f} | {s['final_SIR']:.2f} | "
+                     f"{s['final_vocal_energy_fraction']:.3f} | {s['best_SDR']:.2f} ({s['best_at_g_step']}) | "
+                     f"{'yes' if s['stable'] else 'no'} | {s['train_cpu_minutes']} |")
+    (results / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="MUSDB18-7 root (default ../shared/...)")
+    p.add_argument("--runs", type=Path, default=HERE / "runs", help="training run folders (not committed)")
+    p.add_argument("--results", type=Path, default=HERE / "results", help="curves (committed)")
+    p.add_argument("--only", nargs="+", choices=list(RECIPES), help="recipes to run (default: all)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    p.add_argument("--g-steps", type=int, default=3000)
+    p.add_argument("--every", type=int, default=250)
+    p.add_argument("--workers", type=int, default=1, help="museval worker processes")
+    p.add_argument("--minutes", type=float, default=1e9, help="stop after the point that crosses this budget")
+    p.add_argument("--report", action="store_true", help="only write summary.json, curves.png, table.md")
+    args = p.parse_args(argv)
+    if args.report:
+        write_report(args.results)
+        return
+    if not list_tracks(args.root, "train", "report"):
+        sys.exit(f"{args.root} has no report songs")
+    songs = load_songs(args.root, subset="train", split="report", sample_rate=16000, mono=True)
+    print(f"report songs: {', '.join(s.name for s in songs)}", flush=True)
+    deadline = time.time() + 60 * args.minutes
+    for seed in args.seeds:  # every recipe's first seed before any second seed
+        for name in args.only or RECIPES:
+            if not run_recipe(name, seed, args, songs, deadline):
+                print("time budget reached; run again to continue", flush=True)
+                return
+
+
+if __name__ == "__main__":
+    main()
