@@ -14,29 +14,27 @@ stays in the accompaniment).
   S_C, fixed while free vocal atoms and all activations are fitted to each mixture.
 * NES (Hoshen et al.) lives in :mod:`semisep_lib.nes`.
 
-``semisep baselines`` fits NMF and NES on the unmatched training split and saves them into one directory.
+:func:`fit_baselines` (``semisep baselines``) fits NMF and NES on the unmatched training split and saves them
+into one directory.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import io
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .config import Config, SpectralConfig
+from .config import Config, SpectralConfig, preset
+from .data import TrainingData
 from .errors import CheckpointError, UsageError
 from .fileio import atomic_write, atomic_write_json, run_lock
+from .nes import NESConfig, train_nes
 from .separator import MonoSTFT, Separator, at_model_rate, check_audio
-
-if TYPE_CHECKING:
-    from .data import TrainingData
 
 EPS = 1e-10
 
@@ -164,7 +162,7 @@ class NMFBaseline(Separator):
 
     # -- fitting ------------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def fit(self, td: "TrainingData") -> "NMFBaseline":
+    def fit(self, td: TrainingData) -> "NMFBaseline":
         """Learn the instrumental dictionary from ``td.instrumentals`` (mono, at the model rate)."""
         if not td.instrumentals:
             raise UsageError("NMF needs at least one instrumental song to learn its dictionary.")
@@ -238,19 +236,16 @@ class NMFBaseline(Separator):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# command line
+# fitting the baselines of a preset
 # ------------------------------------------------------------------------------------------------------------
 METHODS = ("nmf", "nes")
-#: NMF sizes per project preset (``NMFBaseline``'s defaults otherwise): the smoke preset fits in a second.
-NMF_SIZES = {"smoke": {"n_inst": 8, "n_voc": 4, "fit_iter": 40, "sep_iter": 40}}
 
 
-def fit_baselines(td: "TrainingData", cfg: Config, out: str | Path, methods=METHODS, seed: int = 0,
+def fit_baselines(td: TrainingData, cfg: Config, out: str | Path, methods=METHODS, seed: int = 0,
                   progress: bool = True) -> dict:
     """Fit the named baselines on ``td`` and save them into ``out`` (``nmf.npz``, ``nes.pt``,
-    ``baselines.json`` with timings). Returns that summary."""
-    from .nes import NESConfig, train_nes
-
+    ``baselines.json`` with timings). Returns that summary. NMF and NES have the sizes of ``cfg.preset`` in the
+    preset registry (``config.PRESETS``)."""
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise UsageError(f"Unknown baseline(s) {', '.join(bad)}; choose from {', '.join(METHODS)}.")
@@ -260,7 +255,7 @@ def fit_baselines(td: "TrainingData", cfg: Config, out: str | Path, methods=METH
     with run_lock(out):
         if "nmf" in methods:
             t0 = time.perf_counter()
-            NMFBaseline(cfg, seed=seed, **NMF_SIZES.get(cfg.preset, {})).fit(td).save(out / "nmf.npz")
+            NMFBaseline(cfg, seed=seed, **preset(cfg.preset).nmf).fit(td).save(out / "nmf.npz")
             summary["nmf"] = {"file": "nmf.npz", "seconds": round(time.perf_counter() - t0, 2)}
         if "nes" in methods:
             t0 = time.perf_counter()
@@ -270,28 +265,3 @@ def fit_baselines(td: "TrainingData", cfg: Config, out: str | Path, methods=METH
                               "final_loss": nes.history[-1]["loss"] if nes.history else None}
         atomic_write_json(out / "baselines.json", summary)
     return summary
-
-
-def _cmd_baselines(args: argparse.Namespace) -> None:
-    from .data import load_training_data, resolve_data_root
-
-    cfg = Config.from_preset(args.preset)
-    root = resolve_data_root(args.data, args.root)
-    td = load_training_data(cfg, root, seed=args.seed, tracks=args.tracks)
-    summary = fit_baselines(td, cfg, args.out, methods=args.methods, seed=args.seed)
-    done = ", ".join(f"{m} ({summary[m]['seconds']:.1f} s)" for m in args.methods)
-    print(f"fitted {done} on {summary['mixtures']} mixture and {summary['instrumentals']} instrumental songs "
-          f"→ {args.out}")
-
-
-def add_commands(sub) -> None:
-    """Register ``baselines``."""
-    p = sub.add_parser("baselines", help="fit the NMF and NES baselines on the unmatched training split")
-    p.add_argument("--data", choices=["toy", "musdb"], default="toy", help="built-in toy songs or MUSDB18")
-    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
-    p.add_argument("--preset", choices=["cpu", "paper", "smoke"], default="cpu")
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    p.add_argument("--tracks", type=int, help="use only the first N training songs")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="directory for nmf.npz, nes.pt and baselines.json")
-    p.set_defaults(func=_cmd_baselines)

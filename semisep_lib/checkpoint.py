@@ -81,7 +81,7 @@ def load_g(source: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, Co
     except Exception as err:
         raise CheckpointError(f"Checkpoint {state['path']} holds an unreadable configuration ({err}).") from None
     g = build_models(cfg)[0]
-    load_weights(g, state["g"], "g", state["path"])
+    load_weights(g, state.get("g_ema", state["g"]), "g", state["path"])  # a training checkpoint with an EMA: its average
     return g.to(device).eval(), cfg
 
 

@@ -1,7 +1,11 @@
 """The command line: ``semisep <command> ...`` or ``python -m semisep_lib <command> ...``.
 
-Each module that owns a command registers it with an ``add_commands(subparsers)`` function, setting
-``func`` on its parser; this file only collects them and turns user errors into one sentence on stderr.
+Its one job: turn arguments into calls of the library's plain functions, and user errors into one sentence on
+stderr. Every command's parser and the small function that runs it live here, in the order ``--help`` lists
+them (:data:`COMMAND_MODULES`); the library modules hold no argument parsing. Two modules still register their
+own commands with an ``add_commands(subparsers)`` function: ``train`` (being reworked beside this) and
+``report``.
+
 Exit codes: 0 success, 1 other user error, 2 usage, 3 data, 4 audio, 5 checkpoint, 6 training diverged,
 7 run directory locked, 130 interrupted (Ctrl-C). A full disk (ENOSPC, EDQUOT) is reported like a
 user error, with exit code 1.
@@ -12,25 +16,323 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import json
+import shlex
 import sys
+import time
+from pathlib import Path
 
-from .errors import SemisepError
+from . import train as train_lib
+from .baselines import METHODS, fit_baselines
+from .config import PRESETS, Config
+from .data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_tracks, load_training_data,
+                   musdb_folder, resolve_data_root, resolve_root)
+from .errors import DataError, SemisepError, UsageError
+from .evaluate import PROTOCOLS, evaluate_folder
+from .notebooks import run_notebooks
+from .pretrained import build_card
+from .reproduce import reproduce
+from .separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, check_files, load_separator, separate_files,
+                       separate_musdb, tune_run)
+from .tables import write_table
+from .toy import DEFAULTS as TOY_DEFAULTS
+from .toy import make_toy_dataset, song_names
 
-#: Modules that contribute sub-commands, in the order they appear in ``--help``.
+#: The modules whose commands ``--help`` lists, in its order. Those in :data:`WIRING` are wired in this file;
+#: any other registers its own with ``add_commands(subparsers)``.
 COMMAND_MODULES = ("toy", "data", "train", "separate", "evaluate", "baselines", "reproduce", "notebooks",
-                   "pretrained")
+                   "pretrained", "report")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# toy-data
+
+
+def _cmd_toy_data(args: argparse.Namespace) -> None:
+    dest = make_toy_dataset(args.dest, tracks=args.tracks, test_tracks=args.test_tracks, seconds=args.seconds,
+                            seed=args.seed, sample_rate=args.sample_rate)
+    train, test, valid = song_names(args.tracks, args.test_tracks)
+    print(f"Wrote {len(train)} training songs ({len(valid)} of them listed in valid.txt for validation) and "
+          f"{len(test)} test songs of {args.seconds:g} s at {args.sample_rate} Hz to {dest}.")
+
+
+def add_toy_commands(sub: argparse._SubParsersAction) -> None:
+    """``toy-data``."""
+    p = sub.add_parser("toy-data", help="write the procedural toy dataset (MUSDB18-HQ WAV layout)",
+                       description="Generate the toy dataset: stereo songs with sung vocals, drums, bass and "
+                                   "chords, deterministic from the seed.")
+    p.add_argument("dest", type=Path, help="output folder")
+    p.add_argument("--tracks", type=int, default=TOY_DEFAULTS["tracks"], help="training songs (at least 4)")
+    p.add_argument("--test-tracks", type=int, default=None, help="test songs (default max(4, tracks // 3))")
+    p.add_argument("--seconds", type=float, default=TOY_DEFAULTS["seconds"], help="length of each song")
+    p.add_argument("--seed", type=int, default=TOY_DEFAULTS["seed"], help="random seed")
+    p.add_argument("--sample-rate", type=int, default=TOY_DEFAULTS["sample_rate"], help="sample rate in Hz")
+    p.set_defaults(func=_cmd_toy_data)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dsd100-to-musdb, data-info
+
+
+def _cmd_dsd100(args: argparse.Namespace) -> None:
+    dest = dsd100_to_musdb(args.dsd_root, args.dest)
+    counts = {s: len(list_tracks(dest, s)) for s in SUBSETS}
+    print(f"Linked {counts['train']} DSD100 Dev songs into {dest / 'train'} and {counts['test']} Test songs into "
+          f"{dest / 'test'}; use --root {dest}.")
+
+
+def _cmd_data_info(args: argparse.Namespace) -> None:
+    if args.data == "toy":
+        root = ensure_toy_dataset()
+    else:
+        root = resolve_root(args.root)
+        if root is None:
+            raise DataError("No dataset root given; pass --root PATH, set MUSDB_PATH, or use --data toy.")
+    print("\n".join(describe(root)))
+
+
+def add_data_commands(sub: argparse._SubParsersAction) -> None:
+    """``dsd100-to-musdb`` and ``data-info``."""
+    p = sub.add_parser("dsd100-to-musdb", help="lay DSD100 out as MUSDB18-HQ (symbolic links)",
+                       description="Link DSD100's Mixtures/ and Sources/ into MUSDB18-HQ's train/ and test/ "
+                                   "song folders, without copying audio.")
+    p.add_argument("dsd_root", type=Path, metavar="DSD_ROOT", help="the DSD100 folder (holds Mixtures/, Sources/)")
+    p.add_argument("dest", type=Path, metavar="DEST", help="output folder")
+    p.set_defaults(func=_cmd_dsd100)
+
+    p = sub.add_parser("data-info", help="count the tracks of a dataset per subset and split",
+                       description="Show how many tracks each subset and split of a dataset root holds.")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--root", type=Path, default=None,
+                       help="MUSDB18 / MUSDB18-HQ root (default: $MUSDB_PATH, or ~/MUSDB18/MUSDB18-7)")
+    group.add_argument("--data", choices=["toy"], default=None, help="the built-in toy set")
+    p.set_defaults(func=_cmd_data_info)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# separate, tune-mask
+
+
+def _cmd_separate(args: argparse.Namespace) -> None:
+    if bool(args.files) == bool(args.musdb_subset):
+        raise UsageError("Give either audio FILEs or --musdb-subset (with --root), not both and not neither.")
+    if args.root and not args.musdb_subset:
+        raise UsageError("--root applies only with --musdb-subset.")
+    if args.mask_power is not None and not args.mask_power > 0:
+        raise UsageError(f"--mask-power must be positive, got {args.mask_power}.")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"Output {out} exists and is not a folder.")
+    if args.files:
+        check_files(args.files, out)  # before the model is loaded
+    sep = load_separator(args.model, device=args.device, mask_power=args.mask_power, mask_family=args.mask_family)
+    if args.musdb_subset:
+        root = resolve_root(args.root)
+        if root is None:
+            raise UsageError("No MUSDB18 root given: pass --root PATH or set MUSDB_PATH.")
+        done = separate_musdb(sep, root, args.musdb_subset, out)
+        print(f"separated {len(done)} {args.musdb_subset} tracks ({sep.mask_family} mask power {sep.mask_power:g}) → "
+              f"{out / musdb_folder(args.musdb_subset)[2]}")
+        return
+    for r in separate_files(args.files, sep, out):
+        print(f"{r['input']}: {r['channels']} ch, {r['rate']} Hz, {r['seconds']:g} s → {out / r['name']}/ "
+              f"(vocal energy {100 * r['vocal_energy_fraction']:.1f}% of the mixture)")
+
+
+def _cmd_tune(args: argparse.Namespace) -> None:
+    root = resolve_data_root(args.data, args.root)
+    best, table, path = tune_run(args.model, root, powers=args.powers or DEFAULT_POWERS, device=args.device,
+                                 record={"data": args.data})
+    for p, v in table.items():
+        print(f"mask power {p:>5g}: median vocal SDR {v:6.2f} dB" + ("  ← chosen" if p == best else ""))
+    print(f"wrote {path}")
+
+
+def add_separate_commands(sub: argparse._SubParsersAction) -> None:
+    """``separate`` and ``tune-mask``."""
+    p = sub.add_parser("separate", help="separate audio files (or a MUSDB subset) into vocals and accompaniment",
+                       description="Write OUT/<name>/vocals.wav and accompaniment.wav for each FILE (any rate, "
+                                   "any channel count; the stems sum to the input), or, with --musdb-subset, "
+                                   "musdb's estimates layout OUT/<test|train>/<track>/.")
+    p.add_argument("files", nargs="*", metavar="FILE", help="audio files (WAV, FLAC, MP3, MP4 ...)")
+    p.add_argument("--model", help="run directory or checkpoint (default: the installed pretrained model)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--mask-power", type=float, help="mask exponent (default: tuned value, else the config's)")
+    p.add_argument("--mask-family", choices=MASK_FAMILIES,
+                   help="ours: vocal mask (1 - m)^p; authors: 1 - m^q in the compressed domain (default: config's)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
+    p.add_argument("--musdb-subset", choices=["test", "valid", "select", "report"], help="separate a whole MUSDB subset instead")
+    p.add_argument("--root", help="MUSDB18 root for --musdb-subset (default $MUSDB_PATH)")
+    p.set_defaults(func=_cmd_separate)
+
+    p = sub.add_parser("tune-mask", help="choose the mask exponent on validation songs; store it in the run",
+                       description="Try several mask exponents on the validation songs (never the test songs), "
+                                   "keep the one with the best median vocal SDR, and write it to "
+                                   "RUN/separate.yaml, which `semisep separate` then uses.")
+    p.add_argument("--model", required=True, help="run directory (or a checkpoint inside one)")
+    p.add_argument("--data", choices=["toy", "musdb"], default="toy")
+    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
+    p.add_argument("--powers", type=float, nargs="+", help=f"exponents to try (default {DEFAULT_POWERS})")
+    p.add_argument("--device", default="auto", help="cpu, cuda ... (default: CUDA when present)")
+    p.set_defaults(func=_cmd_tune)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# evaluate
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    res, folder = evaluate_folder(args.estimates, args.root, args.subset, out=args.out, name=args.name,
+                                  protocol=args.protocol, workers=args.workers)
+    md = write_table([res], folder, "table")
+    print(md, end="")
+    print(f"wrote {folder}/results.json, table.md and museval/<track>.json")
+
+
+def add_evaluate_commands(sub: argparse._SubParsersAction) -> None:
+    """``evaluate``."""
+    p = sub.add_parser("evaluate", help="score estimates with museval (SiSEC 2018 aggregation)",
+                       description="Score vocal/accompaniment estimates in musdb's layout (ESTIMATES/<test|train>/"
+                                   "<track>/vocals.wav, accompaniment.wav) against the references of a MUSDB18 "
+                                   "root; print and write the table.")
+    p.add_argument("--estimates", required=True, help="estimates folder (as written by `semisep separate`)")
+    p.add_argument("--root", help="MUSDB18 root (default $MUSDB_PATH)")
+    p.add_argument("--subset", choices=["test", "valid", "select", "report"], default="test",
+                   help="test, or validation songs: all (valid), the half that chooses (select) or reports (report)")
+    p.add_argument("--protocol", choices=list(PROTOCOLS), default="v4",
+                   help="v4: BSS Eval v4, 1 s windows (SiSEC 2018); v3: BSS Eval v3, 30 s / 15 s (DSD100)")
+    p.add_argument("--out", help="where to write scores (default ESTIMATES/scores)")
+    p.add_argument("--name", help="method name (default: the estimates folder's name)")
+    p.add_argument("--workers", type=int, default=2, help="processes scoring tracks in parallel")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# baselines
+
+
+def _cmd_baselines(args: argparse.Namespace) -> None:
+    cfg = Config.from_preset(args.preset)
+    root = resolve_data_root(args.data, args.root)
+    td = load_training_data(cfg, root, seed=args.seed, tracks=args.tracks)
+    summary = fit_baselines(td, cfg, args.out, methods=args.methods, seed=args.seed)
+    done = ", ".join(f"{m} ({summary[m]['seconds']:.1f} s)" for m in args.methods)
+    print(f"fitted {done} on {summary['mixtures']} mixture and {summary['instrumentals']} instrumental songs "
+          f"→ {args.out}")
+
+
+def add_baselines_commands(sub: argparse._SubParsersAction) -> None:
+    """``baselines``."""
+    p = sub.add_parser("baselines", help="fit the NMF and NES baselines on the unmatched training split")
+    p.add_argument("--data", choices=["toy", "musdb"], default="toy", help="built-in toy songs or MUSDB18")
+    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--tracks", type=int, help="use only the first N training songs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="directory for nmf.npz, nes.pt and baselines.json")
+    p.set_defaults(func=_cmd_baselines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reproduce
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> None:
+    t0 = time.perf_counter()
+    reproduce(args.profile, args.data, args.root, args.seeds, args.out, args.device or "auto")
+    out = Path(args.out)
+    print((out / "table1.md").read_text())
+    print((out / "table3.md").read_text())
+    print(f"reproduce --profile {args.profile}: {time.perf_counter() - t0:.0f} s; tables in {out}")
+
+
+def add_reproduce_commands(sub: argparse._SubParsersAction) -> None:
+    """``reproduce``."""
+    p = sub.add_parser("reproduce", help="train and evaluate every row of Table 1 and Table 3")
+    p.add_argument("--profile", choices=list(PRESETS), default="smoke")
+    p.add_argument("--data", choices=["toy", "musdb"], default="toy")
+    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in set)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per trained row (median and spread)")
+    p.add_argument("--device", help="cpu, cuda ... (default: CUDA when present)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_reproduce)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# notebooks
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> None:
+    done = run_notebooks(args.profile, args.out, data=args.data, root=args.root, device=args.device,
+                         only=args.only, timeout=args.timeout)
+    total = sum(d["seconds"] for d in done)
+    print(f"ran {len(done)} notebook(s) in {total:.0f} s → {args.out}")
+
+
+def add_notebooks_commands(sub: argparse._SubParsersAction) -> None:
+    """``notebooks``."""
+    p = sub.add_parser("notebooks", help="run the narrated notebooks headless (papermill), in order",
+                       description="Execute notebooks/NN_*.ipynb with papermill; executed copies go to --out.")
+    p.add_argument("--profile", choices=tuple(PRESETS), default="smoke",
+                   help="smoke (seconds), cpu (minutes), paper (GPU)")
+    p.add_argument("--out", required=True, help="folder for the executed notebooks and everything they write")
+    p.add_argument("--data", choices=["toy", "musdb"], default="toy")
+    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda ...")
+    p.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks (numbers or names)")
+    p.add_argument("--timeout", type=int, help="seconds allowed per cell")
+    p.set_defaults(func=_cmd_notebooks)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# pretrained-card
+
+
+def _cmd_card(args: argparse.Namespace) -> None:
+    cmd = args.command or "semisep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    card = build_card(args.run, args.supervised, args.root, args.out, command=cmd)
+    print(json.dumps(card["validation"], indent=1))
+
+
+def add_pretrained_commands(sub: argparse._SubParsersAction) -> None:
+    """``pretrained-card``."""
+    p = sub.add_parser("pretrained-card", help="install a run's best g as the pretrained model, with its card")
+    p.add_argument("--run", required=True, help="semi-supervised run directory")
+    p.add_argument("--supervised", required=True, help="supervised run of the same preset (a card baseline)")
+    p.add_argument("--root", required=True, help="MUSDB18 root the runs were trained on")
+    p.add_argument("--out", default=str(PRETRAINED_DIR))
+    p.add_argument("--command", default="", help="the training command to record in the card")
+    p.set_defaults(func=_cmd_card)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the parser and the entry point
+
+#: module name → the function that adds its commands to the sub-parsers.
+WIRING = {
+    "toy": add_toy_commands,
+    "data": add_data_commands,
+    "train": train_lib.add_commands,
+    "separate": add_separate_commands,
+    "evaluate": add_evaluate_commands,
+    "baselines": add_baselines_commands,
+    "reproduce": add_reproduce_commands,
+    "notebooks": add_notebooks_commands,
+    "pretrained": add_pretrained_commands,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every module's sub-commands."""
+    """The full argument parser, with every command."""
     parser = argparse.ArgumentParser(
         prog="semisep",
         description="Semi-supervised singing voice separation (Michelashvili, Benaim & Wolf, ICASSP 2019).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"semisep_lib.{name}")
-        module.add_commands(sub)
+        add = WIRING.get(name) or importlib.import_module(f"semisep_lib.{name}").add_commands
+        add(sub)
     return parser
 
 

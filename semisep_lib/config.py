@@ -1,7 +1,8 @@
-"""One configuration object, with presets.
+"""One configuration object, and the one preset registry.
 
 A :class:`Config` groups five small dataclasses (spectral front end, networks, loss weights, training,
-separation). Presets:
+separation). :data:`PRESETS` is the registry: a scale name gives its :class:`Preset` — the ``Config``, the NES
+and NMF sizes, the ``reproduce`` profile and the notebook profile — in one table. Scales:
 
 * ``paper`` — the authors' settings (20480 Hz, n_fft 512, hop 64, 256×256 images, 64-channel ``g``, weights
   20/20/20/20/10/10, Adam 1e-4, batch 1), for a GPU and full MUSDB18 / DSD100.
@@ -10,6 +11,9 @@ separation). Presets:
   stabilising choices found on toy songs (discriminator warm-up, a faster discriminator, a mask that starts
   near identity, GAN weight above the reconstruction weights).
 * ``smoke`` — ``cpu`` shrunk further so that a whole pipeline runs in seconds (tests, CI).
+
+Every name a command or notebook accepts for a scale (``--preset``, ``--profile``, ``profile=``) is a key of
+:data:`PRESETS`, and everything that depends on the scale reads it from there (:func:`preset`).
 
 Every run writes its resolved config as YAML next to its checkpoints; ``Config.load`` reads one back.
 """
@@ -20,11 +24,12 @@ import copy
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
 from .errors import UsageError
+from .fileio import atomic_write_text
 
 #: The six terms of the paper, in the paper's order.
 TERMS = ("R1", "R2", "R3", "R4", "GAN_A", "GAN_C")
@@ -61,9 +66,14 @@ class ModelConfig:
     g_res_blocks: int = 3  # residual blocks at the bottleneck (authors: 8)
     g_up_kernel: int = 3  # kernel of the decoder's convolutions (authors: 5)
     g_mask_bias: float = 3.0  # initial bias of the mask logit: sigmoid(3) ≈ 0.95, g starts near identity
+    mask_domain: str = "linear"  # "linear": the mask multiplies |X|; "compressed": it multiplies |X|^compress,
+    # as in the authors' code — the same as the linear mask m^(1/compress)
     d_channels: int = 16
     d_layers: int = 4  # stride-2 convolutions per scale (authors: 4)
     d_scales: int = 3  # scales, average-pooled by 2 between them (authors: 3)
+    d_sees_level: bool = False  # True: as the authors, inputs are scaled to unit peak once and d_A/d_C see
+    # levels (g(a) keeps a's scale, so removing too much shows as a quieter instrumental); False: every
+    # discriminator input is renormalised by its own peak, so a uniformly attenuated g(a) looks like c
 
 
 @dataclass
@@ -111,6 +121,8 @@ class TrainConfig:
     device: str = "auto"  # "auto" picks CUDA when present
     bf16: bool = False  # bf16 autocast on CUDA
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    ema_decay: float = 0.0  # > 0 (e.g. 0.999): validate and keep as best.pt an exponential moving average of g
+    tensorboard: bool = False  # also log losses, validation scores and audio to RUN/tensorboard/
 
 
 @dataclass
@@ -120,14 +132,15 @@ class SeparateConfig:
     ``mask_family="ours"``: the vocal mask is ``(1 − m)^p`` with ``p = mask_power`` — raising ``p`` keeps only
     bins ``g`` is sure are voice, so the vocals get *quieter* (more SIR, less SAR); smoothing is a moving average
     over ``smooth_frames`` frames along time. ``mask_family="authors"``: as the authors' ``test.py``, the
-    *instrumental* mask is raised, ``m^q`` with ``q = mask_power`` (their 9, tuned on test), smoothed by a
-    ``smooth_frames × smooth_frames`` mean over frequency and time (their 3×3), and the vocals are
-    ``1 − m^q`` of the compressed magnitude image (``|X|^0.3``) — raising ``q`` makes the vocals *louder*.
+    *instrumental* mask (``g``'s sigmoid output ``σ``) is raised, ``σ^q`` with ``q = mask_power`` (their 9, tuned
+    on test), smoothed as their ``cv2.bilateralFilter(·, 3, 10, 10)`` does (each bin with its four neighbours;
+    on when ``smooth_frames > 1``), and the vocals are ``|X| · (1 − σ^q)`` on the *linear* magnitude — raising
+    ``q`` makes the vocals *louder*.
     """
 
-    mask_family: str = "ours"  # "ours": vocal mask (1 − m)^p; "authors": 1 − m^q in the compressed domain
+    mask_family: str = "ours"  # "ours": vocal mask (1 − m)^p; "authors": 1 − smooth(σ^q), on linear |X|
     mask_power: float = 1.0  # p or q of the family above (authors: q = 9, tuned on test; we tune on selection songs)
-    smooth_frames: int = 1  # mask smoothing: frames along time (ours), or a k×k square (authors); 1 = none
+    smooth_frames: int = 1  # mask smoothing: frames along time (ours); authors: > 1 = their 3-wide filter; 1 = none
     overlap: float = 0.5  # overlap between consecutive blocks
 
 
@@ -145,10 +158,8 @@ class Config:
     # -- construction -------------------------------------------------------------------------------------------
     @classmethod
     def from_preset(cls, name: str) -> "Config":
-        """The named preset (``paper``, ``cpu`` or ``smoke``)."""
-        if name not in PRESETS:
-            raise UsageError(f"Unknown preset {name!r}; choose from {', '.join(PRESETS)}.")
-        return PRESETS[name]()
+        """A fresh copy of the named preset's configuration (``smoke``, ``cpu`` or ``paper``)."""
+        return preset(name).config()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Config":
@@ -191,8 +202,6 @@ class Config:
 
     def save(self, path: str | Path) -> None:
         """Write as YAML, atomically."""
-        from .fileio import atomic_write_text
-
         atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     def architecture(self) -> dict[str, Any]:
@@ -217,6 +226,10 @@ def read_overrides(path: str | Path) -> dict[str, Any]:
 SECTIONS = ("spectral", "model", "loss", "train", "separate")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# the preset registry: a scale name → everything that depends on the scale
+
+
 def _cpu() -> Config:
     return Config(preset="cpu")
 
@@ -235,6 +248,7 @@ def _paper() -> Config:
         preset="paper",
         spectral=SpectralConfig(sample_rate=20480, n_fft=512, hop=64, segment_frames=256),
         model=ModelConfig(g_channels=64, g_down=2, g_res_blocks=8, g_up_kernel=5, g_mask_bias=0.0,
+                          mask_domain="compressed", d_sees_level=True,
                           d_channels=64, d_layers=4, d_scales=3),
         loss=LossConfig(R1=20, R2=20, R3=20, R4=20, GAN_A=10, GAN_C=10, detach_bbar=False),
         train=TrainConfig(steps=300_000, batch_size=1, lr_g=1e-4, lr_d=1e-4, weight_decay=1e-4,
@@ -244,4 +258,88 @@ def _paper() -> Config:
     )
 
 
-PRESETS = {"paper": _paper, "cpu": _cpu, "smoke": _smoke}
+@dataclass(frozen=True)
+class ReproduceProfile:
+    """How big ``semisep reproduce --profile NAME`` is, beyond the scale's ``Config``."""
+
+    steps: int | None = None  # training steps of every row, warm-up included (None: the config's)
+    train_tracks: int | None = None  # None: all training songs
+    eval_tracks: int | None = None  # None: all evaluation songs
+    eval_seconds: float | None = None  # None: whole songs; else each evaluation song is cut to this length
+    # (museval 0.4.1 gives nonsense SIR/ISR/SAR, not SDR, for some excerpts of a whole number of 1 s windows,
+    # e.g. 4.0 s of a toy song: hence 4.5 s)
+    workers: int = 2  # museval processes
+    threads: int = 0  # torch threads for the whole job (0: torch's default); tiny models run best on one
+    overrides: dict = field(default_factory=dict)  # config values on top of the scale's Config
+
+
+@dataclass(frozen=True)
+class NotebookProfile:
+    """What the notebooks do at a scale: the training songs a session loads, its CPU threads, and the length of
+    every training run a notebook starts (by run key, see ``notebooks.NOTEBOOK_RUNS``): ``g_steps`` after the
+    discriminator warm-up (a run not named: the config's own schedule) and, for some runs, a shorter warm-up."""
+
+    train_tracks: int | None = None  # None: all training songs
+    threads: int = 0  # torch threads of a notebook on the CPU (0: torch's default)
+    g_steps: dict = field(default_factory=dict)
+    warmups: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Everything that depends on a scale. ``nes`` and ``nmf`` are keyword arguments on top of the defaults of
+    ``nes.NESConfig`` (the authors' sizes) and of ``baselines.NMFBaseline`` (32 instrumental and 16 vocal atoms,
+    150 fitting and 100 separation iterations, at most 8000 frames)."""
+
+    config: Callable[[], Config]
+    nes: dict
+    nmf: dict
+    reproduce: ReproduceProfile
+    notebook: NotebookProfile
+
+
+#: The registry. The notebook runs' ``g`` steps: notebook 04's terms, notebook 05's GAN, notebook 06's resume
+#: demonstration (it stops after ``06-resume`` and continues to ``06-resume-longer``, both past a short warm-up).
+PRESETS: dict[str, Preset] = {
+    # seconds: tests and CI
+    "smoke": Preset(
+        config=_smoke,
+        nes=dict(iterations=2, epochs=3, patches_per_epoch=32, batch_size=8, width=4, patch_frames=32),
+        nmf=dict(),
+        reproduce=ReproduceProfile(steps=20, train_tracks=6, eval_tracks=2, eval_seconds=4.5, workers=1,
+                                   threads=1),
+        notebook=NotebookProfile(train_tracks=8, threads=1,
+                                 g_steps={"04-terms": 35, "05-gan": 25, "06-resume": 10, "06-resume-longer": 20},
+                                 warmups={"06-resume": 5, "06-resume-longer": 5}),
+    ),
+    # minutes on two CPU cores. NES: about 100 s on two busy cores, 25 epochs of 256 patches whatever the number
+    # of songs, plus the re-estimation passes (15 + 15 toy songs of 7 s). reproduce: ≤ 20 minutes, a 500-step
+    # discriminator warm-up shared by all rows, then 150 g steps per row
+    "cpu": Preset(
+        config=_cpu,
+        nes=dict(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64),
+        nmf=dict(),
+        reproduce=ReproduceProfile(steps=650, threads=1,
+                                   overrides={"train": {"d_warmup": 500, "val_every": 25, "ckpt_every": 50}}),
+        notebook=NotebookProfile(g_steps={"04-terms": 400, "05-gan": 600, "06-resume": 10, "06-resume-longer": 20},
+                                 warmups={"06-resume": 5, "06-resume-longer": 5}),
+    ),
+    # the authors' settings: a GPU job on full MUSDB18 or DSD100
+    "paper": Preset(
+        config=_paper,
+        nes=dict(sample_rate=20480, n_fft=512, hop=204, mix_domain="magnitude"),
+        nmf=dict(),
+        reproduce=ReproduceProfile(workers=8),
+        notebook=NotebookProfile(g_steps={"04-terms": 3000, "05-gan": 5000, "06-resume": 10,
+                                          "06-resume-longer": 20},
+                                 warmups={"06-resume": 0, "06-resume-longer": 0}),
+    ),
+}
+
+
+def preset(name: str, what: str = "preset") -> Preset:
+    """The registry's entry for ``name``; an unknown name is a :class:`UsageError` (``what`` names the
+    argument in the message: ``preset`` or ``profile``)."""
+    if name not in PRESETS:
+        raise UsageError(f"Unknown {what} {name!r}; choose from {', '.join(PRESETS)}.")
+    return PRESETS[name]

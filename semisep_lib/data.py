@@ -8,7 +8,8 @@
 * :class:`SegmentDataset` draws random fixed-length segments; item ``i`` depends only on ``(seed, i)``, so a
   resumed run sees exactly the segments an uninterrupted run would have seen.
 * :func:`resolve_data_root`, :func:`musdb_folder`, :func:`iter_songs` and :func:`load_training_data` (into
-  :class:`TrainingData`) give the commands their data.
+  :class:`TrainingData`) give the commands their data; :func:`ensure_toy_dataset` generates the built-in toy set
+  (``toy``) once, into the one cache root (:func:`cache_root`) that also holds the decoded songs.
 
 Arrays are float32 ``(channels, samples)`` unless stated otherwise.
 
@@ -21,27 +22,29 @@ files are decoded with ``stempeg`` (musdb's decoder) as 32-bit floats, and WAV s
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
 import os
 import re
+import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
+import torchaudio.functional as AF
 import yaml
+from tqdm.auto import tqdm
 
+from . import toy
 from .audio import read_audio
+from .config import Config
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_bytes
-
-if TYPE_CHECKING:
-    from .config import Config
 
 SUBSETS = ("train", "test")
 SPLITS = (None, "train", "valid", "select", "report")
@@ -89,6 +92,29 @@ def cache_root() -> Path:
     """``$SEMISEP_CACHE``, or ``~/.cache/semisep``: where decoded songs and the toy set are cached."""
     base = os.environ.get("SEMISEP_CACHE")
     return Path(base).expanduser() if base else Path.home() / ".cache" / "semisep"
+
+
+def ensure_toy_dataset(cache_dir: str | Path | None = None) -> Path:
+    """The built-in toy set (``toy.make_toy_dataset`` with ``toy.DEFAULTS``), generated once and cached.
+
+    It lives in ``cache_dir`` (default ``cache_root()/toy``). An incomplete copy is regenerated; the new set is
+    written to a temporary folder and renamed into place, so a killed generation leaves nothing half."""
+    root = Path(cache_dir) if cache_dir is not None else cache_root() / "toy"
+    if toy.is_complete(root):
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-"))
+    try:
+        toy.make_toy_dataset(tmp, **toy.DEFAULTS)
+        if root.exists():
+            if toy.is_complete(root):  # another process finished first
+                return root
+            shutil.rmtree(root)
+        os.rename(tmp, root)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return root
 
 
 def resolve_root(root: str | Path | None = None) -> Path | None:
@@ -152,7 +178,7 @@ def validation_names(root: str | Path) -> list[str]:
     listing = Path(root) / "valid.txt"
     if listing.is_file():
         return [line.strip() for line in listing.read_text().splitlines() if line.strip()]
-    import musdb
+    import musdb  # here, not at the top: musdb imports stempeg, which refuses to import without ffmpeg on PATH
 
     with open(Path(musdb.__file__).parent / "configs" / "mus.yaml") as f:
         return list(yaml.safe_load(f)["validation_tracks"])
@@ -181,6 +207,20 @@ def list_tracks(root: str | Path, subset: str = "train", split: str | None = Non
     return names
 
 
+def describe(root: str | Path) -> list[str]:
+    """Lines saying what a dataset root holds: its layout, and the tracks of each subset and split."""
+    root = Path(root)
+    kind = "song folders of WAV stems" if detect_layout(root) == "wav" else ".stem.mp4 files"
+    lines = [f"Dataset root {root} ({kind}):"]
+    for subset in SUBSETS:
+        line = f"  {subset}: {len(list_tracks(root, subset))} tracks"
+        if subset == "train":
+            line += (f" ({len(list_tracks(root, 'train', 'train'))} in the train split, "
+                     f"{len(list_tracks(root, 'train', 'valid'))} in the valid split)")
+        lines.append(line)
+    return lines
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # decoding and caching
 
@@ -207,7 +247,7 @@ def _decode(root: Path, layout: str, subset: str, name: str) -> tuple[int, dict[
         # stems of one song should have equal lengths; trim to the shortest if they differ by a few samples
         n = min(a.shape[1] for a in arrays.values())
         return int(rate), {k: v[:, :n] for k, v in arrays.items()}
-    import stempeg
+    import stempeg  # here, not at the top: it refuses to import without ffmpeg on PATH (WAV data needs none)
 
     path = root / subset / f"{name}.stem.mp4"
     try:
@@ -236,8 +276,6 @@ def _to_song(name: str, rate: int, arrays: dict[str, np.ndarray], sample_rate: i
         if mono:
             x = x.mean(axis=0, keepdims=True)  # (channels, samples) -> (1, samples)
         if out_rate != rate:
-            import torchaudio.functional as AF
-
             x = AF.resample(torch.from_numpy(np.ascontiguousarray(x)), rate, out_rate).numpy()
         parts[key] = np.ascontiguousarray(x, dtype=np.float32)
     return Song(name=name, rate=out_rate, **parts)
@@ -280,7 +318,7 @@ def _write_cache(path: Path, song: Song) -> None:
 
 def _download_preview(root: Path) -> None:
     """Fetch the MUSDB18 7-second preview into ``root`` with musdb's downloader."""
-    import musdb
+    import musdb  # see validation_names
 
     try:
         musdb.DB(root=str(root), download=True, subsets=[])
@@ -324,9 +362,6 @@ def load_songs(root: str | Path | None = None, subset: str = "train", split: str
         names = [n for n in names if n in set(tracks)]
     if limit is not None:
         names = names[: max(int(limit), 0)]
-
-    from tqdm.auto import tqdm
-
     songs = []
     for name in tqdm(names, desc=f"loading {subset}", unit="track", disable=len(names) < 8, leave=False):
         path = _cache_path(resolved, layout, subset, name, sample_rate, mono) if cache else None
@@ -397,8 +432,6 @@ def resolve_data_root(data: str, root: str | Path | None) -> Path:
     if data == "toy":
         if root:
             return Path(root)
-        from .toy import ensure_toy_dataset
-
         return ensure_toy_dataset()
     if data == "musdb":
         resolved = resolve_root(root)
@@ -465,8 +498,9 @@ def load_training_data(cfg: Config, root: str | Path, split_mode: str = "disjoin
 # segment sampling
 
 
-class SegmentDataset(torch.utils.data.Dataset):
-    """Random fixed-length segments of a list of signals, reproducible item by item.
+class SegmentDataset:
+    """Random fixed-length segments of a list of signals, reproducible item by item (a sequence: ``len`` and
+    ``[i]``; training takes whole batches with :func:`batch`, without a ``DataLoader``).
 
     ``songs`` are 1-D ``(samples,)`` or ``(channels, samples)`` arrays. Item ``i`` comes from
     ``np.random.default_rng([seed, i])``: a song drawn with probability proportional to its length, a channel,
@@ -566,52 +600,3 @@ def dsd100_to_musdb(dsd_root: str | Path, dest: str | Path) -> Path:
             link.unlink()
         link.symlink_to(target)
     return dest
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# command line
-
-
-def _dsd100_command(args: argparse.Namespace) -> None:
-    dest = dsd100_to_musdb(args.dsd_root, args.dest)
-    counts = {s: len(_wav_tracks(dest / s)) for s in SUBSETS}
-    print(f"Linked {counts['train']} DSD100 Dev songs into {dest / 'train'} and {counts['test']} Test songs into "
-          f"{dest / 'test'}; use --root {dest}.")
-
-
-def _data_info_command(args: argparse.Namespace) -> None:
-    if args.data == "toy":
-        from .toy import ensure_toy_dataset
-
-        root = ensure_toy_dataset()
-    else:
-        root = resolve_root(args.root)
-        if root is None:
-            raise DataError("No dataset root given; pass --root PATH, set MUSDB_PATH, or use --data toy.")
-    layout = detect_layout(root)
-    kind = "song folders of WAV stems" if layout == "wav" else ".stem.mp4 files"
-    print(f"Dataset root {root} ({kind}):")
-    for subset in SUBSETS:
-        line = f"  {subset}: {len(list_tracks(root, subset))} tracks"
-        if subset == "train":
-            line += (f" ({len(list_tracks(root, 'train', 'train'))} in the train split, "
-                     f"{len(list_tracks(root, 'train', 'valid'))} in the valid split)")
-        print(line)
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``dsd100-to-musdb`` and ``data-info``."""
-    p = sub.add_parser("dsd100-to-musdb", help="lay DSD100 out as MUSDB18-HQ (symbolic links)",
-                       description="Link DSD100's Mixtures/ and Sources/ into MUSDB18-HQ's train/ and test/ "
-                                   "song folders, without copying audio.")
-    p.add_argument("dsd_root", type=Path, metavar="DSD_ROOT", help="the DSD100 folder (holds Mixtures/, Sources/)")
-    p.add_argument("dest", type=Path, metavar="DEST", help="output folder")
-    p.set_defaults(func=_dsd100_command)
-
-    p = sub.add_parser("data-info", help="count the tracks of a dataset per subset and split",
-                       description="Show how many tracks each subset and split of a dataset root holds.")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--root", type=Path, default=None,
-                       help="MUSDB18 / MUSDB18-HQ root (default: $MUSDB_PATH, or ~/MUSDB18/MUSDB18-7)")
-    group.add_argument("--data", choices=["toy"], default=None, help="the built-in toy set")
-    p.set_defaults(func=_data_info_command)

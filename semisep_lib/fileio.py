@@ -1,4 +1,4 @@
-"""Atomic writes and a run-directory lock, so that a killed command never leaves a corrupt file behind.
+"""Atomic writes, strict JSON and a run-directory lock, so that a killed command never leaves a corrupt file behind.
 
 Every file the project writes goes first to a temporary file in the same directory, is flushed to disk, and
 is then renamed over the target (``os.replace`` is atomic on POSIX). A failed write leaves the old file intact.
@@ -10,10 +10,13 @@ import contextlib
 import fcntl
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+import numpy as np
 
 from .errors import LockError
 
@@ -48,6 +51,19 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` as strict JSON data: NaN/inf → None, numpy scalars → Python numbers, tuples → lists."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:

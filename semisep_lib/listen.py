@@ -14,7 +14,7 @@ The data a :class:`Listener` shows is a plain nested dict::
 ``vocals`` and ``accompaniment`` are float arrays ``(samples,)`` or ``(channels, samples)``; ``scores`` is
 optional. Build it yourself, or let a constructor do it:
 
-* :meth:`Listener.from_separators` — run separators (:class:`~semisep_lib.separate.Separator`) on songs now
+* :meth:`Listener.from_separators` — run separators (:class:`~semisep_lib.separator.Separator`) on songs now
   and score them with the fast SDR of :mod:`semisep_lib.metrics`;
 * :meth:`Listener.from_estimates` — read ``<dir>/[<subset>/]<track>/{vocals,accompaniment}.wav`` folders
   written by ``semisep separate`` / ``reproduce``, with scores from museval JSON files when present;
@@ -35,9 +35,20 @@ import math
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+import ipywidgets as w
 import numpy as np
+import soundfile as sf
 
+from . import plots
+from .audio import read_audio
+from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
+from .config import Config
+from .data import list_tracks, load_songs
 from .errors import DataError, UsageError
+from .metrics import median_sdr
+from .nes import NESSeparator
+from .reproduce import ABLATION, slug
+from .separate import load_separator
 
 STEMS = ("vocals", "accompaniment")
 #: The order methods are listed in when present (others follow, sorted).
@@ -54,8 +65,6 @@ RESIDUAL = "residual (vocals − reference)"
 def wav_bytes(audio: np.ndarray, rate: int, max_seconds: float | None = None) -> bytes:
     """16-bit PCM WAV bytes of ``audio`` ``(samples,)`` or ``(channels, samples)``, peak-limited to ±1 (not
     normalised: relative loudness between methods is kept), cut to ``max_seconds``."""
-    import soundfile as sf
-
     x = np.asarray(audio, dtype=np.float32)
     x = x[None] if x.ndim == 1 else x
     if max_seconds:
@@ -130,8 +139,6 @@ class Listener:
     def __init__(self, tracks: Mapping[str, Mapping[str, Mapping]], methods: Sequence[str] | None = None,
                  spectrograms: bool = True, max_seconds: float | None = 30.0, max_freq: float = 8000,
                  residual: bool = True):
-        import ipywidgets as w
-
         self.tracks = _check_tracks(tracks)
         self.spectrograms, self.max_seconds, self.max_freq = spectrograms, max_seconds, max_freq
         self.residual = residual
@@ -194,8 +201,6 @@ class Listener:
         return self._cache[key]
 
     def _build_panel(self, track: str, method: str):
-        import ipywidgets as w
-
         est = self.tracks[track][method]
         rate = int(est["rate"])
         header = w.HTML(f"<b>{method}</b> — {format_scores(est.get('scores'))}")
@@ -214,8 +219,6 @@ class Listener:
         return panel
 
     def _spectrogram_png(self, audio: np.ndarray, rate: int, title: str) -> bytes:
-        from . import plots
-
         x = np.asarray(audio)
         if self.max_seconds:
             x = x[..., : int(self.max_seconds * rate)]
@@ -236,8 +239,6 @@ class Listener:
         Scores: ``scores[method][track]`` when given (e.g. museval's, from a ``reproduce`` run), otherwise the
         fast SDR of the vocals (museval's v4 definition, 1 s windows; no SIR). An
         :class:`~semisep_lib.baselines.OracleIRM` is given the true stems. ``seconds`` cuts the songs first."""
-        from .metrics import median_sdr
-
         scores = scores or {}
         tracks: dict = {}
         for song in songs:
@@ -273,8 +274,6 @@ class Listener:
         Scores come from a museval JSON (``<track>.json``) beside the track folders, or from a ``scores.json``
         ``{track: {"SDR":.., "SIR":..}}`` in the method's folder. With ``reference_root`` (a dataset root) the
         true stems of the song are added as ``reference``."""
-        from .audio import read_audio
-
         data: dict = {}
         for method, folder in estimates.items():
             for track_dir in _track_dirs(Path(folder), subset):
@@ -287,8 +286,6 @@ class Listener:
             raise DataError(f"No separated tracks (<track>/vocals.wav and accompaniment.wav) found in "
                             f"{', '.join(str(p) for p in estimates.values())}.")
         if reference_root is not None:
-            from .data import load_songs
-
             for song in load_songs(reference_root, subset=subset, tracks=[t for t in data
                                                                            if _has_track(reference_root, subset, t)]):
                 data[song.name]["reference"] = {"vocals": song.vocals, "accompaniment": song.accompaniment,
@@ -304,14 +301,6 @@ class Listener:
         of ``subset`` of the dataset ``root`` (default: the root the run recorded in ``table1.json``). Scores
         are museval's from ``out/scores/<key>.json`` where the run wrote them, else the fast SDR. Stems written
         as ``<track>/vocals.wav`` under ``out`` are not needed; use :meth:`from_estimates` for those."""
-        from .baselines import MixtureBaseline, OracleIRM
-        from .config import Config
-        from .data import load_songs
-        from .separate import load_separator
-
-        from .baselines import NMFBaseline
-        from .nes import NESSeparator
-
         out = Path(out)
         found = reproduce_runs(out, runs)
         g_runs = {label: (key, path) for label, (key, path, kind) in found.items() if kind == "g"}
@@ -343,8 +332,6 @@ def _row_keys() -> dict[str, str]:
     """reproduce's trained rows, by the folder name it gives them (:func:`~semisep_lib.reproduce.slug` of the
     row label), → the method name shown: Table 3's rows (``all losses`` is ``ours``), the supervised bound and
     the GAN-only row. The warm-up (``warm-up-seed<k>``) is no row: it is never listed."""
-    from .reproduce import ABLATION, slug
-
     keys = {slug(label): "ours" if label == "all losses" else label for label in ABLATION}
     keys[slug("supervised")] = "supervised"
     keys[slug("GAN only")] = "GAN only"
@@ -447,8 +434,6 @@ def _track_dirs(folder: Path, subset: str) -> list[Path]:
 
 
 def _has_track(root: str | Path, subset: str, name: str) -> bool:
-    from .data import list_tracks
-
     try:
         return name in list_tracks(root, subset)
     except Exception:  # noqa: BLE001 - a reference root that cannot be read just gives no reference

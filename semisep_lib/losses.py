@@ -85,6 +85,19 @@ def synthetic_mixture(A: torch.Tensor, mask_a: torch.Tensor, C: torch.Tensor,
     return B_bar, B_bar + C
 
 
+def vocal_fraction(a: torch.Tensor, g_a: torch.Tensor) -> float:
+    """The share of the mixtures' energy that ``g`` removes, ``‖a − g(a)‖² / ‖a‖²`` (magnitudes ``(batch, F, T)``):
+    the estimated voice's energy fraction, logged so that a collapse to the identity (→ 0) is visible."""
+    return float(((a - g_a).detach().square().sum() / a.square().sum().clamp_min(1e-8)).item())
+
+
+def unit_peak(*specs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Each complex spectrogram ``(batch, F, T)`` divided by its own peak magnitude, example by example — the
+    authors' images start at unit peak, so that discriminators which see levels (``d_sees_level``) compare
+    ``g(a)`` (at ``a``'s scale, peak ≤ 1) with real instrumentals (peak 1)."""
+    return tuple(X / X.abs().flatten(1).amax(dim=1).clamp_min(1e-8)[:, None, None] for X in specs)
+
+
 def needs(weights: dict[str, float]) -> dict[str, bool]:
     """Which intermediate results a set of weights requires (terms switched off cost nothing)."""
     on = {t: weights[t] > 0 for t in TERMS}
@@ -102,6 +115,8 @@ def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossCo
     """
     w = loss.weights()
     need = needs(w)
+    if getattr(d_C, "sees_level", False):
+        A, C = unit_peak(A, C)
     a, c = magnitude(A), magnitude(C)
     mask_a = g.mask(a)
     g_a = mask_a * a
@@ -129,7 +144,7 @@ def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossCo
     total = sum(w[t] * v for t, v in terms.items()) if terms else (g_a * 0).sum()
     log.update({t: float(v.item()) for t, v in terms.items()})
     log["mask_a"] = float(mask_a.detach().mean().item())
-    log["vocal_fraction"] = float(((a - g_a).detach().square().sum() / a.square().sum().clamp_min(1e-8)).item())
+    log["vocal_fraction"] = vocal_fraction(a, g_a)
     log["G_total"] = float(total.item())
     return total, log
 
@@ -140,6 +155,8 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
     mixtures from synthetic ones ``ā``. ``A_real`` is a batch of real mixtures other than ``A``. Fakes are made
     without gradient to ``g``. A discriminator whose GAN term is off is not trained."""
     w = loss.weights()
+    if getattr(d_C, "sees_level", False):
+        A, C, A_real = unit_peak(A, C, A_real)
     with torch.no_grad():
         a, c = magnitude(A), magnitude(C)
         mask_a = g.mask(a)
@@ -161,6 +178,6 @@ def supervised_loss(g, A: torch.Tensor, C: torch.Tensor, power: float) -> tuple[
     g_a = mask_a * a
     total = l1(g_a, c, power)
     log = {"supervised": float(total.item()), "mask_a": float(mask_a.detach().mean().item()),
-           "vocal_fraction": float(((a - g_a).detach().square().sum() / a.square().sum().clamp_min(1e-8)).item()),
+           "vocal_fraction": vocal_fraction(a, g_a),
            "G_total": float(total.item())}
     return total, log

@@ -58,7 +58,20 @@ def median_sdr(reference: np.ndarray, estimate: np.ndarray, win: int, hop: int |
     return float(np.median(vals)) if vals.size else float("nan")
 
 
+def energy(x: np.ndarray, block: int = 1 << 20) -> float:
+    """``‖x‖²`` summed in float64; an array of more than ``block`` values is summed in pieces along its longest
+    (samples) axis, so that a long track needs no float64 copy of itself."""
+    x = np.asarray(x)
+    if x.size <= block:
+        return float(np.sum(np.square(x, dtype=np.float64)))
+    # (…, samples, …) → (samples, …): pieces of about `block` values each
+    along = np.moveaxis(x, int(np.argmax(x.shape)), 0)
+    step = max(1, block * along.shape[0] // x.size)
+    return float(sum(np.sum(np.square(along[s:s + step], dtype=np.float64)) for s in range(0, along.shape[0], step)))
+
+
 def energy_fraction(part: np.ndarray, whole: np.ndarray) -> float:
-    """``‖part‖² / ‖whole‖²``: e.g. how much of a mixture's energy a method calls voice."""
-    den = float(np.sum(np.square(whole, dtype=np.float64)))
-    return float(np.sum(np.square(part, dtype=np.float64)) / den) if den > 0 else 0.0
+    """``‖part‖² / ‖whole‖²`` (0 for a silent ``whole``): e.g. how much of a mixture's energy a method calls
+    voice. Any shapes; see :func:`energy`."""
+    den = energy(whole)
+    return energy(part) / den if den > 0 else 0.0

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .config import Config, ModelConfig, SpectralConfig
-from .spectral import features
+from .spectral import compress, features
 
 
 class ResBlock(nn.Module):
@@ -43,6 +43,9 @@ class MaskNet(nn.Module):
         super().__init__()
         self.power = spectral.compress
         self.down_factor = 2**model.g_down
+        if model.mask_domain not in ("linear", "compressed"):
+            raise ValueError(f"mask_domain must be 'linear' or 'compressed', got {model.mask_domain!r}")
+        self.mask_exponent = 1.0 if model.mask_domain == "linear" else 1.0 / spectral.compress
         ch = model.g_channels
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(1, ch, 7), nn.InstanceNorm2d(ch, affine=True),
                                    nn.ReLU(True)]
@@ -61,10 +64,12 @@ class MaskNet(nn.Module):
         nn.init.constant_(self.net[-1].bias, model.g_mask_bias)
 
     def mask(self, mag: torch.Tensor) -> torch.Tensor:
-        """Soft mask in [0, 1], same shape as ``mag`` ``(batch, F, T)``."""
+        """Soft mask in [0, 1] on linear magnitudes, same shape as ``mag`` ``(batch, F, T)``: ``σ(net)``, or
+        ``σ(net)^(1/compress)`` when the mask lives in the compressed domain (``σ · |X|^c = (σ^(1/c) · |X|)^c``)."""
         if mag.shape[-2] % self.down_factor or mag.shape[-1] % self.down_factor:
             raise ValueError(f"g needs F and T divisible by {self.down_factor}, got {tuple(mag.shape[-2:])}")
-        return torch.sigmoid(self.net(features(mag, self.power))).squeeze(1)
+        m = torch.sigmoid(self.net(features(mag, self.power))).squeeze(1)
+        return m if self.mask_exponent == 1.0 else m ** self.mask_exponent
 
     def forward(self, mag: torch.Tensor) -> torch.Tensor:
         """``g(x) = mask(x) · x``."""
@@ -93,17 +98,21 @@ class PatchDiscriminator(nn.Module):
 class MultiScaleDiscriminator(nn.Module):
     """``d_A`` or ``d_C``: magnitude ``(batch, F, T)`` → list of score maps, one per scale.
 
-    The input is normalised like ``g``'s (per-example peak, compression), so loudness is no cue."""
+    The input is normalised like ``g``'s (per-example peak, compression), so loudness is no cue — unless
+    ``d_sees_level``: then the losses scale each mixture and instrumental to unit peak once, and levels are a cue."""
 
     def __init__(self, model: ModelConfig, spectral: SpectralConfig):
         super().__init__()
         self.power = spectral.compress
+        self.sees_level = bool(model.d_sees_level)
         self.scales = nn.ModuleList(PatchDiscriminator(model.d_channels, model.d_layers)
                                     for _ in range(model.d_scales))
         self.pool = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
 
     def forward(self, mag: torch.Tensor) -> list[torch.Tensor]:
-        x = features(mag, self.power)
+        """Score maps for magnitudes ``(batch, F, T)``. With ``sees_level`` the input is only compressed and
+        mapped as :func:`features` maps ``[0, 1]``, not divided by its peak: its level is a cue."""
+        x = (2 * compress(mag, self.power) - 1).unsqueeze(1) if self.sees_level else features(mag, self.power)
         outs = []
         for i, d in enumerate(self.scales):
             if i:

@@ -15,11 +15,11 @@ each mixture, ``x̃ = 0.1·y``, and iterate::
 Choices, and why:
 
 * **Where b and x̃ are summed** (``NESConfig.mix_domain``). The authors add linear magnitudes,
-  ``|z| = |b| + |x̃|`` (``"magnitude"``, used by :meth:`NESConfig.paper`). The project's other presets sum
+  ``|z| = |b| + |x̃|`` (``"magnitude"``, used by the ``paper`` preset). The project's other presets sum
   complex spectrograms, ``z = B + X̃`` with ``X̃ = (1 − m)·Y`` carrying the mixture's phase (``"complex"``),
   because real mixtures superpose there, not in magnitude (see ``spectral``); the network then sees at
   training time the same kind of input it is applied to.
-* **STFT.** :meth:`NESConfig.paper` keeps the authors' 20480 Hz, n_fft 512, hop 204; the smaller presets leave
+* **STFT.** The ``paper`` preset keeps the authors' 20480 Hz, n_fft 512, hop 204; the smaller presets leave
   ``sample_rate``/``n_fft``/``hop`` as ``None`` and take ``cfg.spectral``'s, so that NES and the paper's method
   see the same time–frequency grid. The Nyquist bin is dropped (256 bins instead of the authors' 257, so four
   stride-2 convolutions divide it evenly) and given its neighbour's mask back.
@@ -38,21 +38,20 @@ import dataclasses
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import Config, SpectralConfig
+from .checkpoint import pick_device
+from .config import Config, SpectralConfig, preset
+from .data import TrainingData
 from .errors import CheckpointError, TrainingError, UsageError
 from .fileio import atomic_write
 from .separator import MonoSTFT, Separator, at_model_rate
 from .spectral import crop, features, resample, uncrop_mask
-
-if TYPE_CHECKING:
-    from .data import TrainingData
 
 PROGRAM = "semisep"
 KIND = "nes"
@@ -81,28 +80,10 @@ class NESConfig:
     device: str = "auto"
 
     @classmethod
-    def paper(cls) -> "NESConfig":
-        """The authors' settings (a GPU job)."""
-        return cls(sample_rate=20480, n_fft=512, hop=204, mix_domain="magnitude")
-
-    @classmethod
-    def cpu(cls) -> "NESConfig":
-        """About 100 s on two (busy) CPU cores: 25 epochs of 256 patches, whatever the number of songs, plus the
-        re-estimation passes (measured with 15 + 15 toy songs of 7 s on the cpu preset's 16 kHz grid)."""
-        return cls(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64)
-
-    @classmethod
-    def smoke(cls) -> "NESConfig":
-        """Seconds: for tests and CI."""
-        return cls(iterations=2, epochs=3, patches_per_epoch=32, batch_size=8, width=4, patch_frames=32)
-
-    @classmethod
     def from_preset(cls, name: str) -> "NESConfig":
-        """The NES size that goes with a project preset (``paper``, ``cpu``, ``smoke``)."""
-        makers = {"paper": cls.paper, "cpu": cls.cpu, "smoke": cls.smoke}
-        if name not in makers:
-            raise UsageError(f"Unknown preset {name!r}; choose from {', '.join(makers)}.")
-        return makers[name]()
+        """The NES sizes that go with a project preset (``smoke``, ``cpu``, ``paper``), from the registry
+        :data:`~semisep_lib.config.PRESETS` (``paper``: the authors' settings, a GPU job)."""
+        return cls(**preset(name).nes)
 
     def spectral_for(self, cfg: Config | None) -> SpectralConfig:
         """The STFT NES works with: ours where a field is ``None``."""
@@ -185,16 +166,10 @@ def _order(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
     return np.concatenate([rng.permutation(n) for _ in range(reps)])[:count]
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 # ------------------------------------------------------------------------------------------------------------
 # training
 # ------------------------------------------------------------------------------------------------------------
-def train_nes(td: "TrainingData", cfg: Config, nes_cfg: NESConfig | None = None, seed: int = 0,
+def train_nes(td: TrainingData, cfg: Config, nes_cfg: NESConfig | None = None, seed: int = 0,
               progress: bool = True) -> "NESSeparator":
     """Train NES on ``td.mixtures`` (y) and ``td.instrumentals`` (b), mono at ``cfg.spectral.sample_rate``.
 
@@ -206,7 +181,7 @@ def train_nes(td: "TrainingData", cfg: Config, nes_cfg: NESConfig | None = None,
     if not td.mixtures or not td.instrumentals:
         raise UsageError("NES needs at least one mixture song and one instrumental song.")
     spectral = nes_cfg.spectral_for(cfg)
-    device = _device(nes_cfg.device)
+    device = pick_device(nes_cfg.device)
     stft = MonoSTFT(spectral)
 
     def at_rate(songs: list[np.ndarray]) -> list[np.ndarray]:  # td is at the model rate; NES may use another
@@ -270,7 +245,7 @@ class NESSeparator(Separator):
 
     def __init__(self, net: NESNet, nes_cfg: NESConfig, spectral: SpectralConfig,
                  history: list[dict[str, Any]] | None = None, device: str | torch.device = "cpu"):
-        self.device = _device(str(device))
+        self.device = pick_device(str(device))
         self.net, self.nes_cfg, self.spectral = net.to(self.device).eval(), nes_cfg, spectral
         self.history = history or []
         self._stft = MonoSTFT(spectral)

@@ -17,7 +17,6 @@ here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
@@ -27,26 +26,32 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .config import TERMS, Config
-from .errors import SemisepError, UsageError
+from .checkpoint import pick_device
+from .config import PRESETS, TERMS, Config, preset
+from .data import load_songs, load_training_data, resolve_data_root
+from .errors import DataError, SemisepError, UsageError
+from .losses import generator_losses
+from .models import MaskNet, build_models, count_parameters
+from .spectral import STFT, crop, features, magnitude
+from .train import Batches, train
 
 #: Where the notebooks live: ``<repository>/notebooks``.
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-PROFILES = ("smoke", "cpu", "paper")
+#: The profiles a notebook runs at: the scales of the preset registry (``config.PRESETS``), each with its
+#: ``NotebookProfile`` (training songs, threads, and the length of every run below).
+PROFILES = tuple(PRESETS)
 
-
-#: Every training run the notebooks start, by key: ``g_steps`` — the ``g`` steps *after* the discriminator
-#: warm-up, per profile (None: the profile's own schedule) — and optionally ``warmup``, a shorter warm-up per
-#: profile. A run's total is warm-up + ``g_steps``, so ``g`` trains at least one step on every profile
-#: (:func:`training_steps`; the cpu preset's warm-up alone is 800 steps).
-NOTEBOOK_RUNS: dict[str, dict] = {
-    "04-terms": {"g_steps": {"smoke": 35, "cpu": 400, "paper": 3000}},
-    "05-gan": {"g_steps": {"smoke": 25, "cpu": 600, "paper": 5000}},
-    "06-main": {"g_steps": None},
-    # the resume demonstration: short, with a short warm-up; it stops, then resumes, both after the warm-up
-    "06-resume": {"g_steps": {"smoke": 10, "cpu": 10, "paper": 10}, "warmup": {"smoke": 5, "cpu": 5, "paper": 0}},
-    "06-resume-longer": {"g_steps": {"smoke": 20, "cpu": 20, "paper": 20},
-                         "warmup": {"smoke": 5, "cpu": 5, "paper": 0}},
+#: Every training run the notebooks start, by key. A run's length per profile is the registry's
+#: (``NotebookProfile.g_steps``: the ``g`` steps *after* the discriminator warm-up, and ``warmups``: a shorter
+#: warm-up); a run the registry does not name (``06-main``) follows the profile's own schedule. A run's total is
+#: warm-up + ``g`` steps, so ``g`` trains at least one step on every profile (:func:`training_steps`; the cpu
+#: preset's warm-up alone is 800 steps).
+NOTEBOOK_RUNS: dict[str, str] = {
+    "04-terms": "notebook 04: g trained with one set of reconstruction terms",
+    "05-gan": "notebook 05: the GAN terms alone",
+    "06-main": "notebook 06: the method, on the profile's own schedule",
+    "06-resume": "notebook 06: the resume demonstration, stopped after a short warm-up and a few g steps",
+    "06-resume-longer": "notebook 06: the same run, resumed to more steps",
 }
 
 
@@ -55,11 +60,9 @@ def training_steps(key: str, profile: str) -> tuple[int, int]:
     on ``profile``; ``g`` trains ``total − warm-up`` steps."""
     if key not in NOTEBOOK_RUNS:
         raise UsageError(f"Unknown notebook run {key!r}; there are {', '.join(NOTEBOOK_RUNS)}.")
-    if profile not in PROFILES:
-        raise UsageError(f"Unknown profile {profile!r}; choose from {', '.join(PROFILES)}.")
-    spec, tc = NOTEBOOK_RUNS[key], Config.from_preset(profile).train
-    warmup = spec["warmup"][profile] if spec.get("warmup") else tc.d_warmup
-    g_steps = spec["g_steps"][profile] if spec["g_steps"] is not None else tc.steps - tc.d_warmup
+    nb, tc = preset(profile, "profile").notebook, Config.from_preset(profile).train
+    warmup = nb.warmups.get(key, tc.d_warmup)
+    g_steps = nb.g_steps[key] if key in nb.g_steps else tc.steps - tc.d_warmup
     return warmup + g_steps, warmup
 
 
@@ -99,8 +102,8 @@ def _source_cell(executed: Path, cell_index: int) -> int:
     executed notebook as papermill ran it: with its ``injected-parameters`` cell, before it added its error
     marker cells (which we drop again)."""
     try:
-        import nbformat
-        from papermill.execute import ERROR_MARKER_TAG
+        import nbformat  # here, not at the top: papermill and nbformat take seconds to import, and only
+        from papermill.execute import ERROR_MARKER_TAG  # running notebooks headless needs them
 
         cells = [c for c in nbformat.read(str(executed), as_version=4).cells
                  if ERROR_MARKER_TAG not in c.get("metadata", {}).get("tags", [])]
@@ -121,11 +124,10 @@ def run_notebooks(profile: str, out: str | Path, data: str = "toy", root: str | 
     copy is written to ``out/<name>.ipynb``. Stops at the first error with :class:`NotebookError` naming the
     notebook and the cell. ``timeout``: seconds allowed per cell (None: no limit). Returns, per notebook,
     ``{"notebook", "output", "seconds"}``."""
-    import papermill as pm
+    import papermill as pm  # see _source_cell
     from papermill.exceptions import PapermillExecutionError
 
-    if profile not in PROFILES:
-        raise UsageError(f"Unknown profile {profile!r}; choose from {', '.join(PROFILES)}.")
+    preset(profile, "profile")  # an unknown profile is refused before anything runs
     notebooks = _select(list_notebooks(directory), only)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -155,27 +157,6 @@ def run_notebooks(profile: str, out: str | Path, data: str = "toy", root: str | 
     return done
 
 
-def _cmd_notebooks(args: argparse.Namespace) -> None:
-    done = run_notebooks(args.profile, args.out, data=args.data, root=args.root, device=args.device,
-                         only=args.only, timeout=args.timeout)
-    total = sum(d["seconds"] for d in done)
-    print(f"ran {len(done)} notebook(s) in {total:.0f} s → {args.out}")
-
-
-def add_commands(sub) -> None:
-    """Register ``notebooks``."""
-    p = sub.add_parser("notebooks", help="run the narrated notebooks headless (papermill), in order",
-                       description="Execute notebooks/NN_*.ipynb with papermill; executed copies go to --out.")
-    p.add_argument("--profile", choices=PROFILES, default="smoke", help="smoke (seconds), cpu (minutes), paper (GPU)")
-    p.add_argument("--out", required=True, help="folder for the executed notebooks and everything they write")
-    p.add_argument("--data", choices=["toy", "musdb"], default="toy")
-    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda ...")
-    p.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks (numbers or names)")
-    p.add_argument("--timeout", type=int, help="seconds allowed per cell")
-    p.set_defaults(func=_cmd_notebooks)
-
-
 # ------------------------------------------------------------------------------------------------------------
 # what every notebook starts with
 # ------------------------------------------------------------------------------------------------------------
@@ -200,8 +181,6 @@ class Session:
         """A value chosen by profile (a number of steps, of songs, seconds ...)."""
         return {"smoke": smoke, "cpu": cpu, "paper": paper}[self.profile]
 
-    steps = pick
-
     def config(self, **sections: Mapping) -> Config:
         """A copy of the configuration with nested overrides, e.g. ``config(train={"steps": 40})``."""
         return self.cfg.updated({k: dict(v) for k, v in sections.items()})
@@ -211,17 +190,15 @@ class Session:
         steps on this profile, validated and checkpointed at the end; ``sections`` as in :meth:`config`."""
         total, warmup = training_steps(key, self.profile)
         train = {"steps": total, "d_warmup": warmup, "val_every": total, "ckpt_every": total}
-        if NOTEBOOK_RUNS[key]["g_steps"] is None:  # the profile's own schedule, bookkeeping included
+        if key not in preset(self.profile).notebook.g_steps:  # the profile's own schedule, bookkeeping included
             train = {"steps": total, "d_warmup": warmup}
         return self.config(**{**sections, "train": {**train, **dict(sections.get("train", {}))}})
 
     def training_data(self):
         """The unmatched split of the training songs (S_A mixtures, S_C instrumentals) and validation songs."""
         if self._td is None:
-            from .data import load_training_data
-
             self._td = load_training_data(self.cfg, self.root, seed=self.cfg.train.seed,
-                                          tracks=self.pick(8, None, None))
+                                          tracks=preset(self.profile).notebook.train_tracks)
         return self._td
 
     def songs(self, subset: str = "test", limit: int | None = 2, mono: bool = False, seconds: float | None = None,
@@ -229,9 +206,6 @@ class Session:
         """A few songs with their true stems (default: the first two test songs), at the file's rate unless
         ``sample_rate`` is given, cut to ``seconds``. A dataset without a test subset gives its validation
         songs instead."""
-        from .data import load_songs
-        from .errors import DataError
-
         try:
             songs = load_songs(self.root, subset=subset, split=split, limit=limit, mono=mono, sample_rate=sample_rate)
         except DataError:
@@ -250,9 +224,6 @@ class Session:
     def batch(self, step: int = 0):
         """A training batch as the loop sees it: complex cropped spectrograms ``(A, C)`` of mixtures (S_A) and
         instrumentals (S_C), each ``(batch, F, T)``."""
-        from .spectral import STFT, crop
-        from .train import Batches
-
         b = Batches(self.training_data(), self.cfg)
         stft = STFT(self.cfg.spectral)
         A = crop(stft(b.get(b.mix, step, 0)))
@@ -261,8 +232,6 @@ class Session:
 
     def train(self, name: str, cfg: Config | None = None, objective: str = "semi", progress: bool = True) -> Path:
         """Train (or resume) ``out/name`` with ``cfg`` (default: the profile's); returns the run folder."""
-        from .train import train
-
         run = self.out / name
         train(cfg or self.cfg, self.training_data(), run, objective=objective, progress=progress)
         return run
@@ -271,12 +240,9 @@ class Session:
 def setup(profile: str = "smoke", data: str = "toy", root: str | Path | None = None, device: str = "auto",
           out: str | Path = "runs/notebooks", name: str = "notebook", seed: int = 0) -> Session:
     """The :class:`Session` of a notebook: preset ``profile`` with ``device`` (``auto``: CUDA when present),
-    the data root (``toy``: the built-in set, generated on first use), and ``out/name`` created."""
-    from .checkpoint import pick_device
-    from .data import resolve_data_root
-
-    if profile not in PROFILES:
-        raise UsageError(f"Unknown profile {profile!r}; choose from {', '.join(PROFILES)}.")
+    the data root (``toy``: the built-in set, generated on first use), and ``out/name`` created. The profile's
+    ``NotebookProfile`` (``config.PRESETS``) sets the CPU threads and how many training songs a session loads."""
+    nb = preset(profile, "profile").notebook
     if profile == "paper" and data == "toy":
         raise UsageError("The paper profile needs MUSDB18 (data=\"musdb\"), not the built-in toy songs; "
                          "use the smoke or cpu profile with the toy data.")
@@ -284,10 +250,10 @@ def setup(profile: str = "smoke", data: str = "toy", root: str | Path | None = N
     dev = pick_device(device)
     cfg.train.device = str(dev)
     cfg.train.seed = seed
-    if profile == "smoke" and dev.type == "cpu":
-        # tiny tensors: one thread is faster, and far faster when other processes share the cores
-        cfg.train.threads = 1
-        torch.set_num_threads(1)
+    if nb.threads and dev.type == "cpu":
+        # tiny tensors (smoke): one thread is faster, and far faster when other processes share the cores
+        cfg.train.threads = nb.threads
+        torch.set_num_threads(nb.threads)
     torch.manual_seed(seed)
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -301,8 +267,6 @@ def superposition_errors(mixture: np.ndarray, vocals: np.ndarray, accompaniment:
     """How far ``STFT(mixture)`` is from ``STFT(vocals) + STFT(accompaniment)`` (complex: float rounding only)
     and ``|STFT(mixture)|`` from ``|STFT(vocals)| + |STFT(accompaniment)|`` (magnitudes: they do not add),
     as relative L1 errors. Inputs are 1-D at ``cfg``'s rate."""
-    from .spectral import STFT
-
     stft = STFT(cfg.spectral)
     X, V, A = (stft(torch.as_tensor(np.asarray(x, dtype=np.float32))[None])[0]
                for x in (mixture, vocals, accompaniment))  # complex (bins, frames)
@@ -316,8 +280,6 @@ def superposition_errors(mixture: np.ndarray, vocals: np.ndarray, accompaniment:
 # ------------------------------------------------------------------------------------------------------------
 def layer_shapes(net: torch.nn.Module, mag: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
     """The output shape of each top-level layer of ``g`` (``net.net``) for a magnitude ``(batch, F, T)``."""
-    from .spectral import features
-
     x = features(mag, getattr(net, "power", 0.3))
     rows = [("features (input)", tuple(x.shape))]
     with torch.no_grad():
@@ -329,8 +291,6 @@ def layer_shapes(net: torch.nn.Module, mag: torch.Tensor) -> list[tuple[str, tup
 
 def parameter_table(presets: Sequence[str] = PROFILES) -> dict[str, dict[str, int]]:
     """Trainable parameters of ``g``, ``d_A`` and ``d_C`` for each preset."""
-    from .models import build_models, count_parameters
-
     out = {}
     for p in presets:
         g, d_A, d_C = build_models(Config.from_preset(p))
@@ -374,8 +334,6 @@ def hand_made_maps(cfg: Config) -> dict[str, FixedMask]:
 def map_terms(maps: Mapping[str, torch.nn.Module], A: torch.Tensor, C: torch.Tensor, cfg: Config) -> dict:
     """R1–R4 of each map on one batch (GAN terms off), plus the vocal energy fraction it leaves:
     ``{map: {"R1":.., ..., "vocal_fraction":..}}``."""
-    from .losses import generator_losses
-
     loss = cfg.loss.without(["GAN_A", "GAN_C"])
     out = {}
     with torch.no_grad():
@@ -391,10 +349,6 @@ def fit_terms(cfg: Config, A: torch.Tensor, C: torch.Tensor, terms: Sequence[str
     discriminators and are not allowed here), starting from a half-open mask (``mask_bias`` 0). Returns the
     history: ``step``, the active terms, ``mask_a`` and ``mask_c`` (mean mask on the mixtures and on the
     instrumentals) and ``vocal_fraction``."""
-    from .losses import generator_losses
-    from .models import MaskNet
-    from .spectral import magnitude
-
     bad = [t for t in terms if t not in ("R1", "R2", "R3", "R4")]
     if bad:
         raise UsageError(f"fit_terms trains reconstruction terms only, not {', '.join(bad)}.")
@@ -417,6 +371,6 @@ def fit_terms(cfg: Config, A: torch.Tensor, C: torch.Tensor, terms: Sequence[str
     return {k: np.asarray(v, dtype=float) for k, v in hist.items()}
 
 
-__all__ = ["NOTEBOOK_DIR", "NOTEBOOK_RUNS", "training_steps", "NotebookError", "list_notebooks", "run_notebooks", "add_commands", "Session", "setup",
-           "superposition_errors", "layer_shapes", "parameter_table", "FixedMask", "hand_made_maps", "map_terms",
+__all__ = ["NOTEBOOK_DIR", "NOTEBOOK_RUNS", "PROFILES", "training_steps", "NotebookError", "list_notebooks",
+           "run_notebooks", "Session", "setup", "superposition_errors", "layer_shapes", "parameter_table", "FixedMask", "hand_made_maps", "map_terms",
            "fit_terms"]

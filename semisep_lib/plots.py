@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+from IPython import get_ipython
 from matplotlib.figure import Figure
 
 from .config import TERMS
 from .paper import PAPER_TABLE3
+from .tables import cell_stat
 
 #: Terms a training log may hold, grouped as :func:`loss_curves` draws them.
 CURVE_GROUPS = {
@@ -278,8 +280,8 @@ def _value(row, metric: str) -> float:
     if isinstance(row, (tuple, list)):
         row = dict(zip(("SDR", "SIR"), row))
     v = row.get(metric) if isinstance(row, Mapping) else None
-    if isinstance(v, Mapping):  # {"median": .., "min": .., "max": ..} or {"mean": .., "std": ..}
-        v = v.get("median", v.get("mean"))
+    if isinstance(v, Mapping):  # a summary over seeds, {"median": .., "min": .., "max": ..}, or {"mean", "std"}
+        v = cell_stat(dict(v))[0] if "median" in v else v.get("mean")
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -291,8 +293,9 @@ def _spread(row: Mapping, metric: str) -> tuple[float, float]:
     v = row.get(metric)
     mid = _value(row, metric)
     if isinstance(v, Mapping):
-        if "min" in v and "max" in v and v["min"] is not None and v["max"] is not None:
-            return max(mid - float(v["min"]), 0.0), max(float(v["max"]) - mid, 0.0)
+        _, spread = cell_stat(dict(v))
+        if spread is not None and None not in spread:
+            return max(mid - float(spread[0]), 0.0), max(float(spread[1]) - mid, 0.0)
         if v.get("std") is not None:
             return float(v["std"]), float(v["std"])
     for key in (f"{metric}_std", f"{metric}_sd"):
@@ -330,9 +333,6 @@ def ablation(rows: Iterable | Mapping, paper: Mapping | None = None, metrics: Se
     return fig
 
 
-#: The name ``reproduce`` calls.
-ablation_plot = ablation
-
 
 def metric_bars(rows: Iterable | Mapping, metric: str = "SDR", title: str | None = None,
                 paper: Mapping | None = None) -> Figure:
@@ -363,10 +363,6 @@ def metric_bars(rows: Iterable | Mapping, metric: str = "SDR", title: str | None
 def _register_with_ipython() -> None:
     """In IPython / Jupyter, show a returned :class:`Figure` as a PNG (figures made without ``pyplot`` have no
     display hook of their own until ``%matplotlib inline`` runs)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
     shell = get_ipython()
     if shell is None:
         return
@@ -377,4 +373,4 @@ _register_with_ipython()
 
 __all__ = ["PAPER_TABLE3", "TERMS", "read_jsonl", "smooth", "stft_db", "spectrogram", "spectrograms", "mask",
            "png_bytes", "as_log", "loss_curves", "compare_runs", "validation_curves", "term_bars", "ablation",
-           "ablation_plot", "metric_bars"]
+           "metric_bars"]

@@ -4,16 +4,15 @@
 ``separate.yaml`` (the mask exponent chosen on the validation songs), ``card.json`` and ``MODEL_CARD.md``.
 ``separate`` uses it when no ``--model`` is given.
 
-``semisep pretrained-card --run RUN --supervised SUP_RUN --root MUSDB --out semisep_lib/pretrained`` copies the
-best ``g`` of a training run, and scores it with museval on the validation songs beside the mixture, the
-silent estimate, the oracle mask, the same ``g`` trained supervised, NES and NMF trained on the same data; it
-also stores the vocal SDR on stempeg's example track, which ``tests/test_pretrained.py`` checks (±0.1 dB).
+:func:`build_card` (``semisep pretrained-card --run RUN --supervised SUP_RUN --root MUSDB --out
+semisep_lib/pretrained``) copies the best ``g`` of a training run, and scores it with museval on the validation
+songs beside the mixture, the silent estimate, the oracle mask, the same ``g`` trained supervised, NES and NMF
+trained on the same data; it also stores the vocal SDR on stempeg's example track, which ``tests/test_pretrained.py`` checks (±0.1 dB).
 Every number in the card comes from this command.
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import tempfile
 import time
@@ -21,18 +20,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
+from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import Config, preset
+from .data import Song, load_songs, load_training_data
 from .errors import UsageError
+from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
-
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+from .nes import NESConfig, train_nes
+from .separate import PRETRAINED_DIR, load_separator
 
 
 def example_song():
     """stempeg's example excerpt (a MUSDB18 *test* song, never trained on) as a :class:`~semisep_lib.data.Song`."""
-    import stempeg
-
-    from .data import Song
+    import stempeg  # here, not at the top: stempeg refuses to import without ffmpeg on PATH
 
     stems, rate = stempeg.read_stems(stempeg.example_stem_path())  # (5, samples, 2): mix, drums, bass, other, vocals
     stems = np.asarray(stems, dtype=np.float32).transpose(0, 2, 1)
@@ -42,9 +45,6 @@ def example_song():
 
 def example_vocal_sdr(model: str | Path = PRETRAINED_DIR) -> float:
     """museval v4 median vocal SDR of a model on :func:`example_song` (the regression figure)."""
-    from .evaluate import score_track
-    from .separate import load_separator
-
     song = example_song()
     stems = load_separator(model).stems(song.mixture, song.rate)
     refs = {"vocals": song.vocals, "accompaniment": song.accompaniment}
@@ -53,8 +53,6 @@ def example_vocal_sdr(model: str | Path = PRETRAINED_DIR) -> float:
 
 def _slim_checkpoint(run: Path, dest: Path) -> dict:
     """Copy ``run``'s best ``g`` (weights, config, step, validation) without optimiser or discriminator state."""
-    from .checkpoint import load_checkpoint, save_checkpoint
-
     state = load_checkpoint(run)
     slim = {k: state[k] for k in ("program", "version", "config", "step", "objective", "g") if k in state}
     slim["valid"] = state.get("valid", {})
@@ -67,14 +65,9 @@ def _slim_checkpoint(run: Path, dest: Path) -> dict:
 
 def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: str | Path = PRETRAINED_DIR,
                command: str = "", workers: int = 2) -> dict:
-    """Install ``run``'s best ``g`` into ``out`` and write ``card.json`` and ``MODEL_CARD.md``."""
-    from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
-    from .config import Config
-    from .data import load_songs, load_training_data
-    from .evaluate import evaluate_separator
-    from .nes import NESConfig, train_nes
-    from .separate import load_separator
-
+    """Install ``run``'s best ``g`` into ``out`` and write ``card.json`` and ``MODEL_CARD.md``. NES and NMF get
+    the sizes of the run's preset (``config.PRESETS``); museval's per-track files go to a temporary folder that
+    is removed at the end (they are not shipped)."""
     run, out = Path(run), Path(out)
     if not (run / "best.pt").is_file() or not (Path(supervised) / "best.pt").is_file():
         raise UsageError("pretrained-card needs two finished runs: --run (semi-supervised) and --supervised.")
@@ -90,15 +83,15 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
         "silent": SilentBaseline,
         "oracle IRM": lambda: OracleIRM(cfg),
         "supervised same g": lambda: load_separator(supervised),
-        "NES": lambda: train_nes(td, cfg, NESConfig.cpu(), seed=cfg.train.seed),
-        "NMF": lambda: NMFBaseline(cfg).fit(td),
+        "NES": lambda: train_nes(td, cfg, NESConfig.from_preset(cfg.preset), seed=cfg.train.seed),
+        "NMF": lambda: NMFBaseline(cfg, **preset(cfg.preset).nmf).fit(td),
     }
     scores = {}
-    museval_dir = Path(tempfile.mkdtemp(prefix="semisep-card-"))  # per-track JSON: not shipped
-    for name, make in methods.items():
-        r = evaluate_separator(make(), valid, museval_dir, name.split(" ")[0], workers=workers)
-        scores[name] = {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
-                        "vocal_energy_fraction": r["vocal_energy_fraction"]}
+    with tempfile.TemporaryDirectory(prefix="semisep-card-") as museval_dir:  # per-track JSON: not shipped
+        for name, make in methods.items():
+            r = evaluate_separator(make(), valid, museval_dir, name.split(" ")[0], workers=workers)
+            scores[name] = {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
+                            "vocal_energy_fraction": r["vocal_energy_fraction"]}
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     card = {
         "data": f"MUSDB18 7-second preview at {root}: train split (mixtures and instrumentals from disjoint "
@@ -120,8 +113,6 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
 
 
 def _tuned_power(path: Path) -> float:
-    import yaml
-
     return float(yaml.safe_load(path.read_text())["separate"]["mask_power"])
 
 
@@ -146,22 +137,3 @@ def render_card(card: dict) -> str:
     lines += ["", "The paper reports 3.2 dB SDR / 14.2 dB SIR on full MUSDB18 (150 full songs, the authors' 11 M "
               "parameter `g`, ~285k steps on a GPU); this model saw 80 seven-second excerpts on two CPU cores.", ""]
     return "\n".join(lines)
-
-
-def _cmd_card(args) -> None:
-    import shlex
-    import sys
-
-    cmd = args.command or "semisep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    card = build_card(args.run, args.supervised, args.root, args.out, command=cmd)
-    print(json.dumps(card["validation"], indent=1))
-
-
-def add_commands(sub) -> None:
-    p = sub.add_parser("pretrained-card", help="install a run's best g as the pretrained model, with its card")
-    p.add_argument("--run", required=True, help="semi-supervised run directory")
-    p.add_argument("--supervised", required=True, help="supervised run of the same preset (a card baseline)")
-    p.add_argument("--root", required=True, help="MUSDB18 root the runs were trained on")
-    p.add_argument("--out", default=str(PRETRAINED_DIR))
-    p.add_argument("--command", default="", help="the training command to record in the card")
-    p.set_defaults(func=_cmd_card)

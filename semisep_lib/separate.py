@@ -11,8 +11,8 @@ accompaniment is always ``audio − vocals`` — so the two stems sum back to th
    overlap by ``overlap``; ``g``'s instrumental mask of each block is blended into the whole-track mask with a
    triangular window (a weighted average of the overlapping blocks);
 3. the mask is post-processed by one of two families (:meth:`MaskSeparator.postprocess`): ``"ours"`` raises
-   the *vocal* mask, ``(1 − m)^p``; ``"authors"`` raises the *instrumental* mask and takes ``1 − m^q`` in the
-   compressed domain after a 3×3 smoothing, as the authors' ``test.py`` (their q = 9);
+   the *vocal* mask, ``(1 − m)^p``; ``"authors"`` raises the *instrumental* mask, smooths it as their
+   bilateral filter does and takes ``1 − σ^q`` on the linear magnitude, as the authors' ``test.py`` (q = 9);
 4. vocals = iSTFT(vocal mask · X) with the mixture's phase, resampled back to the input rate.
 
 Long inputs are processed in chunks of ``chunk_seconds`` that overlap by ``crossfade_seconds`` and are
@@ -20,13 +20,13 @@ cross-faded linearly, so memory does not grow with the track (a 10-minute stereo
 size of its own waveforms).
 
 The mask exponent is a free choice of the authors (tuned on the *test* tracks). Here :func:`tune_mask_power`
-chooses it on *validation* songs and ``semisep tune-mask`` stores it in the run directory as ``separate.yaml``,
+chooses it on the *selection* songs (half the validation songs; the other half only report) and
+``semisep tune-mask`` stores it in the run directory as ``separate.yaml``,
 which :func:`load_separator` reads.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import shutil
@@ -35,16 +35,19 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+import soundfile as sf
 import torch
 import torch.nn.functional as F
 import yaml
+from tqdm.auto import tqdm
 
 from .audio import read_audio
+from .checkpoint import load_g, pick_device
 from .config import Config
-from .data import iter_songs, musdb_folder
+from .data import iter_songs, list_tracks, load_songs, musdb_folder
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_text
-from .metrics import median_sdr
+from .metrics import energy_fraction, median_sdr
 from .separator import Separator, check_audio
 from .spectral import STFT, apply_mask, crop, magnitude, resample, uncrop_mask
 
@@ -174,9 +177,12 @@ class MaskSeparator(Separator):
 
         - ``"ours"``: ``(1 − m)^p``, then a centred moving average over ``smooth_frames`` frames; raising ``p``
           keeps only bins ``g`` is sure are voice (quieter vocals, more SIR, less SAR).
-        - ``"authors"``: ``1 − smooth(m^q)`` with a ``k × k`` mean (``k = smooth_frames``), applied — as in the
-          authors' ``test.py`` — to the compressed image ``|X|^c``; on the linear magnitude that is the mask
-          ``(1 − smooth(m^q))^(1/c)``. Raising ``q`` shrinks ``m^q``, so the vocals get *louder*.
+        - ``"authors"``: as the authors' ``test.py``, ``1 − smooth(σ^q)`` on the *linear* magnitude, where ``σ`` is
+          ``g``'s sigmoid output (``m`` itself, or ``m^c`` for a ``g`` whose mask lives in the compressed
+          domain) and ``smooth`` their ``cv2.bilateralFilter(·, 3, 10, 10)``: with both sigmas (10) far above
+          the mask's range that is, to within 1 %, the mean of each bin and its four neighbours in frequency
+          and time (``smooth_frames > 1`` switches it on; mirrored edges). Raising ``q`` shrinks ``σ^q``, so
+          the vocals get *louder*.
 
         ``power`` defaults to ``self.mask_power``, ``family`` to ``self.mask_family``."""
         p = self.mask_power if power is None else float(power)
@@ -192,12 +198,13 @@ class MaskSeparator(Separator):
                 v = flat[..., :T].reshape(C, Fb, T)
             return v
         if family == "authors":
-            inst = m ** p
+            inst = (m ** (1 / getattr(self.g, "mask_exponent", 1.0))) ** p  # σ^q
             if k > 1:
-                # (C, F, T) → (C, 1, F, T) for a k×k mean over frequency and time, edges over the bins present
-                sm = F.avg_pool2d(inst[:, None], k, stride=1, padding=k // 2, count_include_pad=False)
-                inst = sm[:, 0, :Fb, :T]
-            return (1 - inst).clamp(0, 1) ** (1 / self.compress)
+                # each bin and its 4 neighbours (the disc of radius 1 that a 3-wide bilateral filter covers),
+                # edges mirrored as OpenCV's default border does: (C, F, T) → (C, 1, F + 2, T + 2)
+                x = F.pad(inst[:, None], (1, 1, 1, 1), mode="reflect")[:, 0]
+                inst = (x[:, 1:-1, 1:-1] + x[:, :-2, 1:-1] + x[:, 2:, 1:-1] + x[:, 1:-1, :-2] + x[:, 1:-1, 2:]) / 5
+            return (1 - inst).clamp(0, 1)
         raise UsageError(f"The mask family must be one of {', '.join(MASK_FAMILIES)}, got {family!r}.")
 
     # -- one chunk -----------------------------------------------------------------------------------------------
@@ -284,8 +291,6 @@ def load_separator(model_path: str | Path | None = None, device: str = "cpu", ma
     Separation settings, in increasing priority: the checkpoint's ``config.separate``, the run directory's
     ``separate.yaml`` (written by ``semisep tune-mask``), then ``mask_power`` if given. ``device`` may be
     ``"auto"``. Raises :class:`~semisep_lib.errors.CheckpointError` for a bad model."""
-    from .checkpoint import load_g, pick_device
-
     model_path = Path(model_path) if model_path is not None else default_model()
     dev = pick_device(device or "auto")
     g, cfg = load_g(model_path, device=str(dev))
@@ -297,7 +302,7 @@ def load_separator(model_path: str | Path | None = None, device: str = "cpu", ma
 
 def tune_mask_power(g: torch.nn.Module, cfg: Config, songs: Iterable, powers: Sequence[float] = DEFAULT_POWERS,
                     device: str | torch.device = "cpu") -> tuple[float, dict[float, float]]:
-    """Choose the mask exponent on *validation* songs (never on test songs, unlike the authors).
+    """Choose the mask exponent on *selection* songs (never on songs that report, unlike the authors).
 
     Criterion: for every power, the median over songs of each song's median fast SDR of the vocal estimate
     (museval v4's SDR, 1 s windows, :func:`~semisep_lib.metrics.median_sdr`); the power with the highest value
@@ -322,7 +327,7 @@ def tune_mask_power(g: torch.nn.Module, cfg: Config, songs: Iterable, powers: Se
         table[p] = float(np.median(vals)) if vals else float("nan")
     scored = [p for p in powers if not math.isnan(table[p])]
     if not scored:
-        raise DataError("No validation song with audible vocals to tune the mask exponent on.")
+        raise DataError("No selection song with audible vocals to tune the mask exponent on.")
     best = max(scored, key=lambda p: (table[p], -powers.index(p)))
     return best, table
 
@@ -335,7 +340,7 @@ def save_tuning(model_path: str | Path, power: float, table: dict[float, float],
     settings = dict(old.get("separate") or {})
     settings["mask_power"] = float(power)
     record = {
-        "criterion": "median over validation songs of the per-song median fast SDR (museval v4 SDR, 1 s "
+        "criterion": "median over the selection songs of the per-song median fast SDR (museval v4 SDR, 1 s "
                      "windows) of the vocal estimate",
         "median_sdr_by_power": {float(p): (None if math.isnan(v) else round(float(v), 4)) for p, v in table.items()},
     }
@@ -348,18 +353,6 @@ def save_tuning(model_path: str | Path, power: float, table: dict[float, float],
 
 # ---------------------------------------------------------------------------------------------------------------
 # files
-
-
-def energy_fraction(part: np.ndarray, whole: np.ndarray, block: int = 1 << 20) -> float:
-    """``‖part‖² / ‖whole‖²`` (0 for a silent ``whole``), summed in float64 a block of samples at a time, so
-    that a long track needs no float64 copy of itself (``metrics.energy_fraction`` gives the same value)."""
-    def energy(x: np.ndarray) -> float:
-        x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x[None]
-        return float(sum(np.sum(np.square(x[:, s:s + block], dtype=np.float64))
-                         for s in range(0, x.shape[1], block)))
-
-    den = energy(whole)
-    return energy(part) / den if den > 0 else 0.0
 
 
 def stem_name(path: str | Path) -> str:
@@ -391,8 +384,6 @@ def _write_wav(path: Path, audio: np.ndarray, rate: int, block: int = 1 << 20) -
     """Write ``audio`` ``(channels, samples)`` as a 32-bit float WAV, a block at a time (no second copy of a
     long track in memory, unlike building the file in a buffer). Callers make it atomic by writing into a
     temporary folder."""
-    import soundfile as sf
-
     with sf.SoundFile(str(path), "w", samplerate=int(rate), channels=audio.shape[0], format="WAV",
                       subtype="FLOAT") as f:
         for s in range(0, audio.shape[1], block):
@@ -442,12 +433,8 @@ def separate_musdb(separator: Separator, root: str | Path, subset: str, out_dir:
                    progress: bool = True) -> list[dict]:
     """Separate every song of MUSDB's ``test`` or ``valid`` songs into musdb's estimates layout,
     ``out_dir/<test|train>/<track>/{vocals,accompaniment}.wav``, each track written all-or-nothing."""
-    from tqdm.auto import tqdm
-
-    from . import data as data_lib
-
     mus_subset, split, folder = musdb_folder(subset)
-    names = data_lib.list_tracks(root, mus_subset, split)
+    names = list_tracks(root, mus_subset, split)
     if not names:
         raise DataError(f"Dataset root {root} has no tracks in its {subset} songs.")
     out = []
@@ -461,50 +448,32 @@ def separate_musdb(separator: Separator, root: str | Path, subset: str, out_dir:
     return out
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# command line
+def check_files(files: Sequence[str | Path], out_dir: str | Path) -> None:
+    """The cheap checks before a model is loaded to separate ``files`` into ``out_dir``: no two files share a
+    name (their stems would overwrite each other), and each exists and is a file."""
+    names = [stem_name(f) for f in files]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UsageError(f"Several input files share the name {dup[0]!r}; their stems would overwrite "
+                         f"each other in {out_dir}.")
+    for f in files:
+        p = Path(f)
+        if not p.exists():
+            raise AudioError(f"Audio file {p} does not exist.")
+        if p.is_dir():
+            raise AudioError(f"{p} is a directory, not an audio file.")
 
 
-def _cmd_separate(args: argparse.Namespace) -> None:
-    if bool(args.files) == bool(args.musdb_subset):
-        raise UsageError("Give either audio FILEs or --musdb-subset (with --root), not both and not neither.")
-    if args.root and not args.musdb_subset:
-        raise UsageError("--root applies only with --musdb-subset.")
-    if args.mask_power is not None and not args.mask_power > 0:
-        raise UsageError(f"--mask-power must be positive, got {args.mask_power}.")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"Output {out} exists and is not a folder.")
-    if args.files:
-        names = [stem_name(f) for f in args.files]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise UsageError(f"Several input files share the name {dup[0]!r}; their stems would overwrite "
-                             f"each other in {out}.")
-        for f in args.files:  # cheap checks before the model is loaded
-            p = Path(f)
-            if not p.exists():
-                raise AudioError(f"Audio file {p} does not exist.")
-            if p.is_dir():
-                raise AudioError(f"{p} is a directory, not an audio file.")
-    sep = load_separator(args.model, device=args.device, mask_power=args.mask_power, mask_family=args.mask_family)
-    if args.musdb_subset:
-        from . import data as data_lib
-
-        root = data_lib.resolve_root(args.root)
-        if root is None:
-            raise UsageError("No MUSDB18 root given: pass --root PATH or set MUSDB_PATH.")
-        done = separate_musdb(sep, root, args.musdb_subset, out)
-        print(f"separated {len(done)} {args.musdb_subset} tracks ({sep.mask_family} mask power {sep.mask_power:g}) → "
-              f"{out / musdb_folder(args.musdb_subset)[2]}")
-        return
-    # Several files: everything goes to a staging folder first and is moved into place only when every file
-    # has been separated, so a bad file leaves no outputs from this command behind.
+def separate_files(files: Sequence[str | Path], separator: Separator, out_dir: str | Path) -> list[dict]:
+    """:func:`separate_file` for several files, all-or-nothing: everything goes to a staging folder first and is
+    moved into place only when every file has been separated, so a bad file leaves no outputs behind (and an
+    ``out_dir`` this call created is removed again). Returns the summaries."""
+    out = Path(out_dir)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out, prefix=".semisep-staging-"))
     try:
-        results = [separate_file(f, sep, staging) for f in args.files]
+        results = [separate_file(f, separator, staging) for f in files]
         for r in results:
             _replace_dir(staging / r["name"], out / r["name"])
     except BaseException:
@@ -513,54 +482,20 @@ def _cmd_separate(args: argparse.Namespace) -> None:
             out.rmdir()
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    for r in results:
-        print(f"{r['input']}: {r['channels']} ch, {r['rate']} Hz, {r['seconds']:g} s → {out / r['name']}/ "
-              f"(vocal energy {100 * r['vocal_energy_fraction']:.1f}% of the mixture)")
+    return results
 
 
-def _cmd_tune(args: argparse.Namespace) -> None:
-    from . import data as data_lib
-    from .checkpoint import load_g, pick_device
-    from .data import resolve_data_root
-
-    dev = pick_device(args.device or "auto")
-    g, cfg = load_g(args.model, device=str(dev))
-    root = resolve_data_root(args.data, args.root)
-    songs = data_lib.load_songs(root, "train", "select", sample_rate=cfg.spectral.sample_rate, mono=True)
-    best, table = tune_mask_power(g, cfg, songs, powers=args.powers or DEFAULT_POWERS, device=dev)
-    path = save_tuning(args.model, best, table, {"model": str(args.model), "data": args.data, "root": str(root),
-                                                 "songs": [s.name for s in songs],
-                                                 "rate": cfg.spectral.sample_rate, "mono": True})
-    for p, v in table.items():
-        print(f"mask power {p:>5g}: median vocal SDR {v:6.2f} dB" + ("  ← chosen" if p == best else ""))
-    print(f"wrote {path}")
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``separate`` and ``tune-mask``."""
-    p = sub.add_parser("separate", help="separate audio files (or a MUSDB subset) into vocals and accompaniment",
-                       description="Write OUT/<name>/vocals.wav and accompaniment.wav for each FILE (any rate, "
-                                   "any channel count; the stems sum to the input), or, with --musdb-subset, "
-                                   "musdb's estimates layout OUT/<test|train>/<track>/.")
-    p.add_argument("files", nargs="*", metavar="FILE", help="audio files (WAV, FLAC, MP3, MP4 ...)")
-    p.add_argument("--model", help="run directory or checkpoint (default: the installed pretrained model)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--mask-power", type=float, help="mask exponent (default: tuned value, else the config's)")
-    p.add_argument("--mask-family", choices=MASK_FAMILIES,
-                   help="ours: vocal mask (1 - m)^p; authors: 1 - m^q in the compressed domain (default: config's)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
-    p.add_argument("--musdb-subset", choices=["test", "valid", "select", "report"], help="separate a whole MUSDB subset instead")
-    p.add_argument("--root", help="MUSDB18 root for --musdb-subset (default $MUSDB_PATH)")
-    p.set_defaults(func=_cmd_separate)
-
-    p = sub.add_parser("tune-mask", help="choose the mask exponent on validation songs; store it in the run",
-                       description="Try several mask exponents on the validation songs (never the test songs), "
-                                   "keep the one with the best median vocal SDR, and write it to "
-                                   "RUN/separate.yaml, which `semisep separate` then uses.")
-    p.add_argument("--model", required=True, help="run directory (or a checkpoint inside one)")
-    p.add_argument("--data", choices=["toy", "musdb"], default="toy")
-    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
-    p.add_argument("--powers", type=float, nargs="+", help=f"exponents to try (default {DEFAULT_POWERS})")
-    p.add_argument("--device", default="auto", help="cpu, cuda ... (default: CUDA when present)")
-    p.set_defaults(func=_cmd_tune)
-
+def tune_run(model: str | Path, root: str | Path, powers: Sequence[float] = DEFAULT_POWERS, device: str = "auto",
+             record: dict | None = None) -> tuple[float, dict[float, float], Path]:
+    """``semisep tune-mask``: choose the mask exponent of the run ``model`` on the *selection* songs of the dataset
+    ``root`` (at the model's rate, mono, for speed) with :func:`tune_mask_power`, and store it in the run with
+    :func:`save_tuning`, with ``record`` (e.g. the data's name) in the tuning record. Returns ``(best power,
+    table, path of separate.yaml)``."""
+    dev = pick_device(device or "auto")
+    g, cfg = load_g(model, device=str(dev))
+    songs = load_songs(root, "train", "select", sample_rate=cfg.spectral.sample_rate, mono=True)
+    best, table = tune_mask_power(g, cfg, songs, powers=powers, device=dev)
+    path = save_tuning(model, best, table, {"model": str(model), **(record or {}), "root": str(root),
+                                            "songs": [s.name for s in songs],
+                                            "rate": cfg.spectral.sample_rate, "mono": True})
+    return best, table, path

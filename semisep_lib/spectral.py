@@ -67,11 +67,6 @@ def compress(mag: torch.Tensor, power: float) -> torch.Tensor:
     return (mag.clamp_min(0) + COMPRESS_EPS) ** power - COMPRESS_EPS**power
 
 
-def decompress(comp: torch.Tensor, power: float) -> torch.Tensor:
-    """Inverse of :func:`compress`."""
-    return (comp + COMPRESS_EPS**power).clamp_min(COMPRESS_EPS**power) ** (1.0 / power) - COMPRESS_EPS
-
-
 def features(mag: torch.Tensor, power: float) -> torch.Tensor:
     """Network input as the authors make it: each example's magnitude divided by its maximum (scale
     invariance), compressed by ``power``, mapped to [−1, 1]. ``(batch, F, T)`` → ``(batch, 1, F, T)``.
@@ -90,8 +85,3 @@ def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
     if orig_rate == new_rate:
         return wave
     return AF.resample(wave, orig_rate, new_rate)
-
-
-def to_mono(wave: torch.Tensor) -> torch.Tensor:
-    """``(channels, samples)`` → ``(samples,)`` by averaging channels."""
-    return wave.mean(dim=0) if wave.dim() == 2 else wave

@@ -14,16 +14,13 @@ Key, mode, tempo, chord progression, timbres, levels and stereo panning change f
 is a function of ``(seed, index)`` only, and ``mixture = vocals + drums + bass + other`` holds *exactly* for the
 files on disk (float32 sums, written as float WAV). Songs are laid out like MUSDB18-HQ
 (``train/<song>/{mixture,vocals,drums,bass,other}.wav``), so the same reader serves both; ``valid.txt`` names
-the training songs held out for validation.
+the training songs held out for validation. The built-in set (:data:`DEFAULTS`) is generated once into the
+cache by ``data.ensure_toy_dataset``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -406,7 +403,7 @@ def make_song(seed: int, index: int, seconds: float = 8.0, sample_rate: int = 44
 # datasets on disk
 
 
-def _layout(tracks: int, test_tracks: int | None) -> tuple[list[str], list[str], list[str]]:
+def song_names(tracks: int, test_tracks: int | None) -> tuple[list[str], list[str], list[str]]:
     """Names of (train, test, valid) songs; valid ⊂ train is about a quarter of it, at least two."""
     test_tracks = max(4, tracks // 3) if test_tracks is None else test_tracks
     train = [f"toy-{i:03d}" for i in range(tracks)]
@@ -433,7 +430,7 @@ def make_toy_dataset(dest: str | Path, tracks: int = 12, test_tracks: int | None
     if sample_rate < 8000:
         raise UsageError(f"The toy set's sample rate must be at least 8000 Hz, got {sample_rate}.")
     dest = Path(dest)
-    train, test, valid = _layout(tracks, test_tracks)
+    train, test, valid = song_names(tracks, test_tracks)
     for subset, names in (("train", train), ("test", test)):
         for name in names:
             song = make_song(seed, int(name.split("-")[1]), seconds, sample_rate)
@@ -446,73 +443,17 @@ def make_toy_dataset(dest: str | Path, tracks: int = 12, test_tracks: int | None
     return dest
 
 
-def default_cache_dir() -> Path:
-    """``$SEMISEP_CACHE/toy``, or ``~/.cache/semisep/toy``."""
-    base = os.environ.get("SEMISEP_CACHE")
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "semisep") / "toy"
-
-
-def _is_complete(root: Path) -> bool:
-    """Whether ``root`` holds the default toy set, every file present."""
+def is_complete(root: Path) -> bool:
+    """Whether ``root`` holds the default toy set (:data:`DEFAULTS`), every file present."""
     try:
         params = json.loads((root / "toy.json").read_text())
     except (OSError, ValueError):
         return False
     expected = dict(DEFAULTS)
-    train, test, _ = _layout(expected["tracks"], expected["test_tracks"])
+    train, test, _ = song_names(expected["tracks"], expected["test_tracks"])
     expected["test_tracks"] = len(test)
     if params != expected or not (root / "valid.txt").is_file():
         return False
     return all((root / subset / name / f"{stem}.wav").is_file()
                for subset, names in (("train", train), ("test", test))
                for name in names for stem in ("mixture",) + STEMS)
-
-
-def ensure_toy_dataset(cache_dir: str | Path | None = None) -> Path:
-    """The built-in toy set (default arguments of :func:`make_toy_dataset`), generated once and cached.
-
-    It lives in ``cache_dir`` (default :func:`default_cache_dir`). An incomplete copy is regenerated; the
-    new set is written to a temporary folder and renamed into place, so a killed generation leaves nothing half.
-    """
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    if _is_complete(root):
-        return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-"))
-    try:
-        make_toy_dataset(tmp, **DEFAULTS)
-        if root.exists():
-            if _is_complete(root):  # another process finished first
-                return root
-            shutil.rmtree(root)
-        os.rename(tmp, root)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return root
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# command line
-
-
-def _toy_data_command(args: argparse.Namespace) -> None:
-    dest = make_toy_dataset(args.dest, tracks=args.tracks, test_tracks=args.test_tracks, seconds=args.seconds,
-                            seed=args.seed, sample_rate=args.sample_rate)
-    train, test, valid = _layout(args.tracks, args.test_tracks)
-    print(f"Wrote {len(train)} training songs ({len(valid)} of them listed in valid.txt for validation) and "
-          f"{len(test)} test songs of {args.seconds:g} s at {args.sample_rate} Hz to {dest}.")
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``toy-data``."""
-    p = sub.add_parser("toy-data", help="write the procedural toy dataset (MUSDB18-HQ WAV layout)",
-                       description="Generate the toy dataset: stereo songs with sung vocals, drums, bass and "
-                                   "chords, deterministic from the seed.")
-    p.add_argument("dest", type=Path, help="output folder")
-    p.add_argument("--tracks", type=int, default=DEFAULTS["tracks"], help="training songs (at least 4)")
-    p.add_argument("--test-tracks", type=int, default=None, help="test songs (default max(4, tracks // 3))")
-    p.add_argument("--seconds", type=float, default=DEFAULTS["seconds"], help="length of each song")
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed")
-    p.add_argument("--sample-rate", type=int, default=DEFAULTS["sample_rate"], help="sample rate in Hz")
-    p.set_defaults(func=_toy_data_command)

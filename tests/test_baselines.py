@@ -3,7 +3,6 @@ trains deterministically, silence stays silence, files round-trip, and the ``bas
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 
@@ -11,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from semisep_lib.baselines import MixtureBaseline, add_commands, NMFBaseline, OracleIRM, SilentBaseline
+from semisep_lib import cli
+from semisep_lib.baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
 from semisep_lib.config import Config
 from semisep_lib.data import TrainingData
 from semisep_lib.errors import CheckpointError, UsageError
@@ -76,7 +76,7 @@ def td() -> TrainingData:
 
 @pytest.fixture(scope="module")
 def nes(td) -> NESSeparator:
-    return train_nes(td, _cfg(), NESConfig.smoke(), seed=0, progress=False)
+    return train_nes(td, _cfg(), NESConfig.from_preset("smoke"), seed=0, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -137,16 +137,17 @@ def test_nmf_dictionary_removes_instrumental_tones(tmp_path):
 
 
 def test_nes_deterministic_and_loss_decreases(td, nes, tmp_path):
-    again = train_nes(td, _cfg(), NESConfig.smoke(), seed=0, progress=False)
+    again = train_nes(td, _cfg(), NESConfig.from_preset("smoke"), seed=0, progress=False)
     for k, w in nes.net.state_dict().items():
         assert torch.equal(w, again.net.state_dict()[k]), k
     assert again.history == nes.history
-    assert len(nes.history) == NESConfig.smoke().iterations * NESConfig.smoke().epochs
+    smoke = NESConfig.from_preset("smoke")
+    assert len(nes.history) == smoke.iterations * smoke.epochs
     # within one iteration (x̃ fixed) the L1 loss goes down epoch after epoch
-    longer = dataclasses.replace(NESConfig.smoke(), iterations=1, epochs=8)
+    longer = dataclasses.replace(NESConfig.from_preset("smoke"), iterations=1, epochs=8)
     losses = [h["loss"] for h in train_nes(td, _cfg(), longer, seed=0, progress=False).history]
     assert losses[-1] < 0.95 * losses[0] and sum(b < a for a, b in zip(losses, losses[1:])) >= 6
-    other = train_nes(td, _cfg(), NESConfig.smoke(), seed=1, progress=False)
+    other = train_nes(td, _cfg(), NESConfig.from_preset("smoke"), seed=1, progress=False)
     assert other.history != nes.history
     # save / load keeps the separation
     mix, _, _ = _song(SR, 1, seconds=0.5)
@@ -159,22 +160,21 @@ def test_nes_deterministic_and_loss_decreases(td, nes, tmp_path):
 
 
 def test_nes_magnitude_domain_and_paper_config(td):
-    cfg = NESConfig.smoke()
+    cfg = NESConfig.from_preset("smoke")
     cfg.mix_domain, cfg.iterations, cfg.epochs = "magnitude", 1, 1
     sep = train_nes(td, _cfg(), cfg, seed=0, progress=False)
     assert np.isfinite(sep.history[0]["loss"])
-    paper = NESConfig.paper()
+    paper = NESConfig.from_preset("paper")
     assert (paper.sample_rate, paper.n_fft, paper.hop, paper.width, paper.batch_size) == (20480, 512, 204, 64, 64)
-    assert paper.spectral_for(_cfg()).sample_rate == 20480 and NESConfig.cpu().spectral_for(_cfg()).hop == 128
+    assert paper.spectral_for(_cfg()).sample_rate == 20480
+    assert NESConfig.from_preset("cpu").spectral_for(_cfg()).hop == 128
     with pytest.raises(UsageError):
         NESConfig(patch_frames=30).check()
 
 
 def test_baselines_command(toy_root, tmp_path):
     out = tmp_path / "baselines"
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers())  # only this module's command: the test does not need the others
-    args = parser.parse_args(["baselines", "--data", "toy", "--root", str(toy_root), "--preset", "smoke",
+    args = cli.build_parser().parse_args(["baselines", "--data", "toy", "--root", str(toy_root), "--preset", "smoke",
                               "--tracks", "4", "--out", str(out)])
     args.func(args)
     summary = json.loads((out / "baselines.json").read_text())

@@ -55,3 +55,25 @@ def test_updated_returns_an_independent_copy():
     assert base.train.seed == fresh.train.seed and base.train.steps == fresh.train.steps
     assert base.separate.mask_power == fresh.separate.mask_power
     assert derived.model is not base.model and derived.loss is not base.loss
+
+
+def test_one_registry_gives_every_scale_everything():
+    """A scale name gives its Config, NES and NMF sizes, reproduce profile and notebook profile, from one table;
+    the commands and notebooks accept exactly its names."""
+    from semisep_lib.baselines import NMFBaseline
+    from semisep_lib.config import PRESETS, NotebookProfile, ReproduceProfile, preset
+    from semisep_lib.nes import NESConfig
+    from semisep_lib.notebooks import NOTEBOOK_RUNS, PROFILES
+
+    assert list(PRESETS) == ["smoke", "cpu", "paper"] and PROFILES == tuple(PRESETS)
+    for name, p in PRESETS.items():
+        cfg = Config.from_preset(name)
+        assert cfg.preset == name and cfg is not Config.from_preset(name)
+        NESConfig.from_preset(name).check()
+        NMFBaseline(cfg, **p.nmf)
+        assert isinstance(p.reproduce, ReproduceProfile) and isinstance(p.notebook, NotebookProfile)
+        assert set(p.notebook.g_steps) | set(p.notebook.warmups) <= set(NOTEBOOK_RUNS)
+    # reproduce and `semisep baselines` fit the same NMF at every scale (the registry's)
+    assert preset("smoke").nmf == {} and preset("smoke").reproduce.train_tracks == 6
+    with pytest.raises(UsageError, match="Unknown profile 'huge'"):
+        preset("huge", "profile")

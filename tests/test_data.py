@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import urllib.error
 from pathlib import Path
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from semisep_lib import data
+from semisep_lib import cli, data
 from semisep_lib.audio import write_audio
 from semisep_lib.data import Song
 from semisep_lib.errors import AudioError, DataError, UsageError
@@ -317,9 +316,7 @@ def test_dsd100_bad_layouts(tmp_path: Path) -> None:
 
 
 def _run(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser()
-    data.add_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
+    args = cli.build_parser().parse_args(argv)
     args.func(args)
 
 

@@ -1,4 +1,4 @@
-"""museval scoring with SiSEC 2018 aggregation, the collapse guards, the tables, and the evaluate command."""
+"""museval scoring with SiSEC 2018 aggregation, the collapse guards, and the evaluate command."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from conftest import make_run
 from semisep_lib import cli
 from semisep_lib.data import Song
-from semisep_lib.evaluate import PAPER_TABLE1, evaluate_separator, results_table, table1
+from semisep_lib.evaluate import evaluate_separator
 from semisep_lib.metrics import median_sdr
 from semisep_lib.separator import Separator
 
@@ -76,38 +76,6 @@ def test_evaluate_two_tracks_in_parallel_aggregates_median_of_medians(tmp_path):
     saved = json.loads((tmp_path / "half" / "results.json").read_text())  # strict JSON: NaN written as null
     assert saved["vocals"]["SDR"] == pytest.approx(res["vocals"]["SDR"]) and saved["protocol"] == "v4"
     assert saved["tracks"][0]["frames"]["vocals"]["SDR"][1] is None
-
-
-def fake_result(name: str, sdr: float) -> dict:
-    return {"name": name, "vocals": {"SDR": sdr, "SIR": sdr + 10, "SAR": sdr + 1, "ISR": sdr + 5},
-            "fast_sdr": sdr, "silent_floor": 0.0, "vocal_energy_fraction": 0.1, "tracks": [{}, {}]}
-
-
-def test_results_table_and_table1(tmp_path):
-    md = results_table([fake_result("ours", 2.5)], paper={"ours": {"SDR": 3.2, "SIR": 14.2}})
-    lines = md.strip().splitlines()
-    assert lines[0].startswith("| method | vocal SDR | vocal SIR | vocal SAR")
-    assert "| ours | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 3.2 | 14.2 |" in lines
-    results = {"ours": fake_result("ours", 2.5), "gan_only": fake_result("gan", -1.0),
-               "mixture": fake_result("mixture", -3.0), "nmf": fake_result("nmf", 0.5),
-               "extra": fake_result("extra", 1.0)}
-    md = table1(results, tmp_path, {"data": "toy", "evaluated_on": "test"})
-    assert (tmp_path / "table1.md").read_text() == md
-    labels = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| ")][1:]
-    assert labels == ["mixture as vocals (lower bound)", "NMF", "GAN only (GAN_C)", "GLOM (paper only)",
-                      "NES (paper only)", "NES-FT (paper only)", "ours (all six losses)", "extra"]
-    assert "| ours (all six losses) | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 3.2 | 14.2 |" in md
-    assert "| NMF | 0.50 |" in md and "| 0.0 | – |" in md  # the paper's NMF 0.0 dB beside ours
-    assert "GLOM and NES-FT cannot be reproduced" in md
-    data = json.loads((tmp_path / "table1.json").read_text())
-    assert data["paper"] == PAPER_TABLE1 and data["info"] == {"data": "toy", "evaluated_on": "test"}
-    # summaries over seeds, labelled as the reproduce command labels them
-    spread = {"SDR": {"median": 1.0, "min": 0.5, "max": 2.0}, "SIR": {"median": 9.0, "min": 8.0, "max": 9.5},
-              "vocal_energy_fraction": 0.2, "silent_floor": 0.0, "runs": 2}
-    md = table1({"oracle IRM (upper bound)": spread, "GAN (GAN_C only)": spread, "ours": spread}, tmp_path)
-    assert "| GAN (GAN_C only) | 1.00 [0.50, 2.00] | 9.00 [8.00, 9.50] | – | – | 20.0% | 0.00 | 0.3 | – |" in md
-    assert md.index("oracle IRM") < md.index("GAN (GAN_C") < md.index("GLOM (paper only)") < md.index("| ours")
-    assert [r["method"] for r in data["rows"]][-1] == "extra"
 
 
 def test_evaluate_command_on_separated_toy_songs(toy_root, tmp_path, capsys):

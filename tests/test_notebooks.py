@@ -134,11 +134,10 @@ def test_training_calls_take_their_steps_from_the_schedule(path):
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_reproduction_trains_g_after_the_warm_up(profile):
     """Notebooks 07 and 08 train through ``reproduce``: its rows also get g steps after the shared warm-up."""
-    from semisep_lib.config import Config
-    from semisep_lib.reproduce import PROFILES as REPRO
+    from semisep_lib.config import Config, preset
 
-    p = REPRO[profile]
-    cfg = Config.from_preset(p.preset).updated(p.overrides)
+    p = preset(profile).reproduce
+    cfg = Config.from_preset(profile).updated(p.overrides)
     assert (p.steps or cfg.train.steps) > cfg.train.d_warmup
 
 

@@ -76,7 +76,7 @@ def test_bars():
     # reproduce's table3.json format: medians with min/max over seeds, paper rows as (SDR, SIR) tuples
     rows = {label: {"SDR": {"median": 1.0, "min": 0.5, "max": 2.0}, "SIR": {"median": 5.0, "min": 5.0, "max": 5.0}}
             for label in plots.PAPER_TABLE3}
-    fig = plots.ablation_plot(rows, {k: (v["SDR"], v["SIR"]) for k, v in plots.PAPER_TABLE3.items()})
+    fig = plots.ablation(rows, {k: (v["SDR"], v["SIR"]) for k, v in plots.PAPER_TABLE3.items()})
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list(plots.PAPER_TABLE3)
     flat = [{"row": "all losses", "SDR": 2.0, "SIR": 9.0, "SDR_std": 0.3}, {"row": "w/o R1", "SDR": -1.0, "SIR": 2.0}]

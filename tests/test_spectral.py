@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from semisep_lib.config import Config
-from semisep_lib.spectral import (STFT, apply_mask, compress, crop, decompress, features, magnitude, resample,
-                                  to_mono, uncrop_mask)
+from semisep_lib.spectral import COMPRESS_EPS, STFT, apply_mask, compress, crop, features, magnitude, resample, uncrop_mask
 
 
 @pytest.mark.parametrize("preset", ["cpu", "paper", "smoke"])
@@ -31,9 +30,9 @@ def test_crop_and_uncrop_mask():
     assert torch.equal(full[:, -1], m[:, -1]) and torch.equal(crop(full), m)
 
 
-def test_compress_inverse_and_zero():
+def test_compress_formula_and_zero():
     x = torch.rand(100) * 10
-    assert torch.allclose(decompress(compress(x, 0.3), 0.3), x, atol=1e-4)
+    assert torch.allclose(compress(x, 0.3), (x + COMPRESS_EPS) ** 0.3 - COMPRESS_EPS**0.3)
     assert compress(torch.zeros(1), 0.3).item() == 0.0
 
 
@@ -70,9 +69,8 @@ def test_mask_of_ones_gives_back_the_mixture():
     assert (x - y).abs().max() < 1e-5
 
 
-def test_resample_and_mono():
+def test_resample():
     x = torch.randn(2, 44100)
     y = resample(x, 44100, 16000)
     assert y.shape == (2, 16000)
-    assert to_mono(x).shape == (44100,)
     assert resample(x, 16000, 16000) is x

@@ -1,0 +1,229 @@
+"""Table 1 and Table 3 as Markdown and JSON, beside the paper's numbers (:mod:`semisep_lib.paper`): one writer.
+
+Rows are keyed by canonical row keys, never matched from labels:
+
+* Table 1 (:data:`TABLE1_ROWS`): ``mixture``, ``oracle_irm``, ``supervised``, ``nmf``, ``gan``, ``glom``,
+  ``nes``, ``nes_ft``, ``ours``; each key has one label and, where the paper has the row, the paper's row name.
+  GLOM and NES-FT cannot be reproduced (:data:`NOT_REPRODUCIBLE`): the paper's numbers stand alone there.
+* Table 3 (:data:`TABLE3_ROWS`): the paper's ablation labels, ``all losses``, ``w/o R1`` … ``w/o GAN_A &
+  GAN_C``, as in :data:`~semisep_lib.paper.PAPER_TABLE3`.
+
+A result is a dict from :func:`~semisep_lib.evaluate.evaluate_estimates` (vocal metrics under ``"vocals"``), or
+a summary over seeds from :func:`summarise`, whose cells are ``{"median", "min", "max"}``; over several runs a
+cell reads ``median [min, max]``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .evaluate import AGGREGATION
+from .fileio import atomic_write_json, atomic_write_text, jsonable
+from .paper import PAPER_TABLE1, PAPER_TABLE3
+
+#: Table 1's rows, in order: canonical key → (label, the paper's row it stands beside or None).
+TABLE1_ROWS = {
+    "mixture": ("mixture (lower bound)", None),
+    "oracle_irm": ("oracle IRM (upper bound)", None),
+    "supervised": ("supervised same g (upper bound)", None),
+    "nmf": ("NMF", "NMF"),
+    "gan": ("GAN (GAN_C only)", "GAN"),
+    "glom": ("GLOM", "GLOM"),
+    "nes": ("NES", "NES"),
+    "nes_ft": ("NES-FT", "NES-FT"),
+    "ours": ("ours (all six losses)", "ours"),
+}
+#: Table 3's rows, in order: the paper's labels.
+TABLE3_ROWS = tuple(PAPER_TABLE3)
+NOT_REPRODUCIBLE = ("GLOM and NES-FT cannot be reproduced from public material: neither their definitions nor "
+                    "their code are published, so only the paper's numbers are shown for them.")
+#: The vocal metrics and guards a summary carries.
+VOCAL_METRICS = ("SDR", "SIR", "SAR", "ISR")
+GUARDS = ("fast_sdr", "vocal_energy_fraction", "silent_floor")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# summaries over seeds
+
+
+def summarise(scores: list[dict]) -> dict:
+    """Median over seeds of the per-run medians, with the spread (min, max), for each vocal metric and guard of
+    results from :func:`~semisep_lib.evaluate.evaluate_estimates`; ``runs`` counts them."""
+    def stat(values):
+        vals = np.array([np.nan if v is None else v for v in values], dtype=float)
+        if np.all(np.isnan(vals)):
+            return {"median": None, "min": None, "max": None}
+        return {"median": float(np.nanmedian(vals)), "min": float(np.nanmin(vals)), "max": float(np.nanmax(vals))}
+
+    out = {m: stat([s["vocals"][m] for s in scores]) for m in VOCAL_METRICS}
+    out.update({k: stat([s[k] for s in scores]) for k in GUARDS})
+    out["runs"] = len(scores)
+    return out
+
+
+def cell_stat(value) -> tuple[float | None, tuple | None]:
+    """A cell — a number, or a ``{"median", "min", "max"}`` summary over runs — as ``(median, (min, max) or
+    None)``."""
+    if isinstance(value, dict):
+        spread = (value.get("min"), value.get("max")) if "min" in value and "max" in value else None
+        return value.get("median"), spread
+    return value, None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# results tables (Table 1 and `semisep evaluate`)
+
+
+def _fmt(x, digits: int = 2) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _cell(value, digits: int = 2) -> str:
+    """``median`` or, over several runs that differ, ``median [min, max]``."""
+    med, spread = cell_stat(value)
+    if spread is None or spread[0] == spread[1]:
+        return _fmt(med, digits)
+    return f"{_fmt(med, digits)} [{_fmt(spread[0], digits)}, {_fmt(spread[1], digits)}]"
+
+
+def _row(result: dict) -> dict:
+    """One result as a flat table row (see the module docstring for the accepted dicts)."""
+    v = result.get("vocals") if isinstance(result.get("vocals"), dict) else result
+    row = {"method": result.get("name", "?")}
+    for m in VOCAL_METRICS:
+        row[m] = v.get(m)
+    for key in GUARDS:
+        row[key] = result.get(key)
+    row["tracks"] = len(result["tracks"]) if isinstance(result.get("tracks"), list) else result.get("tracks")
+    if "runs" in result:
+        row["runs"] = result["runs"]
+    return row
+
+
+def _paper_cells(ref: dict) -> str:
+    return f"{_fmt(ref.get('SDR'), 1)} | {_fmt(ref.get('SIR'), 1)}"
+
+
+def results_table(rows: list[dict], paper: dict | None = None) -> str:
+    """A markdown table of results (``name`` labels a row): median vocal SDR, SIR, SAR, the fast SDR, the vocal
+    energy fraction and the silent-estimate floor, and — when ``paper`` maps a row's ``paper_row`` (default: its
+    name) to ``{"SDR": .., "SIR": ..}`` — the paper's numbers beside. A row with ``paper_only`` shows the paper's
+    numbers alone; paper entries matched by no row are listed at the end."""
+    paper = paper or {}
+    head = ("| method | vocal SDR | vocal SIR | vocal SAR | fast SDR | vocal energy | silent floor "
+            "| paper SDR | paper SIR |")
+    lines = [head, "|" + "---|" * 9]
+    shown = set()
+    for res in rows:
+        r = _row(res)
+        key = res.get("paper_row", r["method"])
+        shown.add(key)
+        ref = paper.get(key) or {}
+        if res.get("paper_only"):
+            lines.append(f"| {r['method']} (paper only) | – | – | – | – | – | – | {_paper_cells(ref)} |")
+            continue
+        frac, _ = cell_stat(r["vocal_energy_fraction"])
+        lines.append(f"| {r['method']} | {_cell(r['SDR'])} | {_cell(r['SIR'])} | {_cell(r['SAR'])} "
+                     f"| {_cell(r['fast_sdr'])} | {'–' if frac is None else f'{100 * frac:.1f}%'} "
+                     f"| {_cell(r['silent_floor'])} | {_paper_cells(ref)} |")
+    for key, ref in paper.items():
+        if key not in shown:
+            lines.append(f"| {key} (paper only) | – | – | – | – | – | – | {_paper_cells(ref)} |")
+    return "\n".join(lines) + "\n"
+
+
+def results_json(rows: list[dict], paper: dict | None = None) -> dict:
+    """The content of :func:`results_table` as data: our rows (numbers only, no per-window frames) and the
+    paper's."""
+    return jsonable({"aggregation": AGGREGATION,
+                     "rows": [_row(r) | {"paper_row": r.get("paper_row"), "paper_only": bool(r.get("paper_only"))}
+                              for r in rows],
+                     "paper": paper or {}})
+
+
+def write_table(rows: list[dict], out_dir: str | Path, stem: str = "results", paper: dict | None = None,
+                note: str = "", info: dict | None = None) -> str:
+    """Write ``out_dir/<stem>.md`` and ``out_dir/<stem>.json`` (atomically); returns the markdown."""
+    md = results_table(rows, paper) + (f"\n{note}\n" if note else "")
+    atomic_write_text(Path(out_dir) / f"{stem}.md", md)
+    atomic_write_json(Path(out_dir) / f"{stem}.json", results_json(rows, paper) | {"note": note, "info": info or {}})
+    return md
+
+
+def table1(results: dict[str, dict], out_dir: str | Path, info: dict | str | None = None) -> str:
+    """Table 1 of the paper rebuilt beside the paper's numbers (NMF 0.0, GAN 0.3, GLOM 0.6, NES 0.3, NES-FT 2.1,
+    ours 3.2 / 14.2 dB), with a line saying GLOM and NES-FT cannot be reproduced from public material.
+
+    ``results`` maps a row key of :data:`TABLE1_ROWS` to a result; rows come in that order, under their label,
+    and a row of the paper's without a result shows the paper's number alone. A key that is no row of the
+    paper's table comes last, under its own name. ``info``: what was evaluated (a dict, e.g. profile, data,
+    evaluated_on, evaluation_songs, seeds; or a short description). Writes ``table1.md`` and ``table1.json``
+    into ``out_dir``; returns the markdown."""
+    rows = []
+    for key, (label, paper_row) in TABLE1_ROWS.items():
+        if key in results:
+            rows.append(dict(results[key], name=label, paper_row=paper_row))
+        elif paper_row:  # the paper's number alone, in its place
+            rows.append({"name": paper_row, "paper_row": paper_row, "paper_only": True})
+    rows += [dict(res, name=key, paper_row=None) for key, res in results.items() if key not in TABLE1_ROWS]
+    what = ", ".join(f"{k}: {v}" for k, v in info.items()) if isinstance(info, dict) else info or ""
+    note = ("Median vocal scores in dB (" + AGGREGATION + "; over several seeds: median [min, max])"
+            + (f". Ours: {what}" if what else "")
+            + ". The paper's numbers are on MUSDB18 (baselines as reported by Hoshen et al., who gave no SIR). "
+            "Vocal energy: the share of the mixture's energy a method calls voice; silent floor: the SDR of an "
+            "all-zero vocal estimate. " + NOT_REPRODUCIBLE)
+    return write_table(rows, out_dir, "table1", PAPER_TABLE1, note,
+                       info if isinstance(info, dict) else {"description": what})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Table 3
+
+
+def _seeds_cell(stat: dict, runs: int) -> str:
+    """``median`` of one run; over several, always ``median [min, max]``."""
+    if runs == 1:
+        return f"{stat['median']:.2f}"
+    return f"{stat['median']:.2f} [{stat['min']:.2f}, {stat['max']:.2f}]"
+
+
+def table3(rows: dict[str, dict], out_dir: str | Path, info: dict) -> str:
+    """Table 3 (the ablation) beside the paper's numbers: ``rows`` maps a label of :data:`TABLE3_ROWS` to a
+    :func:`summarise` summary. ``info`` (as ``reproduce`` records it) names the profile, data, evaluation songs,
+    seeds and steps, and the report and selection songs. Writes ``table3.md`` and ``table3.json`` into
+    ``out_dir``; returns the markdown."""
+    lines = [f"# Table 3 — ablation ({info['profile']} profile, {info['data']} data, evaluated on the "
+             f"{info['evaluation_songs']} {info['evaluated_on']} songs, {info['seeds']} seed(s), "
+             f"{info['steps']} steps)", "",
+             "Median vocal SDR / SIR in dB (museval v4, 1 s windows, median over frames then tracks; "
+             "with several seeds: median [min, max] over seeds). Paper: DSD100 test set, authors' scale.", "",
+             "| losses | SDR | SIR | vocal energy fraction | paper SDR | paper SIR |",
+             "|---|---|---|---|---|---|"]
+    for label, r in rows.items():
+        p_sdr, p_sir = PAPER_TABLE3[label]["SDR"], PAPER_TABLE3[label]["SIR"]
+        lines.append(f"| {label} | {_seeds_cell(r['SDR'], r['runs'])} | {_seeds_cell(r['SIR'], r['runs'])} | "
+                     f"{r['vocal_energy_fraction']['median']:.3f} | {p_sdr:.1f} | {p_sir:.1f} |")
+    floor = np.median([r["silent_floor"]["median"] for r in rows.values()])
+    lines += ["", f"Silent-estimate floor (vocal SDR of an all-zero estimate): {floor:.2f} dB.", ""]
+    if info.get("report_songs") is not None:
+        lines += [f"Reported on: {', '.join(info['report_songs'])}.",
+                  f"Chose checkpoints and mask exponents (never reported): "
+                  f"{', '.join(info.get('selection_songs') or []) or 'none'}.", ""]
+    md = "\n".join(lines)
+    atomic_write_text(Path(out_dir) / "table3.md", md)
+    atomic_write_json(Path(out_dir) / "table3.json", {"info": info, "rows": rows, "paper": PAPER_TABLE3})
+    return md
+
+
+def write_tables(out: str | Path, table1_scores: dict[str, list[dict]], table3_scores: dict[str, list[dict]],
+                 info: dict) -> tuple[dict, dict]:
+    """``table1.md``/``.json`` and ``table3.md``/``.json`` from the results of every run of every row (one per
+    seed), keyed by row key (Table 1) and label (Table 3). Returns the two tables' summaries."""
+    rows1 = {k: summarise(v) for k, v in table1_scores.items()}
+    rows3 = {label: summarise(v) for label, v in table3_scores.items()}
+    table1(rows1, out, info)
+    table3(rows3, out, info)
+    return rows1, rows3

@@ -1,0 +1,65 @@
+"""Songs that choose never report: selection and report songs are disjoint in every command.
+
+The validation songs are split in two halves by :func:`semisep_lib.data.selection_report_split`; training's
+best checkpoint and ``tune-mask`` see only the *select* half, and ``reproduce`` (when the data has no test
+subset) and the model card report only on the *report* half.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from semisep_lib.cli import main
+from semisep_lib.config import Config
+from semisep_lib.data import list_tracks, load_training_data, selection_report_split
+
+
+def test_split_halves_are_disjoint_and_cover_the_validation_songs():
+    names = [f"song {i}" for i in (5, 1, 4, 2, 3)]
+    select, report = selection_report_split(names)
+    assert select == ["song 1", "song 3", "song 5"] and report == ["song 2", "song 4"]
+    assert selection_report_split(["only"]) == (["only"], [])
+
+
+@pytest.mark.parametrize("which", ["toy", "shared"])
+def test_list_tracks_select_and_report(which, request):
+    root = request.getfixturevalue("toy_root" if which == "toy" else "shared_data")
+    select, report = list_tracks(root, "train", "select"), list_tracks(root, "train", "report")
+    assert select and report and not set(select) & set(report)
+    assert sorted(select + report) == list_tracks(root, "train", "valid")
+    assert not set(select + report) & set(list_tracks(root, "train", "train"))
+
+
+def test_training_validates_on_selection_songs_only(toy_root):
+    td = load_training_data(Config.from_preset("smoke"), toy_root)
+    assert [name for name, _, _ in td.valid] == list_tracks(toy_root, "train", "select")
+
+
+@pytest.fixture(scope="module")
+def no_test_reproduction(toy_root, tmp_path_factory):
+    """A smoke ``reproduce`` on toy data without a test subset (like MUSDB18-7's train folder alone)."""
+    root = tmp_path_factory.mktemp("no-test") / "toy"
+    shutil.copytree(toy_root, root)
+    shutil.rmtree(root / "test")
+    out = root.parent / "out"
+    assert main(["reproduce", "--profile", "smoke", "--data", "toy", "--root", str(root), "--out", str(out)]) in (0, None)
+    return root, out
+
+
+def test_reproduce_reports_on_no_song_that_chose(no_test_reproduction):
+    root, out = no_test_reproduction
+    info = yaml.safe_load((out / "table1.json").read_text())["info"]
+    report, select = set(info["report_songs"]), set(info["selection_songs"])
+    assert info["evaluated_on"] == "report" and report and select
+    assert not report & select
+    assert not report & set(list_tracks(root, "train", "train"))  # nor did a report song train
+    tunings = sorted((out / "runs").glob("*/separate.yaml"))
+    assert tunings, "reproduce chose no mask exponent"
+    for path in tunings:
+        tuned_on = set(yaml.safe_load(path.read_text())["tuning"]["songs"])
+        assert tuned_on and tuned_on <= select and not tuned_on & report, path
+    table3 = (out / "table3.md").read_text()
+    assert "Reported on:" in table3 and "never reported" in table3
