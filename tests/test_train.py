@@ -1,10 +1,12 @@
-"""The trainer: learning, exact resume, the NaN guard, ablation switches, the CLI, and gloo data parallelism."""
+"""The trainer: learning, exact resume, the NaN guard, ablation switches, the EMA of g, validation through a
+separator, TensorBoard, the CLI, and gloo data parallelism."""
 
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,8 +15,11 @@ from semisep_lib.checkpoint import load_checkpoint, load_g
 from semisep_lib.cli import main
 from semisep_lib.config import Config
 from semisep_lib.data import load_training_data
-from semisep_lib.errors import CheckpointError, TrainingError
-from semisep_lib.train import train
+from semisep_lib.errors import CheckpointError, TrainingError, UsageError
+from semisep_lib.metrics import median_sdr
+from semisep_lib.separate import MaskSeparator
+from semisep_lib.spectral import STFT
+from semisep_lib.train import EMA, separator_validation, train, validate, validation_chunks
 
 
 def _cfg(steps=20, **train_kw):
@@ -118,6 +123,121 @@ def test_cli_train_writes_checkpoint_and_log(toy_root, tmp_path, capsys):
 def test_cli_rejects_unknown_term(toy_root, tmp_path):
     with pytest.raises(SystemExit):
         main(["train", "--data", "toy", "--root", str(toy_root), "--without", "R7", "--out", str(tmp_path)])
+
+
+# -- the exponential moving average of g --------------------------------------------------------------------------
+
+
+def test_ema_update_formula_by_hand():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    ema = EMA(net, decay=0.9)
+    e0 = {k: v.clone() for k, v in ema.module.state_dict().items()}
+    for step, d in enumerate((1 / 10, 2 / 11)):  # the warm-up: d = min(0.9, (1 + n) / (10 + n))
+        assert ema.current_decay() == pytest.approx(d)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p))
+        net.train()(torch.randn(5, 3))  # moves BatchNorm's running statistics (buffers)
+        ema.update(net)
+        for name, p in net.named_parameters():
+            e0[name] = d * e0[name] + (1 - d) * p.detach()
+            assert torch.allclose(ema.module.state_dict()[name], e0[name], rtol=1e-6, atol=1e-7), (step, name)
+        for name, b in net.named_buffers():
+            assert torch.equal(ema.module.state_dict()[name], b), name  # copied, not averaged
+    assert ema.updates == 2
+    assert all(not p.requires_grad for p in ema.module.parameters()) and not ema.module.training
+    for _ in range(100):
+        ema.update(net)
+    assert ema.current_decay() == 0.9  # the warm-up is over
+
+
+def test_ema_only_observes_and_resumes_exactly(td, tmp_path):
+    """With EMA on, the raw g, d_A, d_C and every logged term are those of a run without it (the average never
+    feeds back); checkpoint.pt holds g raw and g_ema; best.pt holds the EMA weights, the ones validated; and an
+    interrupted run resumes to the same g, g_ema and logs."""
+    off = _cfg(steps=20, d_warmup=3)
+    train(off, td, tmp_path / "off", progress=False)
+    on = _cfg(steps=20, d_warmup=3, ema_decay=0.9)
+    train(on, td, tmp_path / "on", progress=False)
+    train(_cfg(steps=10, d_warmup=3, ema_decay=0.9), td, tmp_path / "resumed", progress=False)
+    at_10 = load_checkpoint(tmp_path / "resumed" / "checkpoint.pt")
+    train(on, td, tmp_path / "resumed", progress=False)
+    a, b = load_checkpoint(tmp_path / "off" / "checkpoint.pt"), load_checkpoint(tmp_path / "on" / "checkpoint.pt")
+    assert "g_ema" not in a and b["ema_updates"] == 17  # one update per g step: steps 3 .. 19
+    for key in ("g", "d_A", "d_C"):
+        for name in a[key]:
+            assert torch.equal(a[key][name], b[key][name]), (key, name)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
+    assert strip(_log(tmp_path / "off")) == strip(_log(tmp_path / "on"))
+    assert any(not torch.equal(b["g"][n], b["g_ema"][n]) for n in b["g"])
+    # resumed == uninterrupted, the average included
+    c = load_checkpoint(tmp_path / "resumed" / "checkpoint.pt")
+    assert c["ema_updates"] == b["ema_updates"]
+    for key in ("g", "g_ema", "d_A", "d_C"):
+        for name in b[key]:
+            assert torch.equal(b[key][name], c[key][name]), (key, name)
+    assert strip(_log(tmp_path / "on")) == strip(_log(tmp_path / "resumed"))
+    valid = lambda run: [json.loads(line) for line in (run / "valid.jsonl").read_text().splitlines()]  # noqa: E731
+    assert strip(valid(tmp_path / "on")) == strip(valid(tmp_path / "resumed"))
+    # best.pt is the average, and its validation score is the average's
+    best = load_checkpoint(tmp_path / "on" / "best.pt")
+    ema_then = {10: at_10, 20: b}[best["step"]]["g_ema"]
+    assert all(torch.equal(best["g"][n], ema_then[n]) for n in b["g"])
+    g, cfg = load_g(tmp_path / "on")
+    score = validate(g, STFT(cfg.spectral), validation_chunks(td, cfg), cfg, "cpu")["val_sdr"]
+    assert score == best["valid"]["val_sdr"]
+
+
+# -- validation through the separator -------------------------------------------------------------------------------
+
+
+def test_validation_scores_what_the_separator_produces(td, tmp_path):
+    cfg = _cfg(steps=12, d_warmup=3, val_every=6, ema_decay=0.9)
+    make = lambda g: MaskSeparator(g, cfg, device=next(g.parameters()).device)  # noqa: E731
+    train(cfg, td, tmp_path / "run", progress=False, validator=separator_validation(td, cfg, make))
+    rows = [json.loads(line) for line in (tmp_path / "run" / "valid.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [6, 12]
+    g, loaded = load_g(tmp_path / "run")  # what `semisep separate --model RUN` would use
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    sep = MaskSeparator(g, loaded)
+    rate = loaded.spectral.sample_rate
+    sdrs = [median_sdr(voc, sep.separate(mix[None], rate)[0], rate) for _, mix, voc in td.valid]
+    expected = float(np.nanmedian(sdrs))
+    assert abs(expected - next(r["val_sdr"] for r in rows if r["step"] == best["step"])) < 1e-6
+    assert separator_validation(type(td)(mixtures=[], instrumentals=[]), cfg, make) is None
+
+
+# -- TensorBoard -----------------------------------------------------------------------------------------------------
+
+
+def test_cli_train_tensorboard_writes_every_term_scores_and_audio(toy_root, tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    rc = main(["train", "--data", "toy", "--root", str(toy_root), "--preset", "smoke", "--steps", "8",
+               "--tensorboard", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    scalars, audio = set(events.Tags()["scalars"]), set(events.Tags()["audio"])
+    terms = {f"train/{t}" for t in ("R1", "R2", "R3", "R4", "GAN_A", "GAN_C", "G_total", "D_A", "D_C",
+                                     "vocal_fraction", "mask_a", "lr_g")}
+    assert terms <= scalars
+    assert {"valid/val_sdr", "valid/val_sdr_mixture", "valid/val_vocal_fraction"} <= scalars
+    assert [e.step for e in events.Scalars("train/D_A")] == list(range(8))
+    assert [e.step for e in events.Scalars("valid/val_sdr")] == [8]
+    assert audio == {"audio/vocals", "audio/mixture"}
+    clip = events.Audio("audio/vocals")[0]
+    assert clip.step == 8 and clip.sample_rate == 16000 and 0 < clip.length_frames <= 4 * 16000
+
+
+def test_tensorboard_missing_is_one_clear_sentence(td, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if tensorboard were not installed
+    with pytest.raises(UsageError, match="needs the tensorboard package: pip install tensorboard"):
+        train(_cfg(steps=2, tensorboard=True), td, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "config.yaml").exists()
 
 
 @pytest.mark.slow
