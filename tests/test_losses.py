@@ -132,3 +132,21 @@ def test_discriminator_losses_train_only_active_discriminators():
     assert all(p.grad is None for p in g.parameters())  # fakes are made without gradient to g
     total, log = discriminator_losses(g, d_A, d_C, A, C, A, cfg.loss.without(["GAN_A"]))
     assert set(log) == {"D_C"}
+
+
+def test_discriminators_that_see_level_tell_an_attenuated_g_a_from_c():
+    """Scale-invariant discriminators score 0.5·c as c; with ``d_sees_level`` they do not, and the losses
+    scale mixtures and instrumentals to unit peak first, so the step does not depend on the input level."""
+    from semisep_lib.losses import unit_peak
+
+    cfg = Config.from_preset("smoke")
+    torch.manual_seed(0)
+    _, _, d_inv = build_models(cfg)
+    _, _, d_lvl = build_models(cfg.updated({"model": {"d_sees_level": True}}))
+    d_lvl.load_state_dict(d_inv.state_dict())
+    c = torch.rand(2, cfg.spectral.bins, 32) + 0.01
+    same = lambda x, y: all(torch.allclose(p, q, atol=1e-5) for p, q in zip(x, y))  # noqa: E731
+    assert same(d_inv(c), d_inv(0.5 * c)) and not same(d_lvl(c), d_lvl(0.5 * c))
+    C = torch.polar(c, torch.rand_like(c))
+    (U,) = unit_peak(3.0 * C)
+    assert torch.allclose(U.abs().flatten(1).amax(1), torch.ones(2)) and torch.allclose(U, unit_peak(C)[0], atol=1e-6)

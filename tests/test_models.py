@@ -47,3 +47,19 @@ def test_paper_g_has_the_authors_layout():
     assert [c.out_channels for c in convs[1:3]] == [128, 256] and convs[1].stride == (2, 2)
     assert convs[-1].kernel_size == (7, 7) and convs[-1].out_channels == 1
     assert count_parameters(g) > 5_000_000
+
+
+def test_compressed_domain_mask_is_the_linear_mask_to_the_power_one_over_compress():
+    """The authors multiply the compressed image: σ·|X|^c = (σ^(1/c)·|X|)^c, so the linear mask is σ^(1/c)."""
+    cfg = Config.from_preset("smoke")
+    torch.manual_seed(0)
+    g_lin = build_models(cfg)[0]
+    g_cmp = build_models(cfg.updated({"model": {"mask_domain": "compressed"}}))[0]
+    g_cmp.load_state_dict(g_lin.state_dict())
+    mag = torch.rand(2, cfg.spectral.bins, 32)
+    m_lin, m_cmp = g_lin.mask(mag), g_cmp.mask(mag)
+    assert torch.allclose(m_cmp, m_lin ** (1 / cfg.spectral.compress), atol=1e-6)
+    c = cfg.spectral.compress
+    assert torch.allclose((m_cmp * mag) ** c, m_lin * mag ** c, atol=1e-5)
+    with pytest.raises(ValueError, match="mask_domain"):
+        build_models(cfg.updated({"model": {"mask_domain": "log"}}))

@@ -30,26 +30,35 @@ def test_our_family_gets_quieter_with_p():
     assert energies[0] > energies[1] > energies[2]
 
 
-def test_authors_mask_formula_in_the_compressed_domain():
+def test_authors_mask_formula_on_the_linear_magnitude():
+    """As the authors' test.py: vocals = |X|·(1 − σ^q), σ the sigmoid output of g."""
     cfg = Config.from_preset("smoke")
     sep = MaskSeparator(ConstantMask(0.5), cfg, mask_family="authors", mask_power=2, smooth_frames=1)
     m = torch.full((1, 8, 8), 0.5)
-    expected = (1 - 0.5**2) ** (1 / cfg.spectral.compress)
-    assert torch.allclose(sep.postprocess(m), torch.full_like(m, expected))
+    assert torch.allclose(sep.postprocess(m), torch.full_like(m, 1 - 0.5**2))
+    g = ConstantMask(0.5)
+    g.mask_exponent = 1 / cfg.spectral.compress  # a g whose mask lives in the compressed domain: m = σ^(1/c)
+    sep_c = MaskSeparator(g, cfg, mask_family="authors", mask_power=2, smooth_frames=1)
+    assert torch.allclose(sep_c.postprocess(m ** g.mask_exponent), torch.full_like(m, 1 - 0.5**2), atol=1e-6)
     ours = MaskSeparator(ConstantMask(0.5), cfg, mask_family="ours", mask_power=2, smooth_frames=1)
     assert torch.allclose(ours.postprocess(m), torch.full_like(m, 0.25))
 
 
-def test_authors_smoothing_is_a_square_over_frequency_and_time():
+def test_authors_smoothing_is_their_bilateral_filter_on_a_mask():
+    """cv2.bilateralFilter(m, 3, 10, 10) covers each bin and its 4 neighbours (a disc of radius 1) with weights
+    within 1 % of each other for values in [0, 1]: one instrumental bin gives 1/5 of itself to each."""
     cfg = Config.from_preset("smoke")
     sep = MaskSeparator(ConstantMask(0.5), cfg, mask_family="authors", mask_power=1, smooth_frames=3)
     m = torch.zeros(1, 9, 9)
-    m[0, 4, 4] = 1.0  # one instrumental bin: its 3×3 neighbourhood gets 1/9 of it
+    m[0, 4, 4] = 1.0
     v = sep.postprocess(m)
-    c = 1 / cfg.spectral.compress
-    assert v[0, 4, 4].item() == pytest.approx((1 - 1 / 9) ** c, rel=1e-5)
-    assert v[0, 3, 5].item() == pytest.approx((1 - 1 / 9) ** c, rel=1e-5)  # a diagonal neighbour too
-    assert v[0, 0, 0].item() == pytest.approx(1.0)
+    assert v[0, 4, 4].item() == pytest.approx(1 - 1 / 5, rel=1e-5)
+    assert v[0, 3, 4].item() == pytest.approx(1 - 1 / 5, rel=1e-5) and v[0, 4, 5].item() == pytest.approx(0.8)
+    assert v[0, 3, 5].item() == pytest.approx(1.0)  # a diagonal neighbour is outside the disc
+    edge = torch.zeros(1, 9, 9)
+    edge[0, 0, 4] = 1.0  # mirrored border (OpenCV's default, reflect-101): above row 0 lies row 1, not row 0
+    assert sep.postprocess(edge)[0, 1, 4].item() == pytest.approx(0.8)
+    assert sep.postprocess(edge)[0, 0, 4].item() == pytest.approx(0.8)
 
 
 def test_paper_preset_uses_the_authors_family():
