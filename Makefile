@@ -24,6 +24,7 @@ ffmpeg:
 
 reproduce: $(STAMP) ffmpeg
 	$(BIN)/python -m semisep_lib reproduce --profile $(PROFILE) --data $(DATA) --out $(OUT)
+	$(BIN)/python -m semisep_lib report $(OUT) --out $(OUT)/site
 
 # pytest exits 5 when it collected no test: that must fail, not pass silently.
 test: $(STAMP) ffmpeg
