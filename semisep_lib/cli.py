@@ -141,10 +141,15 @@ def _cmd_separate(args: argparse.Namespace) -> None:
 
 def _cmd_tune(args: argparse.Namespace) -> None:
     root = resolve_data_root(args.data, args.root)
-    best, table, path = tune_run(args.model, root, powers=args.powers or DEFAULT_POWERS, device=args.device,
-                                 record={"data": args.data})
-    for p, v in table.items():
-        print(f"mask power {p:>5g}: median vocal SDR {v:6.2f} dB" + ("  ← chosen" if p == best else ""))
+    powers = {f: tuple(args.powers) if args.powers else DEFAULT_POWERS[f] for f in args.families}
+    by_sdr, by_sir, curve, path = tune_run(args.model, root, powers=powers, device=args.device,
+                                           record={"data": args.data})
+    fmt = lambda v: "   n/a" if v is None else f"{v:6.2f}"  # noqa: E731
+    for r in curve:
+        key = {k: r[k] for k in by_sdr}
+        mark = "  ← chosen (SDR)" if key == by_sdr else "  ← favouring SIR" if key == by_sir else ""
+        print(f"{r['mask_family']:>7} power {r['mask_power']:>5g}: median vocal SDR {fmt(r['SDR'])} dB, "
+              f"SIR {fmt(r['SIR'])} dB{mark}")
     print(f"wrote {path}")
 
 
@@ -159,20 +164,24 @@ def add_separate_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--mask-power", type=float, help="mask exponent (default: tuned value, else the config's)")
     p.add_argument("--mask-family", choices=MASK_FAMILIES,
-                   help="ours: vocal mask (1 - m)^p; authors: 1 - m^q in the compressed domain (default: config's)")
+                   help="ours: vocal mask (1 - m)^p; authors: 1 - smooth(m^q), as their test.py (default: config's)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
     p.add_argument("--musdb-subset", choices=["test", "valid", "select", "report"], help="separate a whole MUSDB subset instead")
     p.add_argument("--root", help="MUSDB18 root for --musdb-subset (default $MUSDB_PATH)")
     p.set_defaults(func=_cmd_separate)
 
-    p = sub.add_parser("tune-mask", help="choose the mask exponent on validation songs; store it in the run",
-                       description="Try several mask exponents on the validation songs (never the test songs), "
-                                   "keep the one with the best median vocal SDR, and write it to "
-                                   "RUN/separate.yaml, which `semisep separate` then uses.")
+    p = sub.add_parser("tune-mask", help="choose the mask post-processing on selection songs; store it in the run",
+                       description="Try both post-processing families with several exponents on the selection "
+                                   "songs (half the validation songs; never songs that report), score each by "
+                                   "museval vocal SDR and SIR, keep the best median SDR in RUN/separate.yaml "
+                                   "(which `semisep separate` then uses) and record the whole curve and the "
+                                   "SIR-favouring choice beside it.")
     p.add_argument("--model", required=True, help="run directory (or a checkpoint inside one)")
     p.add_argument("--data", choices=["toy", "musdb"], default="toy")
     p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
-    p.add_argument("--powers", type=float, nargs="+", help=f"exponents to try (default {DEFAULT_POWERS})")
+    p.add_argument("--powers", type=float, nargs="+", help=f"exponents to try in every family (default {DEFAULT_POWERS})")
+    p.add_argument("--families", nargs="+", choices=MASK_FAMILIES, default=list(MASK_FAMILIES),
+                   help="post-processing families to try (default: both)")
     p.add_argument("--device", default="auto", help="cpu, cuda ... (default: CUDA when present)")
     p.set_defaults(func=_cmd_tune)
 

@@ -58,6 +58,19 @@ def median_sdr(reference: np.ndarray, estimate: np.ndarray, win: int, hop: int |
     return float(np.median(vals)) if vals.size else float("nan")
 
 
+def median_sdr_sir(vocals: np.ndarray, accompaniment: np.ndarray, estimate: np.ndarray,
+                   rate: int) -> tuple[float, float]:
+    """museval v4 vocal SDR and SIR (1 s windows, median over windows) of a vocal ``estimate``; the accompaniment
+    estimate is the mixture minus it. Arrays ``(samples, channels)``; NaN where every window is silent."""
+    import museval  # seconds to import, and only SIR needs it
+
+    refs = np.stack([vocals, accompaniment]).astype(np.float64)
+    ests = np.stack([estimate, vocals + accompaniment - estimate]).astype(np.float64)
+    SDR, _, SIR, _ = museval.evaluate(refs, ests, win=rate, hop=rate)
+    med = lambda v: float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")  # noqa: E731
+    return med(SDR[0]), med(SIR[0])
+
+
 def energy(x: np.ndarray, block: int = 1 << 20) -> float:
     """``‖x‖²`` summed in float64; an array of more than ``block`` values is summed in pieces along its longest
     (samples) axis, so that a long track needs no float64 copy of itself."""

@@ -38,7 +38,7 @@ from .fileio import atomic_write_bytes, atomic_write_json, run_lock
 from .nes import NESConfig, train_nes
 from .paper import PAPER_TABLE3
 from .plots import ablation
-from .separate import load_separator, save_tuning, tune_mask_power
+from .separate import load_separator, save_tuning, tune_mask
 from .tables import write_tables
 from .train import train
 
@@ -125,10 +125,11 @@ class Reproduction:
             atomic_write_bytes(run / "checkpoint.pt", warm.read_bytes())
         summary = train(cfg, self.td, run, objective=objective, progress=self.progress)
         g, gcfg = load_g(run, device=self.device)
-        select = load_songs(self.root, subset="train", split="select")
-        power, table = tune_mask_power(g, gcfg, select, device=self.device)
-        save_tuning(run, power, table, {"chosen_on": "selection songs", "songs": [s.name for s in select]})
-        atomic_write_json(run / "summary.json", {**summary, "mask_power": power, "row": name, "seed": seed})
+        select = load_songs(self.root, subset="train", split="select", sample_rate=gcfg.spectral.sample_rate,
+                            mono=True)  # at the model's rate, mono: the tuning's cost is museval's
+        by_sdr, by_sir, curve = tune_mask(g, gcfg, select, device=self.device)
+        save_tuning(run, by_sdr, by_sir, curve, {"chosen_on": "selection songs", "songs": [s.name for s in select]})
+        atomic_write_json(run / "summary.json", {**summary, **by_sdr, "row": name, "seed": seed})
         return run
 
     def score(self, key: str, make_separator) -> dict:

@@ -19,7 +19,7 @@ Long inputs are processed in chunks of ``chunk_seconds`` that overlap by ``cross
 cross-faded linearly, so memory does not grow with the track (a 10-minute stereo 44.1 kHz song stays near the
 size of its own waveforms).
 
-The mask exponent is a free choice of the authors (tuned on the *test* tracks). Here :func:`tune_mask_power`
+The mask exponent is a free choice of the authors (tuned on the *test* tracks). Here :func:`tune_mask`
 chooses it on the *selection* songs (half the validation songs; the other half only report) and
 ``semisep tune-mask`` stores it in the run directory as ``separate.yaml``,
 which :func:`load_separator` reads.
@@ -47,7 +47,7 @@ from .config import Config
 from .data import iter_songs, list_tracks, load_songs, musdb_folder
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_text
-from .metrics import energy_fraction, median_sdr
+from .metrics import energy_fraction, median_sdr_sir
 from .separator import Separator, check_audio
 from .spectral import STFT, apply_mask, crop, magnitude, resample, uncrop_mask
 
@@ -55,8 +55,10 @@ from .spectral import STFT, apply_mask, crop, magnitude, resample, uncrop_mask
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 #: The file in a run directory that holds the separation settings chosen by ``semisep tune-mask``.
 TUNING_FILE = "separate.yaml"
-#: Mask exponents tried by :func:`tune_mask_power` (the authors' 9 among them).
-DEFAULT_POWERS = (0.5, 1.0, 2.0, 3.0, 5.0, 9.0)
+#: Exponents :func:`tune_mask` tries for each post-processing family (the authors' q = 9 among them).
+DEFAULT_POWERS = {"ours": (0.5, 1.0, 2.0, 3.0, 5.0, 9.0), "authors": (1.0, 2.0, 3.0, 5.0, 9.0, 15.0)}
+#: How much vocal SDR the SIR-favouring setting of :func:`tune_mask` may give up (dB).
+SIR_SDR_COST = 1.0
 STEMS = ("vocals", "accompaniment")
 
 
@@ -300,49 +302,62 @@ def load_separator(model_path: str | Path | None = None, device: str = "cpu", ma
     return MaskSeparator(g, cfg, device=dev, mask_power=mask_power, **kwargs)  # kwargs: e.g. mask_family
 
 
-def tune_mask_power(g: torch.nn.Module, cfg: Config, songs: Iterable, powers: Sequence[float] = DEFAULT_POWERS,
-                    device: str | torch.device = "cpu") -> tuple[float, dict[float, float]]:
-    """Choose the mask exponent on *selection* songs (never on songs that report, unlike the authors).
+def tune_mask(g: torch.nn.Module, cfg: Config, songs: Iterable, powers: dict | None = None,
+              device: str | torch.device = "cpu") -> tuple[dict, dict, list[dict]]:
+    """Choose the mask post-processing on *selection* songs (never on songs that report, unlike the authors).
 
-    Criterion: for every power, the median over songs of each song's median fast SDR of the vocal estimate
-    (museval v4's SDR, 1 s windows, :func:`~semisep_lib.metrics.median_sdr`); the power with the highest value
-    wins (ties: the earlier power in ``powers``). ``songs``: :class:`~semisep_lib.data.Song` records with
-    vocals, at any rate (the CLI uses the model's rate, mono, for speed). Returns ``(best_power, table)`` with
-    ``table[power]`` = that median. Songs whose vocals are silent throughout are skipped."""
-    powers = [float(p) for p in powers]
-    if not powers or any(not p > 0 for p in powers):
+    Every candidate — each family of :meth:`MaskSeparator.postprocess` with each of its exponents in ``powers``
+    (default :data:`DEFAULT_POWERS`; ours with ``cfg``'s smoothing, the authors' with their filter) — is scored
+    by museval v4 (1 s windows): per song the median over windows of the vocal SDR and SIR, then the median over
+    songs. Two choices: **by SDR**, the candidate with the highest SDR (ties: the earlier one); **favouring SIR**,
+    the highest SIR among the candidates within :data:`SIR_SDR_COST` dB of that SDR. ``songs``:
+    :class:`~semisep_lib.data.Song` records with vocals and accompaniment. Returns ``(by_sdr, favouring_sir,
+    curve)``; the choices are ``separate`` settings, ``curve`` one row per candidate with its SDR and SIR."""
+    powers = {f: [float(p) for p in ps] for f, ps in (powers or DEFAULT_POWERS).items()}
+    if not powers or any(f not in MASK_FAMILIES for f in powers):
+        raise UsageError(f"Mask families must be among {', '.join(MASK_FAMILIES)}, got {list(powers)}.")
+    if any(not ps or any(not p > 0 for p in ps) for ps in powers.values()):
         raise UsageError(f"Mask powers must be positive numbers, got {powers}.")
-    sep = MaskSeparator(g, cfg, device=device)
-    per_power: dict[float, list[float]] = {p: [] for p in powers}
+    smooth = {"ours": cfg.separate.smooth_frames if cfg.separate.mask_family == "ours" else 1, "authors": 3}
+    scores: dict[tuple[str, float], list[tuple[float, float]]] = {(f, p): [] for f, ps in powers.items() for p in ps}
     for song in songs:
-        if song.vocals is None:
-            raise DataError(f"Song {song.name} has no vocals to tune the mask exponent against.")
-        estimates = sep.separate_powers(song.mixture, song.rate, powers)
-        for p, est in zip(powers, estimates):
-            # metrics take (samples, channels)
-            per_power[p].append(median_sdr(song.vocals.T, est.T, win=song.rate))
-    table = {}
-    for p, vals in per_power.items():
-        vals = [v for v in vals if not math.isnan(v)]
-        table[p] = float(np.median(vals)) if vals else float("nan")
-    scored = [p for p in powers if not math.isnan(table[p])]
+        if song.vocals is None or song.accompaniment is None:
+            raise DataError(f"Song {song.name} has no stems to tune the mask post-processing against.")
+        for family, ps in powers.items():
+            sep = MaskSeparator(g, cfg, device=device, mask_family=family, smooth_frames=smooth[family])
+            for p, est in zip(ps, sep.separate_powers(song.mixture, song.rate, ps)):
+                # metrics take (samples, channels)
+                scores[(family, p)].append(median_sdr_sir(song.vocals.T, song.accompaniment.T, est.T, song.rate))
+    curve = []
+    for (family, p), vals in scores.items():
+        sdrs = [v[0] for v in vals if not math.isnan(v[0])]
+        sirs = [v[1] for v in vals if not math.isnan(v[1])]
+        curve.append({"mask_family": family, "mask_power": p, "smooth_frames": smooth[family],
+                      "SDR": round(float(np.median(sdrs)), 4) if sdrs else None,
+                      "SIR": round(float(np.median(sirs)), 4) if sirs else None})
+    scored = [r for r in curve if r["SDR"] is not None]
     if not scored:
-        raise DataError("No selection song with audible vocals to tune the mask exponent on.")
-    best = max(scored, key=lambda p: (table[p], -powers.index(p)))
-    return best, table
+        raise DataError("No selection song with audible vocals to tune the mask post-processing on.")
+    setting = lambda r: {k: r[k] for k in ("mask_family", "mask_power", "smooth_frames")}  # noqa: E731
+    by_sdr = max(scored, key=lambda r: (r["SDR"], -curve.index(r)))
+    near = [r for r in scored if r["SDR"] >= by_sdr["SDR"] - SIR_SDR_COST and r["SIR"] is not None]
+    by_sir = max(near, key=lambda r: (r["SIR"], -curve.index(r))) if near else by_sdr
+    return setting(by_sdr), setting(by_sir), curve
 
 
-def save_tuning(model_path: str | Path, power: float, table: dict[float, float], info: dict | None = None) -> Path:
-    """Write ``RUN/separate.yaml``: ``separate: {mask_power: power}`` (read by :func:`load_separator`) and a
-    ``tuning`` record (criterion, the table, where it was tuned). Other ``separate`` keys already there stay."""
+def save_tuning(model_path: str | Path, by_sdr: dict, favouring_sir: dict, curve: list[dict],
+                info: dict | None = None) -> Path:
+    """Write ``RUN/separate.yaml``: ``separate:`` the SDR choice of :func:`tune_mask` (read by
+    :func:`load_separator`), and a ``tuning`` record: the criterion, the SIR-favouring choice, the whole
+    SDR/SIR curve and where it was tuned (``info``). Other ``separate`` keys already there stay."""
     run_dir = run_dir_of(model_path)
-    old = read_tuning(run_dir)
-    settings = dict(old.get("separate") or {})
-    settings["mask_power"] = float(power)
+    settings = dict(read_tuning(run_dir).get("separate") or {})
+    settings.update(by_sdr)
     record = {
-        "criterion": "median over the selection songs of the per-song median fast SDR (museval v4 SDR, 1 s "
-                     "windows) of the vocal estimate",
-        "median_sdr_by_power": {float(p): (None if math.isnan(v) else round(float(v), 4)) for p, v in table.items()},
+        "criterion": "median over the selection songs of each song's median museval v4 vocal SDR (1 s windows); "
+                     f"favouring SIR: the highest such SIR within {SIR_SDR_COST:g} dB of the best SDR",
+        "favouring_sir": dict(favouring_sir),
+        "curve": [dict(r) for r in curve],
     }
     record.update(info or {})
     path = run_dir / TUNING_FILE
@@ -485,17 +500,17 @@ def separate_files(files: Sequence[str | Path], separator: Separator, out_dir: s
     return results
 
 
-def tune_run(model: str | Path, root: str | Path, powers: Sequence[float] = DEFAULT_POWERS, device: str = "auto",
-             record: dict | None = None) -> tuple[float, dict[float, float], Path]:
+def tune_run(model: str | Path, root: str | Path, powers: dict | None = None, device: str = "auto",
+             record: dict | None = None) -> tuple[dict, dict, list[dict], Path]:
     """``semisep tune-mask``: choose the mask exponent of the run ``model`` on the *selection* songs of the dataset
-    ``root`` (at the model's rate, mono, for speed) with :func:`tune_mask_power`, and store it in the run with
-    :func:`save_tuning`, with ``record`` (e.g. the data's name) in the tuning record. Returns ``(best power,
-    table, path of separate.yaml)``."""
+    ``root`` (at the model's rate, mono, for speed) with :func:`tune_mask`, and store it in the run with
+    :func:`save_tuning`, with ``record`` (e.g. the data's name) in the tuning record. Returns ``(by SDR,
+    favouring SIR, curve, path of separate.yaml)``."""
     dev = pick_device(device or "auto")
     g, cfg = load_g(model, device=str(dev))
     songs = load_songs(root, "train", "select", sample_rate=cfg.spectral.sample_rate, mono=True)
-    best, table = tune_mask_power(g, cfg, songs, powers=powers, device=dev)
-    path = save_tuning(model, best, table, {"model": str(model), **(record or {}), "root": str(root),
+    by_sdr, by_sir, curve = tune_mask(g, cfg, songs, powers=powers, device=dev)
+    path = save_tuning(model, by_sdr, by_sir, curve, {"model": str(model), **(record or {}), "root": str(root),
                                             "songs": [s.name for s in songs],
                                             "rate": cfg.spectral.sample_rate, "mono": True})
-    return best, table, path
+    return by_sdr, by_sir, curve, path

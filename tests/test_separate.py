@@ -17,8 +17,8 @@ from semisep_lib.audio import read_audio, write_audio
 from semisep_lib.config import Config
 from semisep_lib.data import Song
 from semisep_lib.errors import AudioError, UsageError
-from semisep_lib.separate import (MaskSeparator, load_separator, read_tuning, save_tuning, separate_file,
-                                  tune_mask_power)
+from semisep_lib.separate import (SIR_SDR_COST, MaskSeparator, load_separator, read_tuning, save_tuning,
+                                  separate_file, tune_mask)
 
 
 @pytest.fixture(scope="module")
@@ -117,28 +117,38 @@ def test_default_model_without_pretrained(monkeypatch, tmp_path):
         sep_lib.default_model()
 
 
-def test_tune_mask_power_is_stored_and_used(tmp_path):
+def test_tune_mask_searches_both_families_and_stores_the_sdr_choice(tmp_path):
     run = make_run(tmp_path / "run")
     cfg = Config.from_preset("smoke")
-    # songs at the model rate, mono, as `tune-mask` loads the validation split
+    # songs at the model rate, mono, as `tune-mask` loads the selection split
     voc, acc = tones(1, 16000, 2.0, seed=1), tones(1, 16000, 2.0, seed=2)[:, ::-1].copy()
     songs = [Song("a", 16000, voc + acc, voc, acc), Song("b", 16000, 0.5 * voc + acc, 0.5 * voc, acc)]
     g = load_separator(run).g
-    best, table = tune_mask_power(g, cfg, songs, powers=(1, 3, 9))
-    assert best in table and set(table) == {1.0, 3.0, 9.0}
-    assert table[best] == max(table.values())
-    # the criterion, recomputed by hand for one power
-    sep = MaskSeparator(g, cfg, mask_power=3)
+    by_sdr, by_sir, curve = tune_mask(g, cfg, songs, powers={"ours": (1, 3), "authors": (1, 9)})
+    assert [(r["mask_family"], r["mask_power"]) for r in curve] == [("ours", 1), ("ours", 3), ("authors", 1),
+                                                                   ("authors", 9)]
+    best = max(curve, key=lambda r: r["SDR"])
+    assert by_sdr == {k: best[k] for k in ("mask_family", "mask_power", "smooth_frames")}
+    sir_ok = [r for r in curve if r["SDR"] >= best["SDR"] - SIR_SDR_COST]
+    assert by_sir["mask_power"] == max(sir_ok, key=lambda r: r["SIR"])["mask_power"]
+    # the criterion, recomputed by hand for one candidate: museval's SDR is the fast SDR
+    sep = MaskSeparator(g, cfg, mask_power=3, mask_family="ours", smooth_frames=1)
     from semisep_lib.metrics import median_sdr
 
     by_hand = np.median([median_sdr(s.vocals.T, sep.separate(s.mixture, 16000).T, 16000) for s in songs])
-    assert table[3.0] == pytest.approx(by_hand, abs=1e-5)
+    assert curve[1]["SDR"] == pytest.approx(by_hand, abs=1e-3)
+    assert all(r["SIR"] is not None for r in curve)
 
-    path = save_tuning(run / "best.pt", best, table, {"data": "synthetic"})
-    assert path == run / "separate.yaml" and read_tuning(run)["separate"]["mask_power"] == best
-    assert load_separator(run).mask_power == best
-    assert load_separator(run / "best.pt").mask_power == best
+    path = save_tuning(run / "best.pt", by_sdr, by_sir, curve, {"data": "synthetic"})
+    tuning = read_tuning(run)
+    assert path == run / "separate.yaml" and tuning["separate"]["mask_power"] == by_sdr["mask_power"]
+    assert tuning["tuning"]["curve"] == curve and tuning["tuning"]["favouring_sir"] == by_sir
+    sep = load_separator(run)
+    assert (sep.mask_family, sep.mask_power, sep.smooth_frames) == tuple(by_sdr.values())
+    assert load_separator(run / "best.pt").mask_power == by_sdr["mask_power"]
     assert load_separator(run, mask_power=0.5).mask_power == 0.5
+    with pytest.raises(UsageError):
+        tune_mask(g, cfg, songs, powers={"log": (1,)})
 
 
 def test_cli_separates_and_rejects_non_audio_cleanly(run_dir, tmp_path, capsys):
