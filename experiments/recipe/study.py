@@ -39,6 +39,7 @@ from semisep_lib.separate import MaskSeparator
 from semisep_lib.train import train
 
 HERE = Path(__file__).resolve().parent
+G_STEPS = 3000  #: g steps per run (the issue's minimum)
 DEFAULT_ROOT = HERE.parents[1].parent / "shared" / "data" / "musdb18-7"
 
 #: name → (why it is tried, overrides on the cpu preset, data split).
@@ -53,10 +54,26 @@ RECIPES: dict[str, tuple[str, dict, str]] = {
                 "200-step warm-up (cpu-sized networks)",
                 {"loss": {"R1": 2.0, "R2": 2.0, "R3": 2.0, "R4": 2.0, "GAN_A": 1.0, "GAN_C": 1.0},
                  "train": {"lr_g": 1e-4, "lr_d": 1e-4, "d_steps": 1, "d_warmup": 200}}, "disjoint"),
+    "level": ("the cpu preset with discriminators that see levels as the authors' do (inputs scaled to unit "
+              "peak once, no renormalisation inside d_A/d_C): a uniformly attenuated g(a) no longer looks like c",
+              {"model": {"d_sees_level": True}}, "disjoint"),
+    "level-ema": ("level, evaluated on an exponential moving average of g's weights (decay 0.999): the "
+                  "level curve oscillates by ±1 dB from one point to the next, which an average should smooth",
+                  {"model": {"d_sees_level": True}, "train": {"ema_decay": 0.999}}, "disjoint"),
+    "level-compressed": ("level, with the mask in the authors' compressed domain too",
+                         {"model": {"d_sees_level": True, "mask_domain": "compressed"}}, "disjoint"),
+    "compressed": ("the cpu preset with the mask in the authors' compressed domain (it multiplies |X|^0.3, so "
+                   "the linear mask is σ^(1/0.3))", {"model": {"mask_domain": "compressed"}}, "disjoint"),
+    "cpu-decay": ("the cpu preset with both learning rates halved every 1000 steps (a schedule that freezes the "
+                  "game as it goes)", {"train": {"lr_decay_every": 1000}}, "disjoint"),
     "wide-slow-d": ("slow-d with a wider g (16 channels, 4 residual blocks)",
                     {"train": {"lr_d": 2e-4, "d_steps": 1}, "model": {"g_channels": 16, "g_res_blocks": 4}},
                     "disjoint"),
 }
+
+#: The order runs are made in (every recipe's first seed before any second seed).
+ORDER = ["level", "cpu", "level-ema", "authors", "gan1", "level-compressed", "slow-d", "compressed", "cpu-decay", "wide-slow-d"]
+assert sorted(ORDER) == sorted(RECIPES)
 
 
 def run_name(recipe: str, seed: int) -> str:
@@ -142,7 +159,7 @@ def write_report(results: Path) -> None:
     summary = summarise(results)
     (results / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    colours = {r: f"C{i}" for i, r in enumerate(RECIPES)}
+    colours = {r: f"C{i}" for i, r in enumerate(ORDER)}
     for path in sorted(results.glob("*.jsonl")):
         curve = read_curve(path)
         if not curve:
@@ -163,11 +180,21 @@ def write_report(results: Path) -> None:
     lines = ["| run | g steps | final SDR | final SIR | final vocal fraction | best SDR (at g step) | stable | "
              "train CPU min |", "|---|---|---|---|---|---|---|---|"]
     for name, s in summary.items():
-        lines.append(f"| {name} | {s['g_steps']} | {s['final_SDR']:.2f} | {s['final_SIR']:.2f} | "
+        lines.append(f"| {name} | {s['g_steps']}{'' if s['g_steps'] >= G_STEPS else ' (in progress)'} | {s['final_SDR']:.2f} | {s['final_SIR']:.2f} | "
                      f"{s['final_vocal_energy_fraction']:.3f} | {s['best_SDR']:.2f} ({s['best_at_g_step']}) | "
                      f"{'yes' if s['stable'] else 'no'} | {s['train_cpu_minutes']} |")
-    (results / "table.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    recipes = ["| recipe | what it changes, and why |", "|---|---|"]
+    recipes += [f"| {name} | {RECIPES[name][0]} (data split: {RECIPES[name][2]}) |" for name in ORDER]
+    text = "\n".join(lines) + "\n\n" + "\n".join(recipes) + "\n"
+    (results / "table.md").write_text(text)
+    readme = HERE / "README.md"
+    if readme.is_file():  # the generated part of the README sits between two markers
+        doc = readme.read_text()
+        start, end = "<!-- table:start -->", "<!-- table:end -->"
+        if start in doc and end in doc:
+            head, rest = doc.split(start, 1)
+            readme.write_text(head + start + "\n" + text + end + rest.split(end, 1)[1])
+    print(text)
 
 
 def main(argv=None) -> None:
@@ -177,7 +204,7 @@ def main(argv=None) -> None:
     p.add_argument("--results", type=Path, default=HERE / "results", help="curves (committed)")
     p.add_argument("--only", nargs="+", choices=list(RECIPES), help="recipes to run (default: all)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    p.add_argument("--g-steps", type=int, default=3000)
+    p.add_argument("--g-steps", type=int, default=G_STEPS)
     p.add_argument("--every", type=int, default=250)
     p.add_argument("--workers", type=int, default=1, help="museval worker processes")
     p.add_argument("--minutes", type=float, default=1e9, help="stop after the point that crosses this budget")
@@ -192,7 +219,7 @@ def main(argv=None) -> None:
     print(f"report songs: {', '.join(s.name for s in songs)}", flush=True)
     deadline = time.time() + 60 * args.minutes
     for seed in args.seeds:  # every recipe's first seed before any second seed
-        for name in args.only or RECIPES:
+        for name in args.only or ORDER:
             if not run_recipe(name, seed, args, songs, deadline):
                 print("time budget reached; run again to continue", flush=True)
                 return
