@@ -66,6 +66,21 @@ STEMS = ("vocals", "accompaniment")
 # the paper's method
 
 
+def _batches(n: int, most: int) -> list[tuple[int, int]]:
+    """``(start, size)`` of batches covering ``n`` jobs: full batches of ``most``, then the rest in powers of two
+    (37 = 32 + 4 + 1). Batch sizes thus come from a fixed small set whatever ``n`` is, so the convolution
+    library's per-shape caches stop growing with the number of files separated (memory stays flat)."""
+    out, i = [], 0
+    while n - i >= most:
+        out.append((i, most))
+        i += most
+    for bit in reversed(range(max(most, 1).bit_length())):
+        if (n - i) >> bit & 1:
+            out.append((i, 1 << bit))
+            i += 1 << bit
+    return out
+
+
 def _chunk_bounds(n: int, length: int, overlap: int) -> list[tuple[int, int]]:
     """``[(start, end), ...]`` covering ``0..n`` with chunks of ``length`` samples overlapping by ``overlap``.
 
@@ -166,8 +181,8 @@ class MaskSeparator(Separator):
             wsum[s:s + B] += window
         # (C, F, T) → blocks (C * n_blocks, F, B), processed batch_blocks at a time
         jobs = [(c, s) for s in starts for c in range(C)]
-        for i in range(0, len(jobs), self.batch_blocks):
-            part = jobs[i:i + self.batch_blocks]
+        for i, size in _batches(len(jobs), self.batch_blocks):
+            part = jobs[i:i + size]
             m = self.g.mask(torch.stack([mag[c, :, s:s + B] for c, s in part]))
             for (c, s), mc in zip(part, m):
                 acc[c, :, s:s + B] += mc * window

@@ -185,3 +185,28 @@ def test_tune_mask_command_writes_the_run_settings(toy_root, tmp_path, capsys):
     assert tuning["separate"]["mask_power"] in (1.0, 9.0)
     assert tuning["tuning"]["songs"] == ["toy-004"]  # the selection half of the validation songs (toy-005 reports)
     assert load_separator(run).mask_power == tuning["separate"]["mask_power"]
+
+
+def test_block_batches_take_few_shapes_whatever_the_length():
+    """Memory must not grow with the number of files: oneDNN caches a primitive per input shape, so the
+    batches of blocks come in a fixed small set of sizes (full batches, then powers of two)."""
+    from semisep_lib.separate import _batches
+
+    for n in range(0, 300):
+        b = _batches(n, 48)
+        assert sum(s for _, s in b) == n and [i for i, _ in b] == list(np.cumsum([0] + [s for _, s in b])[:-1])
+    sizes = {s for n in range(300) for _, s in _batches(n, 48)}
+    assert sizes <= {48, 32, 16, 8, 4, 2, 1}
+    cfg = Config.from_preset("smoke")
+    seen = set()
+
+    class Recorder(ConstantMask):
+        def mask(self, mag):
+            seen.add(tuple(mag.shape))
+            return super().mask(mag)
+
+    sep = MaskSeparator(Recorder(0.5), cfg, batch_blocks=8)
+    for seconds in np.linspace(1.0, 6.0, 23):
+        audio = np.random.default_rng(0).standard_normal((1, int(seconds * 16000))).astype(np.float32)
+        sep.separate(audio, 16000)
+    assert len({s[0] for s in seen if s[-1] == sep.block}) <= 4  # 8, 4, 2, 1
