@@ -60,6 +60,10 @@ RECIPES: dict[str, tuple[str, dict, str]] = {
     "level-ema": ("level, evaluated on an exponential moving average of g's weights (decay 0.999): the "
                   "level curve oscillates by ±1 dB from one point to the next, which an average should smooth",
                   {"model": {"d_sees_level": True}, "train": {"ema_decay": 0.999}}, "disjoint"),
+    "level-ema-decay": ("level-ema with both learning rates halved every 1000 steps: the level and level-ema "
+                        "curves reach 3.5 dB and then wander, so the game is slowed as it goes",
+                        {"model": {"d_sees_level": True}, "train": {"ema_decay": 0.999, "lr_decay_every": 1000}},
+                        "disjoint"),
     "level-compressed": ("level, with the mask in the authors' compressed domain too",
                          {"model": {"d_sees_level": True, "mask_domain": "compressed"}}, "disjoint"),
     "compressed": ("the cpu preset with the mask in the authors' compressed domain (it multiplies |X|^0.3, so "
@@ -72,7 +76,7 @@ RECIPES: dict[str, tuple[str, dict, str]] = {
 }
 
 #: The order runs are made in (every recipe's first seed before any second seed).
-ORDER = ["level", "cpu", "level-ema", "authors", "gan1", "level-compressed", "slow-d", "compressed", "cpu-decay", "wide-slow-d"]
+ORDER = ["level", "cpu", "level-ema", "authors", "level-ema-decay", "gan1", "level-compressed", "slow-d", "compressed", "cpu-decay", "wide-slow-d"]
 assert sorted(ORDER) == sorted(RECIPES)
 
 
@@ -101,6 +105,7 @@ def run_recipe(name: str, seed: int, args, songs, deadline: float) -> bool:
     why, overrides, split = RECIPES[name]
     cfg = Config.from_preset("cpu").updated(overrides)
     cfg.train.seed, cfg.train.device, cfg.train.val_every = seed, "cpu", args.every
+    cfg.train.threads = args.threads
     td = load_training_data(cfg, args.root, split_mode=split, seed=seed)
     run_dir = args.runs / run_name(name, seed)
     curve_path = args.results / f"{run_name(name, seed)}.jsonl"
@@ -207,6 +212,8 @@ def main(argv=None) -> None:
     p.add_argument("--g-steps", type=int, default=G_STEPS)
     p.add_argument("--every", type=int, default=250)
     p.add_argument("--workers", type=int, default=1, help="museval worker processes")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads per run (0: torch's default); two studies of 1 thread each share 2 cores")
     p.add_argument("--minutes", type=float, default=1e9, help="stop after the point that crosses this budget")
     p.add_argument("--report", action="store_true", help="only write summary.json, curves.png, table.md")
     args = p.parse_args(argv)
