@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AudioError, DataError, UsageError
+from .reproduce import command_line, git_commit
 
 ASSETS = Path(__file__).resolve().parent / "report_assets"
 #: codec → (file suffix, ffmpeg encoder arguments)
@@ -152,30 +153,13 @@ def _td(cell: str, inline) -> str:
     return f'<td class="num">{inline(cell)}</td>' if numeric else f"<td>{inline(cell)}</td>"
 
 
-def git_commit(path: Path | None = None) -> str | None:
-    """``HEAD`` of the git work tree holding ``path`` (default: this library), with ``+ local changes`` when
-    tracked files differ from it; ``None`` outside git."""
-    where = str(path or Path(__file__).resolve().parent)
-    try:
-        head = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        if head.returncode:
-            return None
-        dirty = subprocess.run(["git", "-C", where, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head.stdout.strip() + (" + local changes" if dirty else "")
-
-
 def _reproduce_command(info: dict, source: Path) -> str:
     """The ``reproduce`` command that wrote ``source``: as recorded, else rebuilt from its tables' info."""
     if info.get("command"):
         return str(info["command"])
     if not info.get("profile"):
         return ""
-    root = f" --root {info['root']}" if info.get("data") == "musdb" and info.get("root") else ""
-    return (f"python -m semisep_lib reproduce --profile {info['profile']} --data {info.get('data', 'toy')}{root} "
-            f"--seeds {info.get('seeds', 1)} --out {source}")
+    return command_line(info["profile"], info.get("data", "toy"), info.get("root"), info.get("seeds", 1), source)
 
 
 # ---------------------------------------------------------------------------------------------------------------

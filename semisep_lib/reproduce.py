@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -64,6 +65,27 @@ def slug(label: str) -> str:
 
 def _done(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def git_commit(path: Path | None = None) -> str | None:
+    """``HEAD`` of the git work tree holding ``path`` (default: this library), with ``+ local changes`` when
+    tracked files differ from it; ``None`` outside git."""
+    where = str(path or Path(__file__).resolve().parent)
+    try:
+        head = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if head.returncode:
+            return None
+        dirty = subprocess.run(["git", "-C", where, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + (" + local changes" if dirty else "")
+
+
+def command_line(profile: str, data: str, root, seeds: int, out) -> str:
+    """The ``reproduce`` command line with these settings (what a run records, and what a reader re-runs)."""
+    where = f" --root {root}" if data == "musdb" and root else ""
+    return f"python -m semisep_lib reproduce --profile {profile} --data {data}{where} --seeds {seeds} --out {out}"
 
 
 class Reproduction:
@@ -182,7 +204,9 @@ class Reproduction:
                     "evaluated_on": self.eval_subset, "evaluation_songs": len(self.eval_songs),
                     "report_songs": [s.name for s in self.eval_songs],
                     "selection_songs": list_tracks(self.root, "train", "select"),
-                    "seeds": self.seeds, "steps": self.cfg.train.steps, "preset": self.profile}
+                    "seeds": self.seeds, "steps": self.cfg.train.steps, "preset": self.profile,
+                    "command": command_line(self.profile, self.data, self.root, self.seeds, self.out),
+                    "git_commit": git_commit()}
             _, rows3 = write_tables(self.out, table1, table3, info)
             fig = ablation(rows3, PAPER_TABLE3)
             fig.savefig(self.out / "ablation.png.tmp.png", dpi=120, bbox_inches="tight")

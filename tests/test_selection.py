@@ -15,6 +15,7 @@ import yaml
 from semisep_lib.cli import main
 from semisep_lib.config import Config
 from semisep_lib.data import list_tracks, load_training_data, selection_report_split
+from semisep_lib.reproduce import git_commit
 
 
 def test_split_halves_are_disjoint_and_cover_the_validation_songs():
@@ -63,3 +64,13 @@ def test_reproduce_reports_on_no_song_that_chose(no_test_reproduction):
         assert tuned_on and tuned_on <= select and not tuned_on & report, path
     table3 = (out / "table3.md").read_text()
     assert "Reported on:" in table3 and "never reported" in table3
+
+
+def test_reproduce_records_its_command_and_commit(no_test_reproduction):
+    """The listening page and a reader re-run what the run recorded, not a guess."""
+    root, out = no_test_reproduction
+    info = yaml.safe_load((out / "table1.json").read_text())["info"]
+    assert info["command"] == (f"python -m semisep_lib reproduce --profile smoke --data toy --seeds 1 --out {out}")
+    assert "git_commit" in info
+    if git_commit() is not None:  # inside a git work tree (as in CI): the commit of the code that ran
+        assert info["git_commit"] == git_commit()
