@@ -37,7 +37,7 @@ import _common as C  # noqa: E402
 SECTIONS = ("steps", "ab", "e2e")
 SIZES = {
     "full": {"cpu": {"warmup": 3, "steps": 20}, "paper": {"warmup": 1, "steps": 3}, "e2e_steps": 40,
-             "ab": {"rounds": 5, "per_round": 3}},
+             "ab": {"rounds": 6, "per_round": 3}},
     "quick": {"cpu": {"warmup": 1, "steps": 2}, "paper": None, "e2e_steps": 4, "ab": {"rounds": 1, "per_round": 1}},
 }
 
@@ -117,67 +117,87 @@ def run_step_case(preset: str, threads: int, warmup: int, steps: int, variant: d
 
 
 def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
-    """Interleaved timings in one process: the same models train ``per_round`` iterations with 1 thread, then
-    ``per_round`` with 2 threads, then ``per_round`` with 2 threads under bf16 autocast, ``rounds`` times, so
-    that load changes hit all alike. Reports iterations/s per setting (median over rounds) and the median
-    per-round ratio to the 1-thread setting."""
+    """Interleaved timings in one process, old training step against new: each setting trains its own models
+    (same seed) ``per_round`` iterations in turn, ``rounds`` times, so that load changes hit all alike.
+
+    *before* is the step as it was until December 2026: ``g`` called four times (R1, phase I, R2, R3/R4 —
+    ``losses.batched`` replaced by a loop), the discriminators' weight gradients computed in ``g``'s step too
+    (``losses.frozen`` replaced by a no-op), contiguous weights. *now* is what ``train.train`` runs on a CPU: the
+    library's functions and channels-last weights. Reports iterations/s per setting (median over rounds) and
+    the median per-round ratio to *before, 2 threads*."""
+    import contextlib
     import statistics
 
     import numpy as np
     import torch
 
+    from semisep_lib import losses
     from semisep_lib.config import Config
-    from semisep_lib.losses import discriminator_losses, generator_losses
     from semisep_lib.models import build_models
     from semisep_lib.spectral import STFT, crop
 
     cfg = Config.from_preset(preset)
     tc = cfg.train
-    torch.manual_seed(0)
-    g, d_A, d_C = build_models(cfg)
     stft = STFT(cfg.spectral)
-    opt_g = torch.optim.Adam(g.parameters(), lr=tc.lr_g, betas=tuple(tc.betas), weight_decay=tc.weight_decay)
-    opt_d = torch.optim.Adam(list(d_A.parameters()) + list(d_C.parameters()), lr=tc.lr_d, betas=tuple(tc.betas),
-                             weight_decay=tc.weight_decay)
     rate, n, bs = cfg.spectral.sample_rate, cfg.spectral.segment_samples, tc.batch_size
     pool = torch.from_numpy(C.test_signal(20.0, rate, 2, seed=1).reshape(-1))
     rng = np.random.default_rng(0)
+    library = {"batched": losses.batched, "frozen": losses.frozen}
+    before = {"batched": lambda net, *xs: [net(x) for x in xs], "frozen": lambda *m: contextlib.nullcontext()}
 
     def batch():
         starts = rng.integers(0, pool.numel() - n, size=bs)
         return crop(stft(torch.stack([pool[s:s + n] for s in starts])))
 
-    def iteration(bf16: bool) -> None:
+    def models(layout):
+        torch.manual_seed(0)
+        g, d_A, d_C = (m.to(memory_format=layout) for m in build_models(cfg))
+        adam = lambda ps, lr: torch.optim.Adam(ps, lr=lr, betas=tuple(tc.betas), weight_decay=tc.weight_decay)  # noqa: E731
+        return g, d_A, d_C, adam(g.parameters(), tc.lr_g), adam(list(d_A.parameters()) + list(d_C.parameters()), tc.lr_d)
+
+    settings = {"before, 2 threads": (2, before, torch.contiguous_format, False),
+                "now, 1 thread": (1, library, torch.channels_last, False),
+                "now, 2 threads": (2, library, torch.channels_last, False),
+                "now, 2 threads, bf16 autocast": (2, library, torch.channels_last, True)}
+    state = {k: models(v[2]) for k, v in settings.items()}
+
+    def iteration(label: str) -> None:
+        threads, functions, _, bf16 = settings[label]
+        torch.set_num_threads(threads)
+        for name, fn in functions.items():
+            setattr(losses, name, fn)
+        g, d_A, d_C, opt_g, opt_d = state[label]
         for _ in range(tc.d_steps):
             A, Cc, A_real = batch(), batch(), batch()
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                d_loss, _ = discriminator_losses(g, d_A, d_C, A, Cc, A_real, cfg.loss)
+                d_loss, _ = losses.discriminator_losses(g, d_A, d_C, A, Cc, A_real, cfg.loss)
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
         A, Cc = batch(), batch()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            g_loss, _ = generator_losses(g, d_A, d_C, A, Cc, cfg.loss, cfg.spectral.compress)
+            g_loss, _ = losses.generator_losses(g, d_A, d_C, A, Cc, cfg.loss, cfg.spectral.compress)
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
 
-    settings = {"1 thread": (1, False), "2 threads": (2, False), "2 threads, bf16 autocast": (2, True)}
-    for threads, bf16 in settings.values():  # warm-up
-        torch.set_num_threads(threads)
-        iteration(bf16)
-    rates: dict[str, list[float]] = {k: [] for k in settings}
-    for _ in range(rounds):
-        for label, (threads, bf16) in settings.items():
-            torch.set_num_threads(threads)
-            t0 = time.perf_counter()
-            for _ in range(per_round):
-                iteration(bf16)
-            rates[label].append(per_round / (time.perf_counter() - t0))
-    base = rates["1 thread"]
+    try:
+        for label in settings:  # warm-up
+            iteration(label)
+        rates: dict[str, list[float]] = {k: [] for k in settings}
+        for _ in range(rounds):
+            for label in settings:
+                t0 = time.perf_counter()
+                for _ in range(per_round):
+                    iteration(label)
+                rates[label].append(per_round / (time.perf_counter() - t0))
+    finally:
+        for name, fn in library.items():
+            setattr(losses, name, fn)
+    base = rates["before, 2 threads"]
     rows = [{"label": k, "threads": settings[k][0], "it_per_s": round(statistics.median(v), 3),
              "examples_per_s": round(statistics.median(v) * bs, 2),
-             "vs_1_thread": round(statistics.median([x / b for x, b in zip(v, base)]), 3),
+             "vs_before": round(statistics.median([x / b for x, b in zip(v, base)]), 3),
              "rates": [round(x, 3) for x in v]} for k, v in rates.items()]
     return {"preset": preset, "rounds": rounds, "per_round": per_round, "batch_size": bs,
             "load_average": C.load_average(), "rows": rows}
@@ -274,8 +294,8 @@ def main(argv=None) -> dict:
         r = C.run_case(Path(__file__), ["--case", "ab", "--preset", "cpu", "--rounds", str(ab["rounds"]), "--steps",
                                         str(ab["per_round"])])
         for row in r["rows"]:
-            print(f"  A/B cpu: {row['label']:<28} {row['it_per_s']:>8.3f} it/s  {row['vs_1_thread']:.2f}× vs 1 "
-                  f"thread", flush=True)
+            print(f"  A/B cpu: {row['label']:<28} {row['it_per_s']:>8.3f} it/s  {row['vs_before']:.2f}× vs before, "
+                  f"2 threads", flush=True)
         out["ab"] = r
     if "e2e" in sections:
         out["end_to_end"] = []

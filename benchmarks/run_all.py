@@ -221,11 +221,12 @@ def render(results: dict, command: str) -> str:
             L.append(f"**Interleaved A/B, {ab['preset']} preset** (one process, the same models; {ab['per_round']} "
                      f"iterations per setting per round, {ab['rounds']} rounds taking turns, so load changes hit all "
                      f"settings alike; load at the end {ab['load_average'][0]}):\n")
-            L.append("| setting | it/s (median) | examples/s | vs 1 thread (median of per-round ratios) |")
+            ref = "vs before, 2 threads" if "vs_before" in ab["rows"][0] else "vs 1 thread"
+            L.append(f"| setting | it/s (median) | examples/s | {ref} (median of per-round ratios) |")
             L.append("|---|---|---|---|")
             for r in ab["rows"]:
                 L.append(f"| {r['label']} | {f(r['it_per_s'], 3)} | {f(r['examples_per_s'])} | "
-                         f"**{f(r['vs_1_thread'])}×** |")
+                         f"**{f(r.get('vs_before', r.get('vs_1_thread')))}×** |")
             L.append("")
     if ev:
         s = ev["single"]

@@ -22,6 +22,8 @@ push ``g`` away from it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from .config import TERMS, LossConfig
@@ -105,6 +107,37 @@ def needs(weights: dict[str, float]) -> dict[str, bool]:
             "g_abar": on["R3"] or on["R4"], **on}
 
 
+def batched(net, *xs: torch.Tensor) -> list:
+    """``[net(x) for x in xs]`` in one call on the concatenated batch, split back input by input.
+
+    Exact for networks that treat each example on its own — ``g`` (InstanceNorm, GroupNorm(1), per-example
+    peak) and the discriminators (no normalisation) — and, on a CPU, much faster than several small calls.
+    A discriminator's list of score maps comes back as one list per input.
+    """
+    if len(xs) == 1:
+        return [net(xs[0])]
+    sizes = [x.shape[0] for x in xs]
+    out = net(torch.cat(xs))
+    if isinstance(out, (list, tuple)):
+        return [list(scales) for scales in zip(*(o.split(sizes) for o in out))]
+    return list(out.split(sizes))
+
+
+@contextmanager
+def frozen(*modules):
+    """Within this block the modules' weights take no gradient (``None`` modules are skipped): ``g``'s step
+    back-propagates *through* ``d_A`` and ``d_C`` to ``g`` but never needs their weights' gradients, which the
+    discriminators' own step discards anyway — so they are not computed (the step's largest saving)."""
+    params = [p for m in modules if m is not None for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
 def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossConfig,
                      power: float) -> tuple[torch.Tensor, dict[str, float]]:
     """One generator step's loss: the weighted sum of the active terms, and a log of every term.
@@ -112,36 +145,47 @@ def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossCo
     ``A``, ``C``: complex cropped spectrograms ``(batch, F, T)`` of mixtures and of instrumentals from other
     songs (pairs are unrelated). The log also holds the mean mask on mixtures and on instrumentals and the
     vocal energy fraction ``‖b̄‖²/‖a‖²``, so that a collapse to the identity (fraction → 0) is visible.
+
+    ``g`` runs twice (:func:`batched`): on ``[a; c]`` (phase I and R1), then on ``[g(a); ā]`` (R2, and R3/R4),
+    which give the same values and gradients as four separate calls.
     """
     w = loss.weights()
     need = needs(w)
     if getattr(d_C, "sees_level", False):
         A, C = unit_peak(A, C)
     a, c = magnitude(A), magnitude(C)
-    mask_a = g.mask(a)
-    g_a = mask_a * a
     terms: dict[str, torch.Tensor] = {}
     log: dict[str, float] = {}
     if need["g_c"]:
-        g_c = g(c)
+        mask_a, mask_c = batched(g.mask, a, c)
+        g_c = mask_c * c
         terms["R1"] = R1(g_c, c, power)
         log["mask_c"] = float((g_c.detach().sum() / c.sum().clamp_min(1e-8)).item())
+    else:
+        mask_a = g.mask(a)
+    g_a = mask_a * a
+    second = {}  # phase II inputs of g, run together below
     if need["R2"]:
-        terms["R2"] = R2(g(g_a), g_a, power)
+        second["g_a"] = g_a
     if need["abar"]:
         B_bar, A_bar = synthetic_mixture(A, mask_a, C, loss.detach_bbar)
         bbar, abar = magnitude(B_bar), magnitude(A_bar)
         if need["g_abar"]:
-            g_abar = g(abar)
-            if need["R3"]:
-                terms["R3"] = R3(g_abar, c, power)
-            if need["R4"]:
-                terms["R4"] = R4(abar, g_abar, bbar, power)
+            second["abar"] = abar
+    out = dict(zip(second, batched(g, *second.values()))) if second else {}
+    if need["R2"]:
+        terms["R2"] = R2(out["g_a"], g_a, power)
+    if need["R3"]:
+        terms["R3"] = R3(out["abar"], c, power)
+    if need["R4"]:
+        terms["R4"] = R4(abar, out["abar"], bbar, power)
+    with frozen(d_A, d_C):
         if need["GAN_A"]:
             terms["GAN_A"] = GAN_A(d_A, abar)
-    if need["GAN_C"]:
-        terms["GAN_C"] = GAN_C(d_C, g_a)
-    total = sum(w[t] * v for t, v in terms.items()) if terms else (g_a * 0).sum()
+        if need["GAN_C"]:
+            terms["GAN_C"] = GAN_C(d_C, g_a)
+    total = sum(w[t] * v for t, v in terms.items()) if terms else 0.0
+    total = total + (g_a * 0).sum()  # a graph to g even when no active term depends on it (backward works)
     log.update({t: float(v.item()) for t, v in terms.items()})
     log["mask_a"] = float(mask_a.detach().mean().item())
     log["vocal_fraction"] = vocal_fraction(a, g_a)
@@ -153,7 +197,8 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
                          loss: LossConfig) -> tuple[torch.Tensor, dict[str, float]]:
     """One discriminator step's loss: ``d_C`` tells real instrumentals ``c`` from ``g(a)``; ``d_A`` tells real
     mixtures from synthetic ones ``ā``. ``A_real`` is a batch of real mixtures other than ``A``. Fakes are made
-    without gradient to ``g``. A discriminator whose GAN term is off is not trained."""
+    without gradient to ``g``; each discriminator scores its real and fake batches in one call. A
+    discriminator whose GAN term is off is not trained."""
     w = loss.weights()
     if getattr(d_C, "sees_level", False):
         A, C, A_real = unit_peak(A, C, A_real)
@@ -164,9 +209,9 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
         abar = magnitude(synthetic_mixture(A, mask_a, C)[1]) if w["GAN_A"] > 0 else None
     parts: dict[str, torch.Tensor] = {}
     if w["GAN_C"] > 0:
-        parts["D_C"] = lsgan_discriminator(d_C(c), d_C(g_a))
+        parts["D_C"] = lsgan_discriminator(*batched(d_C, c, g_a))
     if w["GAN_A"] > 0:
-        parts["D_A"] = lsgan_discriminator(d_A(magnitude(A_real)), d_A(abar))
+        parts["D_A"] = lsgan_discriminator(*batched(d_A, magnitude(A_real), abar))
     total = sum(parts.values()) if parts else None
     return total, {k: float(v.item()) for k, v in parts.items()}
 

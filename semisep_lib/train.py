@@ -327,7 +327,9 @@ class _Trainer:
             torch.set_num_threads(tc.threads)
         torch.manual_seed(tc.seed)
         g, d_A, d_C = build_models(cfg)
-        self.g, self.d_A, self.d_C = g.to(device), d_A.to(device), d_C.to(device)
+        # channels-last weights make the CPU's oneDNN convolutions ~15 % faster (benchmarks/bench_training.py)
+        layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        self.g, self.d_A, self.d_C = (m.to(device, memory_format=layout) for m in (g, d_A, d_C))
         self.stft = STFT(cfg.spectral).to(device)
         adam = lambda params, lr: torch.optim.Adam(params, lr=lr, betas=tuple(tc.betas),  # noqa: E731
                                                    weight_decay=tc.weight_decay)

@@ -150,3 +150,40 @@ def test_discriminators_that_see_level_tell_an_attenuated_g_a_from_c():
     C = torch.polar(c, torch.rand_like(c))
     (U,) = unit_peak(3.0 * C)
     assert torch.allclose(U.abs().flatten(1).amax(1), torch.ones(2)) and torch.allclose(U, unit_peak(C)[0], atol=1e-6)
+
+
+def test_batched_calls_equal_separate_calls_and_dont_touch_the_discriminators_weights(monkeypatch):
+    """g's and the discriminators' per-example normalisation make one call on a concatenated batch exact:
+    the step's values match four separate calls of g, its gradients agree to float rounding, and the
+    discriminators' weights take no gradient in g's step (their own step discards it)."""
+    import contextlib
+
+    from semisep_lib import losses
+
+    cfg = Config.from_preset("smoke")
+    g, d_A, d_C = build_models(cfg)
+    torch.nn.init.constant_(g.net[-1].bias, 0.0)
+    A, C = _batch(cfg, n=3)
+    results = []
+    for one_call in (False, True):
+        if not one_call:
+            monkeypatch.setattr(losses, "batched", lambda net, *xs: [net(x) for x in xs])
+            monkeypatch.setattr(losses, "frozen", lambda *m: contextlib.nullcontext())
+        else:
+            monkeypatch.undo()
+        for m in (g, d_A, d_C):
+            m.zero_grad(set_to_none=True)
+        total, log = losses.generator_losses(g, d_A, d_C, A, C, cfg.loss, cfg.spectral.compress)
+        total.backward()
+        grads = torch.cat([p.grad.flatten() for p in g.parameters()])
+        d_grads = [p.grad for p in list(d_A.parameters()) + list(d_C.parameters())]
+        results.append((log, grads, d_grads))
+    (log0, g0, d0), (log1, g1, d1) = results
+    for k in log0:
+        assert abs(log0[k] - log1[k]) <= 1e-6 * max(1.0, abs(log0[k])), k
+    assert torch.allclose(g0, g1, rtol=1e-4, atol=1e-7 * g0.abs().max().item())
+    assert all(d is not None for d in d0) and all(d is None for d in d1)
+    assert all(p.requires_grad for p in list(d_A.parameters()) + list(d_C.parameters()))  # unfrozen after
+    sizes = [m.shape[0] for m in (A, C)]
+    scores = losses.batched(d_C, A.abs(), C.abs()[:1])
+    assert [s[0].shape[0] for s in scores] == [sizes[0], 1] and len(scores[0]) == cfg.model.d_scales

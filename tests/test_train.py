@@ -186,7 +186,8 @@ def test_ema_only_observes_and_resumes_exactly(td, tmp_path):
     assert all(torch.equal(best["g"][n], ema_then[n]) for n in b["g"])
     g, cfg = load_g(tmp_path / "on")
     score = validate(g, STFT(cfg.spectral), validation_chunks(td, cfg), cfg, "cpu")["val_sdr"]
-    assert score == best["valid"]["val_sdr"]
+    # training holds channels-last weights on the CPU, load_g contiguous ones: equal up to float rounding
+    assert abs(score - best["valid"]["val_sdr"]) < 1e-4
 
 
 # -- validation through the separator -------------------------------------------------------------------------------
