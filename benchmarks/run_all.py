@@ -218,7 +218,7 @@ def render(results: dict, command: str) -> str:
         L.append("")
         ab = tr.get("ab")
         if ab:
-            L.append(f"**Interleaved A/B, {ab['preset']} preset** (one process, the same models; {ab['per_round']} "
+            L.append(f"**Interleaved A/B, {ab['preset']} preset** (one process, each setting its own models from the same seed; {ab['per_round']} "
                      f"iterations per setting per round, {ab['rounds']} rounds taking turns, so load changes hit all "
                      f"settings alike; load at the end {ab['load_average'][0]}):\n")
             ref = "vs before, 2 threads" if "vs_before" in ab["rows"][0] else "vs 1 thread"
