@@ -147,11 +147,12 @@ class MaskSeparator(Separator):
         self.min_frames = -(-max(4, 2 * d) // d) * d
         self.chunk_seconds, self.crossfade_seconds = float(chunk_seconds), float(crossfade_seconds)
         if batch_blocks is None:
-            # blocks per forward pass: as many as keep g's activations near 256 MB (CPU) or 2 GB (GPU), at most
-            # 64 — the paper's g gets 2 on the CPU, the small presets dozens (a rough count: the widest
-            # activation is g_channels × F × B floats, and about 8 of them are alive at once)
+            # blocks per forward pass: as many as keep g's activations near 32 MB (CPU: near the caches; 8
+            # blocks of the cpu preset ran 1.8-2x faster than 64, benchmarks/README.md) or 2 GB (GPU), at most
+            # 64 — the paper's g gets 1 on the CPU (a rough count: the widest activation is
+            # g_channels × F × B floats, and about 8 of them are alive at once)
             per_block = 8 * 4 * cfg.model.g_channels * cfg.spectral.bins * self.block
-            budget = (2 << 30) if self.device.type == "cuda" else (256 << 20)
+            budget = (2 << 30) if self.device.type == "cuda" else (32 << 20)
             batch_blocks = min(64, max(1, budget // per_block))
         self.batch_blocks = int(batch_blocks)
         self.stft = STFT(cfg.spectral).to(self.device)
