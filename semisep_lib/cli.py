@@ -2,9 +2,11 @@
 
 Its one job: turn arguments into calls of the library's plain functions, and user errors into one sentence on
 stderr. Every command's parser and the small function that runs it live here, in the order ``--help`` lists
-them (:data:`COMMAND_MODULES`); the library modules hold no argument parsing. Two modules still register their
-own commands with an ``add_commands(subparsers)`` function: ``train`` (being reworked beside this) and
-``report``.
+them (:data:`COMMAND_MODULES`); the library modules hold no argument parsing. One module still registers its
+own commands with an ``add_commands(subparsers)`` function: ``report``.
+
+``train`` validates with ``reproduce.mask_validator``: ``best.pt`` is chosen by the score of separating the
+validation songs as ``separate`` does (wired here, not in ``train``, which sits below ``separate``).
 
 Exit codes: 0 success, 1 other user error, 2 usage, 3 data, 4 audio, 5 checkpoint, 6 training diverged,
 7 run directory locked, 130 interrupted (Ctrl-C). A full disk (ENOSPC, EDQUOT) is reported like a
@@ -17,21 +19,25 @@ import argparse
 import errno
 import importlib
 import json
+import os
 import shlex
 import sys
 import time
 from pathlib import Path
 
+import torch
+import torch.distributed as dist
+
 from . import train as train_lib
 from .baselines import METHODS, fit_baselines
-from .config import PRESETS, Config
+from .config import PRESETS, TERMS, Config, read_overrides
 from .data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_tracks, load_training_data,
                    musdb_folder, resolve_data_root, resolve_root)
 from .errors import DataError, SemisepError, UsageError
 from .evaluate import PROTOCOLS, evaluate_folder
 from .notebooks import run_notebooks
 from .pretrained import build_card
-from .reproduce import reproduce
+from .reproduce import mask_validator, reproduce
 from .separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, check_files, load_separator, separate_files,
                        separate_musdb, tune_run)
 from .tables import write_table
@@ -107,6 +113,77 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
                        help="MUSDB18 / MUSDB18-HQ root (default: $MUSDB_PATH, or ~/MUSDB18/MUSDB18-7)")
     group.add_argument("--data", choices=["toy"], default=None, help="the built-in toy set")
     p.set_defaults(func=_cmd_data_info)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# train
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Preset, then ``--config`` file values, then ``--steps``, ``--seed``, ``--device``, ``--without`` and
+    ``--tensorboard`` on top."""
+    cfg = Config.from_preset(args.preset)
+    if args.config:
+        cfg = cfg.updated(read_overrides(args.config))
+    if args.steps:
+        cfg.train.steps = args.steps
+    if args.seed is not None:
+        cfg.train.seed = args.seed
+    if args.device:
+        cfg.train.device = args.device
+    if args.without:
+        cfg.loss = cfg.loss.without(args.without)
+    if args.tensorboard:
+        cfg.train.tensorboard = True
+    return cfg
+
+
+def _init_distributed() -> None:
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1), join the process group: NCCL on GPUs, gloo on CPUs."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    cfg = config_from_args(args)
+    root = resolve_data_root(args.data, args.root)
+    td = load_training_data(cfg, root, split_mode=args.split, seed=cfg.train.seed, tracks=args.tracks)
+    _init_distributed()
+    summary = train_lib.train(cfg, td, args.out, objective=args.objective, validator=mask_validator(td, cfg))
+    if not dist.is_initialized() or dist.get_rank() == 0:
+        best = summary["best"]
+        print(f"trained {summary['steps']} steps in {summary['seconds']:.1f} s → {args.out} "
+              f"(best validation SDR {best['val_sdr']:.2f} dB at step {best['step']})")
+    if dist.is_initialized():
+        dist.barrier()  # rank 0 may still be writing its last checkpoint: leave together
+        dist.destroy_process_group()
+
+
+def add_train_commands(sub: argparse._SubParsersAction) -> None:
+    """``train``."""
+    p = sub.add_parser("train", help="train g (and d_A, d_C) on unmatched mixtures and instrumentals",
+                       description="Train g, d_A and d_C into OUT (resumed if it holds a checkpoint). Every "
+                                   "val_every steps the validation songs are separated as `semisep separate` "
+                                   "would; the best g by their median vocal SDR is kept as OUT/best.pt.")
+    p.add_argument("--data", choices=["toy", "musdb"], default="toy", help="built-in toy songs or MUSDB18")
+    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
+    p.add_argument("--preset", choices=["cpu", "paper", "smoke"], default="cpu")
+    p.add_argument("--config", help="YAML file whose values override the preset")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
+    p.add_argument("--steps", type=int, help="training iterations (default: the preset's)")
+    p.add_argument("--without", nargs="+", metavar="TERM", choices=TERMS, help="switch loss terms off (ablation)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--split", choices=["disjoint", "authors"], default="disjoint",
+                   help="disjoint: mixtures and instrumentals from different songs; authors: both from all songs")
+    p.add_argument("--objective", choices=["semi", "supervised"], default="semi")
+    p.add_argument("--tracks", type=int, help="use only the first N training songs")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also log losses, validation scores and vocal audio to OUT/tensorboard/")
+    p.add_argument("--out", required=True, help="run directory (resumed if it holds a checkpoint)")
+    p.set_defaults(func=_cmd_train)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -322,7 +399,7 @@ def add_pretrained_commands(sub: argparse._SubParsersAction) -> None:
 WIRING = {
     "toy": add_toy_commands,
     "data": add_data_commands,
-    "train": train_lib.add_commands,
+    "train": add_train_commands,
     "separate": add_separate_commands,
     "evaluate": add_evaluate_commands,
     "baselines": add_baselines_commands,

@@ -10,7 +10,8 @@ the first failing cell and raises :class:`NotebookError` naming the notebook and
 
 Helpers. The notebooks stay short by calling the library; what is specific to a notebook's demonstration lives
 here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, output folder, training data;
-:meth:`Session.schedule` gives each training run of :data:`NOTEBOOK_RUNS` its warm-up plus ``g`` steps),
+:meth:`Session.schedule` gives each training run of :data:`NOTEBOOK_RUNS` its warm-up plus ``g`` steps;
+:meth:`Session.train` trains one, validated as ``separate`` would separate),
 :func:`layer_shapes` and :func:`parameter_table` (notebook 03), :class:`FixedMask`, :func:`map_terms` and
 :func:`fit_terms` (notebook 04), :func:`superposition_errors` (notebook 02).
 """
@@ -32,6 +33,7 @@ from .data import load_songs, load_training_data, resolve_data_root
 from .errors import DataError, SemisepError, UsageError
 from .losses import generator_losses
 from .models import MaskNet, build_models, count_parameters
+from .reproduce import mask_validator
 from .spectral import STFT, crop, features, magnitude
 from .train import Batches, train
 
@@ -231,9 +233,11 @@ class Session:
         return A, C
 
     def train(self, name: str, cfg: Config | None = None, objective: str = "semi", progress: bool = True) -> Path:
-        """Train (or resume) ``out/name`` with ``cfg`` (default: the profile's); returns the run folder."""
-        run = self.out / name
-        train(cfg or self.cfg, self.training_data(), run, objective=objective, progress=progress)
+        """Train (or resume) ``out/name`` with ``cfg`` (default: the profile's); returns the run folder. Validation
+        separates the validation songs as ``separate`` does (``reproduce.mask_validator``), so ``best.pt`` is
+        the best ``g`` by the scores ``separate`` would give it."""
+        run, cfg, td = self.out / name, cfg or self.cfg, self.training_data()
+        train(cfg, td, run, objective=objective, progress=progress, validator=mask_validator(td, cfg))
         return run
 
 

@@ -9,8 +9,9 @@ profile is a scale of the preset registry (``config.PRESETS``): its config, NES 
    *selection* songs, chooses every trained ``g``'s best checkpoint and mask exponent; the tables say which
    songs chose and which reported.
 2. Trains, for each seed, our method with all losses, the seven ablation rows of Table 3, the GAN-only row and
-   the supervised same-``g`` bound; fits NMF and NES; each trained ``g`` gets its mask exponent chosen on the
-   selection songs.
+   the supervised same-``g`` bound; fits NMF and NES. Each trained ``g`` is validated on the selection songs
+   by :func:`mask_validator` (the songs separated whole, as ``separate`` would), which keeps its best checkpoint,
+   and gets its mask exponent chosen on them.
 3. Scores everything with museval (BSS Eval v4, 1 s windows, SiSEC-2018 medians) and writes ``table1.md``,
    ``table3.md``, their JSON (``tables``) and ``ablation.png`` (``plots``) beside the paper's numbers.
 
@@ -32,16 +33,16 @@ import torch
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
 from .checkpoint import load_g, pick_device
 from .config import Config, preset
-from .data import list_tracks, load_songs, load_training_data, resolve_data_root
+from .data import TrainingData, list_tracks, load_songs, load_training_data, resolve_data_root
 from .errors import DataError, UsageError
 from .evaluate import evaluate_separator
 from .fileio import atomic_write_bytes, atomic_write_json, run_lock
 from .nes import NESConfig, train_nes
 from .paper import PAPER_TABLE3
 from .plots import ablation
-from .separate import load_separator, save_tuning, tune_mask
+from .separate import MaskSeparator, load_separator, save_tuning, tune_mask
 from .tables import write_tables
-from .train import train
+from .train import Validator, separator_validation, train
 
 #: Table 3 of the paper: row label → terms switched off.
 ABLATION = {
@@ -56,6 +57,16 @@ ABLATION = {
 }
 #: The GAN-only row of Table 1: g trained with GAN_C alone.
 GAN_ONLY = ("R1", "R2", "R3", "R4", "GAN_A")
+
+
+def mask_validator(td: TrainingData, cfg: Config) -> Validator | None:
+    """The validation of every training path above ``train`` (``semisep train``, :func:`reproduce`, the
+    notebooks): ``train.separator_validation`` through ``separate.MaskSeparator(g, cfg, device)``, so that the
+    ``val_sdr`` in ``valid.jsonl``, and the ``best.pt`` it chooses, are those of separating the validation songs
+    whole as ``semisep separate`` does with ``cfg``'s post-processing — not ``train.validate``'s fixed chunks.
+    The device is ``g``'s own, the trainer's: the separator leaves ``g`` there (and ``train`` puts it back in
+    training mode). ``None`` without validation songs: ``train`` then keeps the last weights."""
+    return separator_validation(td, cfg, lambda g: MaskSeparator(g, cfg, next(g.parameters()).device))
 
 
 def slug(label: str) -> str:
@@ -129,13 +140,14 @@ class Reproduction:
         cfg = dataclasses.replace(self.cfg, train=dataclasses.replace(
             self.cfg.train, seed=seed, steps=self.cfg.train.d_warmup, val_segments=0))  # g is not trained yet
         if cfg.train.steps and not _done(run / "summary.json"):
-            summary = train(cfg, self.td, run, progress=self.progress)
+            summary = train(cfg, self.td, run, progress=self.progress)  # no validation chunks: not validated
             atomic_write_json(run / "summary.json", summary)
         return run / "checkpoint.pt"
 
     def train_row(self, name: str, without: tuple[str, ...], seed: int, objective: str = "semi") -> Path:
-        """Train (or resume, or find finished) one ``g`` and choose its mask exponent on the selection songs.
-        Every row starts from the shared warm-up and then gets the same number of ``g`` steps."""
+        """Train (or resume, or find finished) one ``g``, validated by :func:`mask_validator`, and choose its mask
+        exponent on the selection songs. Every row starts from the shared warm-up and then gets the same number
+        of ``g`` steps."""
         run = self.out / "runs" / f"{slug(name)}-seed{seed}"
         if _done(run / "summary.json"):
             return run
@@ -145,7 +157,8 @@ class Reproduction:
         if warm.is_file() and not (run / "checkpoint.pt").exists():
             run.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(run / "checkpoint.pt", warm.read_bytes())
-        summary = train(cfg, self.td, run, objective=objective, progress=self.progress)
+        summary = train(cfg, self.td, run, objective=objective, progress=self.progress,
+                        validator=mask_validator(self.td, cfg))
         g, gcfg = load_g(run, device=self.device)
         select = load_songs(self.root, subset="train", split="select", sample_rate=gcfg.spectral.sample_rate,
                             mono=True)  # at the model's rate, mono: the tuning's cost is museval's

@@ -20,10 +20,15 @@ Options of ``TrainConfig``: ``ema_decay > 0`` keeps an exponential moving averag
 raw, to resume; ``g_ema``). ``tensorboard`` also logs every term, the validation scores and an audio excerpt of
 the current vocal estimate to ``RUN/tensorboard/``.
 
-Validation: by default :func:`validate` (``g`` on fixed chunks of the validation songs). A layer above this one
-can pass ``train(validator=separator_validation(td, cfg, lambda g: MaskSeparator(g, cfg, device)))`` so that
-validation scores exactly what ``separate`` produces (same blocks, normalisation, post-processing); this module
-cannot build a ``MaskSeparator`` itself, since ``separate`` sits above it.
+Validation: ``train(validator=...)`` scores the model to keep. Every user-facing path — ``semisep train``
+(``cli``), ``reproduce`` and the notebooks' ``Session.train`` — passes ``reproduce.mask_validator(td, cfg)``, i.e.
+:func:`separator_validation` through ``separate.MaskSeparator``: the validation songs separated whole, exactly as
+``separate`` does (same blocks, normalisation, post-processing), so ``best.pt`` is the best by the numbers
+``separate`` produces. This module cannot build a ``MaskSeparator`` itself (``separate`` sits above it), so
+calling :func:`train` without a validator falls back to :func:`validate`: ``g`` on fixed 4-segment chunks of the
+validation songs, one peak normalisation each — cheaper, but not what ``separate`` produces.
+
+The command line (``semisep train``) lives in ``cli``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,6 @@ import contextlib
 import copy
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -44,8 +48,8 @@ from tqdm.auto import tqdm
 
 from . import data as data_lib
 from .checkpoint import CHECKPOINT_VERSION, PROGRAM, load_checkpoint, load_weights, pick_device, save_checkpoint
-from .config import TERMS, Config, read_overrides
-from .data import TrainingData, load_training_data, resolve_data_root
+from .config import Config
+from .data import TrainingData, load_training_data  # noqa: F401 (load_training_data: re-exported)
 from .errors import CheckpointError, TrainingError, UsageError
 from .fileio import atomic_write_text, run_lock
 from .losses import discriminator_losses, generator_losses, supervised_loss
@@ -143,8 +147,9 @@ def score_vocals(estimate: Callable[[np.ndarray], np.ndarray], pieces: Iterable[
 
 
 def validate(g: torch.nn.Module, stft: STFT, chunks, cfg: Config, device) -> dict[str, float]:
-    """The default validation: :func:`score_vocals` of :func:`vocals_of` over the fixed ``chunks`` of
-    :func:`validation_chunks`, 1 s windows."""
+    """The fallback validation of :func:`train` called without a validator: :func:`score_vocals` of
+    :func:`vocals_of` over the fixed ``chunks`` of :func:`validation_chunks`, 1 s windows. Not what ``separate``
+    produces (it cuts, normalises and post-processes differently): see :func:`separator_validation`."""
     if not chunks:
         return {}
     was_training = g.training
@@ -158,7 +163,8 @@ def validate(g: torch.nn.Module, stft: STFT, chunks, cfg: Config, device) -> dic
 def separator_validation(td: TrainingData, cfg: Config,
                          make_separator: Callable[[torch.nn.Module], Separator]) -> Validator | None:
     """A validator that scores what separation produces: ``make_separator(g)`` (from a layer above, e.g.
-    ``lambda g: separate.MaskSeparator(g, cfg, device)``; it must leave ``g`` on its device) separates every
+    ``lambda g: separate.MaskSeparator(g, cfg, device)`` as ``reproduce.mask_validator`` does for every
+    user-facing training path; it must leave ``g`` on its device) separates every
     validation song whole, at the model rate; the scores are :func:`score_vocals`' (a song is one piece, 1 s
     windows), the same numbers as separating those songs with that separator. ``None`` without validation songs.
 
@@ -250,8 +256,9 @@ def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "
     """Train ``g`` (and ``d_A``, ``d_C``) into ``run_dir``, resuming from ``run_dir/checkpoint.pt`` if present.
 
     ``objective``: ``"semi"`` (the paper's method; terms with weight 0 are switched off) or ``"supervised"``.
-    ``validator``: scores the model to keep (``g``, or its EMA); default :func:`validate` on the validation
-    songs' chunks (none without validation songs); see :func:`separator_validation`.
+    ``validator``: scores the model to keep (``g``, or its EMA). The library's own callers pass
+    :func:`separator_validation` (``reproduce.mask_validator``: what ``separate`` produces); without one,
+    :func:`validate` on the validation songs' chunks (none without validation songs or with ``val_segments=0``).
     Returns a summary: steps, seconds, best validation score. Writes ``config.yaml``, ``checkpoint.pt``
     (everything needed to resume), ``best.pt`` (``g`` — its EMA if on — at the best validation SDR),
     ``log.jsonl`` (every term, every step), ``valid.jsonl`` and, with ``cfg.train.tensorboard``, ``tensorboard/``.
@@ -511,74 +518,3 @@ class _Trainer:
         if not self._mixture_logged:
             self.board.add_audio("audio/mixture", wave[0].clamp(-1, 1).cpu(), step, sample_rate=rate)
             self._mixture_logged = True
-
-
-# ------------------------------------------------------------------------------------------------------------
-# command line
-# ------------------------------------------------------------------------------------------------------------
-def config_from_args(args) -> Config:
-    """Preset, then ``--config`` file values, then ``--steps``, ``--seed``, ``--device``, ``--without`` and
-    ``--tensorboard`` on top."""
-    cfg = Config.from_preset(args.preset)
-    if getattr(args, "config", None):
-        cfg = cfg.updated(read_overrides(args.config))
-    if getattr(args, "steps", None):
-        cfg.train.steps = args.steps
-    if getattr(args, "seed", None) is not None:
-        cfg.train.seed = args.seed
-    if getattr(args, "device", None):
-        cfg.train.device = args.device
-    if getattr(args, "without", None):
-        cfg.loss = cfg.loss.without(args.without)
-    if getattr(args, "tensorboard", False):
-        cfg.train.tensorboard = True
-    return cfg
-
-
-def _init_distributed() -> None:
-    """Under ``torchrun`` (``WORLD_SIZE`` > 1), join the process group: NCCL on GPUs, gloo on CPUs."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def _cmd_train(args) -> None:
-    cfg = config_from_args(args)
-    root = resolve_data_root(args.data, args.root)
-    td = load_training_data(cfg, root, split_mode=args.split, seed=cfg.train.seed, tracks=args.tracks)
-    _init_distributed()
-    summary = train(cfg, td, args.out, objective=args.objective)
-    if not dist.is_initialized() or dist.get_rank() == 0:
-        best = summary["best"]
-        print(f"trained {summary['steps']} steps in {summary['seconds']:.1f} s → {args.out} "
-              f"(best validation SDR {best['val_sdr']:.2f} dB at step {best['step']})")
-    if dist.is_initialized():
-        dist.barrier()  # rank 0 may still be writing its last checkpoint: leave together
-        dist.destroy_process_group()
-
-
-def add_training_args(p) -> None:
-    """Arguments shared by ``train`` and ``reproduce``: data, preset, config file."""
-    p.add_argument("--data", choices=["toy", "musdb"], default="toy", help="built-in toy songs or MUSDB18")
-    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
-    p.add_argument("--preset", choices=["cpu", "paper", "smoke"], default="cpu")
-    p.add_argument("--config", help="YAML file whose values override the preset")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
-
-
-def add_commands(sub) -> None:
-    p = sub.add_parser("train", help="train g (and d_A, d_C) on unmatched mixtures and instrumentals")
-    add_training_args(p)
-    p.add_argument("--steps", type=int, help="training iterations (default: the preset's)")
-    p.add_argument("--without", nargs="+", metavar="TERM", choices=TERMS, help="switch loss terms off (ablation)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--split", choices=["disjoint", "authors"], default="disjoint",
-                   help="disjoint: mixtures and instrumentals from different songs; authors: both from all songs")
-    p.add_argument("--objective", choices=["semi", "supervised"], default="semi")
-    p.add_argument("--tracks", type=int, help="use only the first N training songs")
-    p.add_argument("--tensorboard", action="store_true",
-                   help="also log losses, validation scores and vocal audio to OUT/tensorboard/")
-    p.add_argument("--out", required=True, help="run directory (resumed if it holds a checkpoint)")
-    p.set_defaults(func=_cmd_train)

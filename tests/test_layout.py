@@ -33,7 +33,7 @@ RANK = {
 #: dependencies (seconds to import, or refusing to import without ffmpeg), each with its reason in a comment.
 LATE_IMPORTS = {"museval", "musdb", "stempeg", "papermill", "nbformat"}
 #: Modules still wiring their own command (see cli's docstring), and whose imports their owners are reworking.
-OWN_WIRING = {"train", "report"}
+OWN_WIRING = {"report"}
 
 
 def library_imports(path: Path) -> set[str]:

@@ -1,5 +1,5 @@
 """The trainer: learning, exact resume, the NaN guard, ablation switches, the EMA of g, validation through a
-separator, TensorBoard, the CLI, and gloo data parallelism."""
+separator (what every user-facing training path uses), TensorBoard, the CLI, and gloo data parallelism."""
 
 import json
 import os
@@ -17,9 +17,11 @@ from semisep_lib.config import Config
 from semisep_lib.data import load_training_data
 from semisep_lib.errors import CheckpointError, TrainingError, UsageError
 from semisep_lib.metrics import median_sdr
+from semisep_lib.notebooks import setup
+from semisep_lib.reproduce import Reproduction
 from semisep_lib.separate import MaskSeparator
 from semisep_lib.spectral import STFT
-from semisep_lib.train import EMA, separator_validation, train, validate, validation_chunks
+from semisep_lib.train import EMA, score_vocals, separator_validation, train, validate, validation_chunks
 
 
 def _cfg(steps=20, **train_kw):
@@ -207,6 +209,38 @@ def test_validation_scores_what_the_separator_produces(td, tmp_path):
     expected = float(np.nanmedian(sdrs))
     assert abs(expected - next(r["val_sdr"] for r in rows if r["step"] == best["step"])) < 1e-6
     assert separator_validation(type(td)(mixtures=[], instrumentals=[]), cfg, make) is None
+
+
+def _train_through(path, root, out):
+    """A tiny smoke-preset run trained the way a user would: ``semisep train``, a ``reproduce`` row, or a
+    notebook's ``Session.train``; each validates twice. Returns the run directory."""
+    if path == "cli":
+        (out.parent / "cfg.yaml").write_text("train:\n  d_warmup: 3\n  val_every: 6\n")
+        rc = main(["train", "--data", "toy", "--root", str(root), "--preset", "smoke", "--steps", "12",
+                   "--config", str(out.parent / "cfg.yaml"), "--device", "cpu", "--out", str(out)])
+        assert rc == 0
+        return out
+    if path == "reproduce":  # the smoke profile: 5 warm-up steps, 15 g steps, validated at 15 and 20
+        return Reproduction("smoke", "toy", str(root), 1, out, device="cpu", progress=False).train_row(
+            "all losses", (), seed=0)
+    s = setup("smoke", "toy", root, device="cpu", out=out, name="nb")
+    return s.train("run", s.config(train={"steps": 12, "d_warmup": 3, "val_every": 6}), progress=False)
+
+
+@pytest.mark.parametrize("path", ["cli", "reproduce", "notebooks"])
+def test_every_training_path_keeps_the_best_g_by_what_separate_produces(path, td, toy_root, tmp_path):
+    """The best ``val_sdr`` recorded in ``best.pt`` and ``valid.jsonl`` is the score of separating the
+    validation songs with ``separate``'s separator of that very ``best.pt`` — not of ``train.validate``'s
+    chunks, which the trainer falls back to when called without a validator."""
+    run = _train_through(path, toy_root, tmp_path / "run")
+    rows = [json.loads(line) for line in (run / "valid.jsonl").read_text().splitlines()]
+    best = load_checkpoint(run / "best.pt")
+    assert len(rows) == 2 and best["valid"]["val_sdr"] == max(r["val_sdr"] for r in rows)
+    g, cfg = load_g(run)  # what `semisep separate --model RUN` loads (before any tune-mask)
+    sep, rate = MaskSeparator(g, cfg), cfg.spectral.sample_rate
+    expected = score_vocals(lambda mix: sep.separate(mix[None], rate)[0], [(m, v) for _, m, v in td.valid], rate)
+    # training holds channels-last weights on the CPU, load_g contiguous ones: equal up to float rounding
+    assert abs(expected["val_sdr"] - best["valid"]["val_sdr"]) < 1e-4
 
 
 # -- TensorBoard -----------------------------------------------------------------------------------------------------
