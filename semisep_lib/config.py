@@ -270,6 +270,7 @@ class ReproduceProfile:
     # e.g. 4.0 s of a toy song: hence 4.5 s)
     workers: int = 2  # museval processes
     threads: int = 0  # torch threads for the whole job (0: torch's default); tiny models run best on one
+    row_processes: int = 1  # trained rows at once, each in its own process with ``threads`` threads
     overrides: dict = field(default_factory=dict)  # config values on top of the scale's Config
 
 
@@ -319,7 +320,7 @@ PRESETS: dict[str, Preset] = {
         config=_cpu,
         nes=dict(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64),
         nmf=dict(),
-        reproduce=ReproduceProfile(steps=650, threads=1,
+        reproduce=ReproduceProfile(steps=650, threads=1, row_processes=2,
                                    overrides={"train": {"d_warmup": 500, "val_every": 25, "ckpt_every": 50}}),
         notebook=NotebookProfile(g_steps={"04-terms": 400, "05-gan": 600, "06-resume": 10, "06-resume-longer": 20},
                                  warmups={"06-resume": 5, "06-resume-longer": 5}),
