@@ -34,7 +34,7 @@ from .config import PRESETS, TERMS, Config, read_overrides
 from .data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_tracks, load_training_data,
                    musdb_folder, resolve_data_root, resolve_root)
 from .errors import DataError, SemisepError, UsageError
-from .evaluate import PROTOCOLS, evaluate_folder
+from .evaluate import AGGREGATIONS, PROTOCOLS, evaluate_folder
 from .notebooks import run_notebooks
 from .pretrained import build_card
 from .reproduce import mask_validator, reproduce
@@ -269,15 +269,15 @@ def add_separate_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     res, folder = evaluate_folder(args.estimates, args.root, args.subset, out=args.out, name=args.name,
-                                  protocol=args.protocol, workers=args.workers)
-    md = write_table([res], folder, "table")
+                                  protocol=args.protocol, workers=args.workers, aggregation=args.aggregation)
+    md = write_table([res], folder, "table", aggregation=args.aggregation)
     print(md, end="")
     print(f"wrote {folder}/results.json, table.md and museval/<track>.json")
 
 
 def add_evaluate_commands(sub: argparse._SubParsersAction) -> None:
     """``evaluate``."""
-    p = sub.add_parser("evaluate", help="score estimates with museval (SiSEC 2018 aggregation)",
+    p = sub.add_parser("evaluate", help="score estimates with museval (SiSEC 2018 or the paper's aggregation)",
                        description="Score vocal/accompaniment estimates in musdb's layout (ESTIMATES/<test|train>/"
                                    "<track>/vocals.wav, accompaniment.wav) against the references of a MUSDB18 "
                                    "root; print and write the table.")
@@ -287,6 +287,9 @@ def add_evaluate_commands(sub: argparse._SubParsersAction) -> None:
                    help="test, or validation songs: all (valid), the half that chooses (select) or reports (report)")
     p.add_argument("--protocol", choices=list(PROTOCOLS), default="v4",
                    help="v4: BSS Eval v4, 1 s windows (SiSEC 2018); v3: BSS Eval v3, 30 s / 15 s (DSD100)")
+    p.add_argument("--aggregation", choices=list(AGGREGATIONS), default="median",
+                   help="median: per-track median over windows (SiSEC 2018); mean: per-track mean (SiSEC 2016, "
+                        "the paper's; with --protocol v3 it is the paper's protocol)")
     p.add_argument("--out", help="where to write scores (default ESTIMATES/scores)")
     p.add_argument("--name", help="method name (default: the estimates folder's name)")
     p.add_argument("--workers", type=int, default=2, help="processes scoring tracks in parallel")

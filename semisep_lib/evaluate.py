@@ -1,4 +1,5 @@
-"""Scoring separations with museval, aggregated as SiSEC 2018 (the tables built from the scores: ``tables``).
+"""Scoring separations with museval, aggregated as SiSEC 2018 or as the paper (the tables built from the scores:
+``tables``).
 
 Protocols (:data:`PROTOCOLS`):
 
@@ -8,8 +9,30 @@ Protocols (:data:`PROTOCOLS`):
   filters fitted in every window — in 30 s windows with a 15 s hop (``museval.evaluate(mode="v3")``).
 
 Targets are ``vocals`` and ``accompaniment``, scored together as a two-source problem (SIR measures leakage of
-one into the other). Aggregation: per track, the median over windows (NaN windows — those where a reference or
-an estimate is silent — left out); then the median over tracks.
+one into the other). Aggregation (:data:`AGGREGATIONS`; NaN windows — those where a reference or an estimate is
+silent — always left out):
+
+* ``median`` (default, SiSEC 2018): per track, the median over windows; then the median over tracks.
+* ``mean`` (the paper's, SiSEC 2016 / DSD100): per track, the *mean* over windows; then the median over tracks.
+
+What the paper says (``PAPER.md``): its DSD100 numbers (Tables 2 and 3) are "BSS Eval v3 images (30 s windows,
+15 s hop, stereo, 44.1 kHz)", and its tables are captioned "Median SDR/SIR"; it does not say how the windows of
+one track are pooled. ``mean`` follows the DSD100 / SiSEC 2015–2016 convention of the campaign's own result
+script (``sisec_mus_boxplots.m`` in faroit/sisec-mus-results): a track's NaN windows are dropped, the track
+scores the mean over its remaining windows, and the median over tracks is reported. The paper's numbers are
+``protocol="v3", aggregation="mean"``.
+
+Why it matters. BSS Eval's image SDR is a plain SNR per window, ``10·log10(‖s‖² / ‖ŝ − s‖²)``, in v3 as
+in v4, so an exactly silent vocal estimate (``g`` the identity, ``b̄ = a − g(a) = 0``) scores 0 dB in every
+window under either aggregation (museval leaves a window with a silent estimate NaN, so :func:`score_track`
+dithers an all-zero estimate to score as the silence it is). A *leaky* near-silent estimate, ``ŝ ≈ ε·a`` with a
+small ``ε`` (e.g. a mask just below one, raised to the power 9 at inference as the authors do), is another
+matter: where the voice is loud the window still scores about 0 dB, but where the voice is faint the leaked
+accompaniment dominates and the window scores far below 0 dB (about ``10·log10(‖s‖² / (ε²‖a‖²))``). The median
+over windows ignores those windows; a per-track mean is pulled down by every one of them. This is the likely
+reason (not verifiable: the authors' per-window scores are not published) the paper's "w/o GAN_A & GAN_C" row
+reads −17.0 dB where our museval v4 medians of the same collapse read near the 0 dB floor
+(``tests/test_evaluate_aggregation.py`` shows both on synthetic windows).
 
 Beside museval's numbers every result carries three guards, so that a collapsed model cannot pass for a
 working one:
@@ -48,7 +71,13 @@ PROTOCOLS = {
 }
 TARGETS = ("vocals", "accompaniment")
 METRICS = ("SDR", "SIR", "ISR", "SAR")
-AGGREGATION = "median over windows per track, then median over tracks (SiSEC 2018)"
+#: aggregation key → what it does (the ``aggregation`` of a summary and of a table); see the module docstring
+AGGREGATIONS = {
+    "median": "median over windows per track, then median over tracks (SiSEC 2018)",
+    "mean": "mean over windows per track, then median over tracks (SiSEC 2016 / DSD100, the paper's tables)",
+}
+#: the default aggregation's description (SiSEC 2018)
+AGGREGATION = AGGREGATIONS["median"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -60,6 +89,27 @@ def _nanmedian(values) -> float:
     v = np.asarray(values, dtype=np.float64).ravel()
     v = v[~np.isnan(v)]
     return float(np.median(v)) if v.size else float("nan")
+
+
+def _nanmean(values) -> float:
+    """Mean ignoring NaN (and ``None``, JSON's NaN); NaN (without a warning) when nothing is left."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[~np.isnan(v)]
+    return float(np.mean(v)) if v.size else float("nan")
+
+
+def check_aggregation(aggregation: str) -> str:
+    """The description of an aggregation key of :data:`AGGREGATIONS`; :class:`UsageError` for any other."""
+    if aggregation not in AGGREGATIONS:
+        raise UsageError(f"Unknown aggregation {aggregation!r}; choose {' or '.join(AGGREGATIONS)}.")
+    return AGGREGATIONS[aggregation]
+
+
+def track_score(values, aggregation: str = "median") -> float:
+    """One track's score from its per-window values (a list, ``None`` or NaN for windows museval leaves out):
+    their median (``aggregation="median"``) or mean (``"mean"``), NaN windows skipped; NaN when none is left."""
+    check_aggregation(aggregation)
+    return _nanmean(values) if aggregation == "mean" else _nanmedian(values)
 
 
 def _samples_first(x: np.ndarray, length: int) -> np.ndarray:
@@ -122,12 +172,36 @@ def _score_job(job: tuple) -> dict:
 # many tracks
 
 
-def aggregate(tracks: list[dict]) -> dict:
-    """The SiSEC 2018 aggregate of per-track results: the median over tracks of every per-track median."""
-    agg: dict = {t: {m: _nanmedian([tr[t][m] for tr in tracks]) for m in METRICS} for t in TARGETS}
+def aggregate(tracks: list[dict], aggregation: str = "median") -> dict:
+    """The aggregate of per-track results (:func:`score_track`'s): the median over tracks of every track's score.
+
+    ``aggregation="median"`` (SiSEC 2018): a track's score is its median over windows (the per-track value
+    :func:`score_track` stores). ``"mean"`` (the paper's, SiSEC 2016): its mean over windows, computed from the
+    per-window ``frames``. NaN windows are skipped either way, as museval does. The guards (``fast_sdr``,
+    ``silent_floor``, ``vocal_energy_fraction``) are the median over tracks of their per-track values under
+    either aggregation (the two SDR guards are per-track medians over windows)."""
+    check_aggregation(aggregation)
+    if aggregation == "median":
+        agg: dict = {t: {m: _nanmedian([tr[t][m] for tr in tracks]) for m in METRICS} for t in TARGETS}
+    else:
+        missing = [tr.get("name", "?") for tr in tracks if not isinstance(tr.get("frames"), dict)]
+        if missing:
+            raise UsageError(f"Track {missing[0]} has no per-window scores (frames): the {aggregation!r} "
+                             "aggregation needs them.")
+        agg = {t: {m: _nanmedian([track_score(tr["frames"][t][m], aggregation) for tr in tracks])
+                   for m in METRICS} for t in TARGETS}
     for key in ("fast_sdr", "silent_floor", "vocal_energy_fraction"):
         agg[key] = _nanmedian([tr[key] for tr in tracks])
     return agg
+
+
+def reaggregate(result: dict, aggregation: str) -> dict:
+    """A copy of a result of :func:`evaluate_estimates` (or its ``results.json``, NaN read back as ``None``)
+    aggregated anew with ``aggregation`` from its per-track windows; nothing is scored again."""
+    out = dict(result)
+    out["aggregation"] = check_aggregation(aggregation)
+    out.update(aggregate(result["tracks"], aggregation))
+    return out
 
 
 def _jobs(items: Iterable, protocol: str) -> Iterator[tuple]:
@@ -140,16 +214,20 @@ def _jobs(items: Iterable, protocol: str) -> Iterator[tuple]:
 
 
 def evaluate_estimates(items: Iterable, out_dir: str | Path, name: str, protocol: str = "v4",
-                       workers: int = 2, progress: bool = True, total: int | None = None) -> dict:
+                       workers: int = 2, progress: bool = True, total: int | None = None,
+                       aggregation: str = "median") -> dict:
     """Score ``(song, {"vocals": v, "accompaniment": a})`` pairs (arrays ``(channels, samples)`` at the song's
     rate) and write ``out_dir/<name>/museval/<track>.json`` and ``out_dir/<name>/results.json``.
 
     ``items`` may be a generator (one song in memory at a time). Tracks are scored in ``workers`` processes
     (``workers <= 1``: in this process). Returns ``{"name", "protocol", "win", "hop", "aggregation",
     "tracks": [per track], "vocals": {SDR, SIR, ISR, SAR}, "accompaniment": {...}, "fast_sdr",
-    "silent_floor", "vocal_energy_fraction"}``."""
+    "silent_floor", "vocal_energy_fraction"}``. ``aggregation`` (:data:`AGGREGATIONS`): how the tracks' windows
+    are pooled — ``"median"`` (SiSEC 2018) or ``"mean"`` (the paper's); its description is the summary's
+    ``aggregation``. The paper's protocol is ``protocol="v3", aggregation="mean"``."""
     if protocol not in PROTOCOLS:
         raise UsageError(f"Unknown protocol {protocol!r}; choose {' or '.join(PROTOCOLS)}.")
+    described = check_aggregation(aggregation)
     base = Path(out_dir) / name
     results: list[dict] = []
     bar = tqdm(total=total, desc=f"evaluate {name}", unit="track", disable=not progress)
@@ -179,15 +257,16 @@ def evaluate_estimates(items: Iterable, out_dir: str | Path, name: str, protocol
     if not results:
         raise DataError("There were no tracks to evaluate.")
     p = PROTOCOLS[protocol]
-    summary = {"name": name, "protocol": protocol, "win": p["win"], "hop": p["hop"], "aggregation": AGGREGATION,
+    summary = {"name": name, "protocol": protocol, "win": p["win"], "hop": p["hop"], "aggregation": described,
                "tracks": results}
-    summary.update(aggregate(results))
+    summary.update(aggregate(results, aggregation))
     atomic_write_json(base / "results.json", jsonable(summary))
     return summary
 
 
 def evaluate_separator(separator, songs: Iterable, out_dir: str | Path, name: str | None = None,
-                       protocol: str = "v4", workers: int = 2, progress: bool = True) -> dict:
+                       protocol: str = "v4", workers: int = 2, progress: bool = True,
+                       aggregation: str = "median") -> dict:
     """Separate each :class:`~semisep_lib.data.Song` (at its original rate, e.g. stereo 44.1 kHz) with
     ``separator`` (a :class:`~semisep_lib.separator.Separator`) and score it; see :func:`evaluate_estimates`.
     Separation runs in this process, scoring in ``workers`` others, overlapping."""
@@ -198,7 +277,7 @@ def evaluate_separator(separator, songs: Iterable, out_dir: str | Path, name: st
         if hasattr(separator, "with_references") else (lambda s: separator)
     items = ((song, per_song(song).stems(song.mixture, song.rate)) for song in songs)
     return evaluate_estimates(items, out_dir, name, protocol=protocol, workers=workers, progress=progress,
-                              total=total)
+                              total=total, aggregation=aggregation)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -231,14 +310,16 @@ def _estimates_for(est_dir: Path, folder: str, song) -> dict[str, np.ndarray]:
 
 def evaluate_folder(estimates: str | Path, root: str | Path | None = None, subset: str = "test",
                     out: str | Path | None = None, name: str | None = None, protocol: str = "v4",
-                    workers: int = 2) -> tuple[dict, Path]:
+                    workers: int = 2, aggregation: str = "median") -> tuple[dict, Path]:
     """Score the separations in the folder ``estimates`` (musdb's layout, ``ESTIMATES/<test|train>/<track>/
     vocals.wav`` and ``accompaniment.wav``, as ``semisep separate`` writes it) against the references of the
     MUSDB18 ``root``'s ``subset`` (``test``, or the validation songs: ``valid``, ``select``, ``report``);
     ``root`` defaults to :func:`~semisep_lib.data.resolve_root`'s.
 
     Every track must have estimates (checked before scoring). Results go to ``out/<name>/`` (default
-    ``ESTIMATES/scores/<folder name>/``), see :func:`evaluate_estimates`. Returns the result and that folder."""
+    ``ESTIMATES/scores/<folder name>/``), see :func:`evaluate_estimates` (also for ``aggregation``). Returns the
+    result and that folder."""
+    check_aggregation(aggregation)
     est_dir = Path(estimates)
     if not est_dir.is_dir():
         raise UsageError(f"Estimates folder {est_dir} does not exist.")
@@ -255,5 +336,6 @@ def evaluate_folder(estimates: str | Path, root: str | Path | None = None, subse
     name = name or est_dir.resolve().name
     out = Path(out) if out else est_dir / "scores"
     items = ((song, _estimates_for(est_dir, folder, song)) for song in iter_songs(root, mus_subset, split))
-    result = evaluate_estimates(items, out, name, protocol=protocol, workers=workers, total=len(names))
+    result = evaluate_estimates(items, out, name, protocol=protocol, workers=workers, total=len(names),
+                                aggregation=aggregation)
     return result, out / name

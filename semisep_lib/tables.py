@@ -11,6 +11,12 @@ Rows are keyed by canonical row keys, never matched from labels:
 A result is a dict from :func:`~semisep_lib.evaluate.evaluate_estimates` (vocal metrics under ``"vocals"``), or
 a summary over seeds from :func:`summarise`, whose cells are ``{"median", "min", "max"}``; over several runs a
 cell reads ``median [min, max]``.
+
+Every table says how its scores were aggregated (``aggregation``, a key of
+:data:`~semisep_lib.evaluate.AGGREGATIONS`): ``"median"`` (default, SiSEC 2018: the median over windows per track,
+then over tracks) or ``"mean"`` (the paper's, SiSEC 2016 / DSD100: the mean over windows per track, then the
+median over tracks). :func:`write_tables` re-aggregates results scored the other way from their per-window scores
+(:func:`~semisep_lib.evaluate.reaggregate`); the other writers refuse a result that records another aggregation.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import AGGREGATION
+from .errors import UsageError
+from .evaluate import AGGREGATIONS, check_aggregation, reaggregate
 from .fileio import atomic_write_json, atomic_write_text, jsonable
 from .paper import PAPER_TABLE1, PAPER_TABLE3
 
@@ -135,25 +142,41 @@ def results_table(rows: list[dict], paper: dict | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def results_json(rows: list[dict], paper: dict | None = None) -> dict:
+def _check_rows(rows, aggregation: str) -> str:
+    """The description of ``aggregation``; :class:`UsageError` if a row records a different one."""
+    described = check_aggregation(aggregation)
+    for res in rows:
+        found = res.get("aggregation") if isinstance(res, dict) else None
+        if found is not None and found != described:
+            raise UsageError(f"Result {res.get('name', '?')!r} was aggregated as {found!r}, not {described!r}; "
+                             "re-aggregate it first (semisep_lib.evaluate.reaggregate).")
+    return described
+
+
+def results_json(rows: list[dict], paper: dict | None = None, aggregation: str = "median") -> dict:
     """The content of :func:`results_table` as data: our rows (numbers only, no per-window frames) and the
-    paper's."""
-    return jsonable({"aggregation": AGGREGATION,
+    paper's, with the description of ``aggregation``."""
+    return jsonable({"aggregation": _check_rows(rows, aggregation),
                      "rows": [_row(r) | {"paper_row": r.get("paper_row"), "paper_only": bool(r.get("paper_only"))}
                               for r in rows],
                      "paper": paper or {}})
 
 
 def write_table(rows: list[dict], out_dir: str | Path, stem: str = "results", paper: dict | None = None,
-                note: str = "", info: dict | None = None) -> str:
-    """Write ``out_dir/<stem>.md`` and ``out_dir/<stem>.json`` (atomically); returns the markdown."""
+                note: str = "", info: dict | None = None, aggregation: str = "median") -> str:
+    """Write ``out_dir/<stem>.md`` and ``out_dir/<stem>.json`` (atomically); returns the markdown. The JSON
+    records ``aggregation``'s description; so does the markdown, unless ``note`` already names it."""
+    data = results_json(rows, paper, aggregation)
+    if data["aggregation"] not in note:
+        note = (f"{note} " if note else "") + f"Aggregation: {data['aggregation']}."
     md = results_table(rows, paper) + (f"\n{note}\n" if note else "")
     atomic_write_text(Path(out_dir) / f"{stem}.md", md)
-    atomic_write_json(Path(out_dir) / f"{stem}.json", results_json(rows, paper) | {"note": note, "info": info or {}})
+    atomic_write_json(Path(out_dir) / f"{stem}.json", data | {"note": note, "info": info or {}})
     return md
 
 
-def table1(results: dict[str, dict], out_dir: str | Path, info: dict | str | None = None) -> str:
+def table1(results: dict[str, dict], out_dir: str | Path, info: dict | str | None = None,
+           aggregation: str = "median") -> str:
     """Table 1 of the paper rebuilt beside the paper's numbers (NMF 0.0, GAN 0.3, GLOM 0.6, NES 0.3, NES-FT 2.1,
     ours 3.2 / 14.2 dB), with a line saying GLOM and NES-FT cannot be reproduced from public material.
 
@@ -161,7 +184,9 @@ def table1(results: dict[str, dict], out_dir: str | Path, info: dict | str | Non
     and a row of the paper's without a result shows the paper's number alone. A key that is no row of the
     paper's table comes last, under its own name. ``info``: what was evaluated (a dict, e.g. profile, data,
     evaluated_on, evaluation_songs, seeds; or a short description). Writes ``table1.md`` and ``table1.json``
-    into ``out_dir``; returns the markdown."""
+    into ``out_dir``; returns the markdown. ``aggregation``: how the results were aggregated (see the module
+    docstring); the note and the JSON say it."""
+    described = _check_rows(results.values(), aggregation)
     rows = []
     for key, (label, paper_row) in TABLE1_ROWS.items():
         if key in results:
@@ -170,13 +195,14 @@ def table1(results: dict[str, dict], out_dir: str | Path, info: dict | str | Non
             rows.append({"name": paper_row, "paper_row": paper_row, "paper_only": True})
     rows += [dict(res, name=key, paper_row=None) for key, res in results.items() if key not in TABLE1_ROWS]
     what = ", ".join(f"{k}: {v}" for k, v in info.items()) if isinstance(info, dict) else info or ""
-    note = ("Median vocal scores in dB (" + AGGREGATION + "; over several seeds: median [min, max])"
+    note = (("Median vocal" if aggregation == "median" else "Vocal") + " scores in dB (" + described
+            + "; over several seeds: median [min, max])"
             + (f". Ours: {what}" if what else "")
             + ". The paper's numbers are on MUSDB18 (baselines as reported by Hoshen et al., who gave no SIR). "
             "Vocal energy: the share of the mixture's energy a method calls voice; silent floor: the SDR of an "
             "all-zero vocal estimate. " + NOT_REPRODUCIBLE)
     return write_table(rows, out_dir, "table1", PAPER_TABLE1, note,
-                       info if isinstance(info, dict) else {"description": what})
+                       info if isinstance(info, dict) else {"description": what}, aggregation)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -190,16 +216,26 @@ def _seeds_cell(stat: dict, runs: int) -> str:
     return f"{stat['median']:.2f} [{stat['min']:.2f}, {stat['max']:.2f}]"
 
 
-def table3(rows: dict[str, dict], out_dir: str | Path, info: dict) -> str:
+#: Table 3's line saying how its cells were aggregated, per aggregation key
+TABLE3_AGGREGATION = {
+    "median": "Median vocal SDR / SIR in dB (museval v4, 1 s windows, median over frames then tracks; "
+              "with several seeds: median [min, max] over seeds). Paper: DSD100 test set, authors' scale.",
+    "mean": "Vocal SDR / SIR in dB (museval, " + AGGREGATIONS["mean"] + "; with several seeds: median "
+            "[min, max] over seeds). Paper: DSD100 test set, authors' scale (BSS Eval v3, 30 s windows).",
+}
+
+
+def table3(rows: dict[str, dict], out_dir: str | Path, info: dict, aggregation: str = "median") -> str:
     """Table 3 (the ablation) beside the paper's numbers: ``rows`` maps a label of :data:`TABLE3_ROWS` to a
     :func:`summarise` summary. ``info`` (as ``reproduce`` records it) names the profile, data, evaluation songs,
-    seeds and steps, and the report and selection songs. Writes ``table3.md`` and ``table3.json`` into
+    seeds and steps, and the report and selection songs. ``aggregation``: how the scores were aggregated (see the
+    module docstring), said in the markdown and the JSON. Writes ``table3.md`` and ``table3.json`` into
     ``out_dir``; returns the markdown."""
+    described = _check_rows(rows.values(), aggregation)
     lines = [f"# Table 3 — ablation ({info['profile']} profile, {info['data']} data, evaluated on the "
              f"{info['evaluation_songs']} {info['evaluated_on']} songs, {info['seeds']} seed(s), "
              f"{info['steps']} steps)", "",
-             "Median vocal SDR / SIR in dB (museval v4, 1 s windows, median over frames then tracks; "
-             "with several seeds: median [min, max] over seeds). Paper: DSD100 test set, authors' scale.", "",
+             TABLE3_AGGREGATION[aggregation], "",
              "| losses | SDR | SIR | vocal energy fraction | paper SDR | paper SIR |",
              "|---|---|---|---|---|---|"]
     for label, r in rows.items():
@@ -214,16 +250,26 @@ def table3(rows: dict[str, dict], out_dir: str | Path, info: dict) -> str:
                   f"{', '.join(info.get('selection_songs') or []) or 'none'}.", ""]
     md = "\n".join(lines)
     atomic_write_text(Path(out_dir) / "table3.md", md)
-    atomic_write_json(Path(out_dir) / "table3.json", {"info": info, "rows": rows, "paper": PAPER_TABLE3})
+    atomic_write_json(Path(out_dir) / "table3.json", {"info": info, "aggregation": described, "rows": rows,
+                                                      "paper": PAPER_TABLE3})
     return md
 
 
+def _aggregated(scores: list[dict], aggregation: str) -> list[dict]:
+    """``scores`` as ``aggregation`` pools them: results that record another aggregation are re-aggregated from
+    their per-window scores; the others are taken as they are."""
+    described = check_aggregation(aggregation)
+    return [s if s.get("aggregation", described) == described else reaggregate(s, aggregation) for s in scores]
+
+
 def write_tables(out: str | Path, table1_scores: dict[str, list[dict]], table3_scores: dict[str, list[dict]],
-                 info: dict) -> tuple[dict, dict]:
+                 info: dict, aggregation: str = "median") -> tuple[dict, dict]:
     """``table1.md``/``.json`` and ``table3.md``/``.json`` from the results of every run of every row (one per
-    seed), keyed by row key (Table 1) and label (Table 3). Returns the two tables' summaries."""
-    rows1 = {k: summarise(v) for k, v in table1_scores.items()}
-    rows3 = {label: summarise(v) for label, v in table3_scores.items()}
-    table1(rows1, out, info)
-    table3(rows3, out, info)
+    seed), keyed by row key (Table 1) and label (Table 3). ``aggregation``: ``"median"`` (default, SiSEC 2018)
+    or ``"mean"`` (the paper's per-track mean over windows); results scored the other way are re-aggregated
+    from their per-window scores first. Returns the two tables' summaries."""
+    rows1 = {k: summarise(_aggregated(v, aggregation)) for k, v in table1_scores.items()}
+    rows3 = {label: summarise(_aggregated(v, aggregation)) for label, v in table3_scores.items()}
+    table1(rows1, out, info, aggregation)
+    table3(rows3, out, info, aggregation)
     return rows1, rows3

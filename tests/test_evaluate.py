@@ -95,6 +95,14 @@ def test_evaluate_command_on_separated_toy_songs(toy_root, tmp_path, capsys):
     res = json.loads((tmp_path / "scores" / "smoke" / "results.json").read_text())
     assert res["protocol"] == "v3" and len(res["tracks"]) == 2
     assert len(res["tracks"][0]["frames"]["vocals"]["SDR"]) == 1
+    # the paper's protocol: v3 windows pooled by their per-track mean, said in the table
+    rc = cli.main(["evaluate", "--estimates", str(est), "--root", str(toy_root), "--subset", "valid",
+                   "--protocol", "v3", "--aggregation", "mean", "--workers", "1", "--out", str(tmp_path / "paper"),
+                   "--name", "smoke"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "mean over windows per track" in out
+    paper = json.loads((tmp_path / "paper" / "smoke" / "results.json").read_text())
+    assert paper["aggregation"].startswith("mean over windows per track")
     # missing estimates: one clear sentence
     rc = cli.main(["evaluate", "--estimates", str(est), "--root", str(toy_root), "--subset", "test"])
     err = capsys.readouterr().err
