@@ -5,6 +5,7 @@ import dataclasses
 import json
 
 from semisep_lib import config
+from semisep_lib.listen import reproduce_runs
 from semisep_lib.reproduce import TRAINED_ROWS, Reproduction
 
 
@@ -28,3 +29,6 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     runs = {kind: sorted(p.parent.name for p in (tmp_path / kind / "runs").glob("*/summary.json"))
             for kind in ("serial", "parallel")}
     assert runs["parallel"] == runs["serial"] and len(runs["serial"]) == len(TRAINED_ROWS) + 1  # + the warm-up
+    # the baselines' models are kept, so the listening page offers them beside the trained rows
+    kinds = {kind for _, _, kind in reproduce_runs(tmp_path / "parallel").values()}
+    assert kinds == {"g", "nes", "nmf"}
