@@ -2,8 +2,7 @@
 
 Its one job: turn arguments into calls of the library's plain functions, and user errors into one sentence on
 stderr. Every command's parser and the small function that runs it live here, in the order ``--help`` lists
-them (:data:`COMMAND_MODULES`); the library modules hold no argument parsing. One module still registers its
-own commands with an ``add_commands(subparsers)`` function: ``report``.
+them (:data:`COMMAND_MODULES`); the library modules hold no argument parsing.
 
 ``train`` validates with ``reproduce.mask_validator``: ``best.pt`` is chosen by the score of separating the
 validation songs as ``separate`` does (wired here, not in ``train``, which sits below ``separate``).
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import importlib
 import json
 import os
 import shlex
@@ -37,6 +35,7 @@ from .errors import DataError, SemisepError, UsageError
 from .evaluate import AGGREGATIONS, PROTOCOLS, evaluate_folder
 from .notebooks import run_notebooks
 from .pretrained import build_card
+from .report import CODECS, MAX_SECONDS, build_report
 from .reproduce import mask_validator, reproduce
 from .separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, check_files, load_separator, separate_files,
                        separate_musdb, tune_run)
@@ -44,8 +43,7 @@ from .tables import write_table
 from .toy import DEFAULTS as TOY_DEFAULTS
 from .toy import make_toy_dataset, song_names
 
-#: The modules whose commands ``--help`` lists, in its order. Those in :data:`WIRING` are wired in this file;
-#: any other registers its own with ``add_commands(subparsers)``.
+#: The modules whose commands ``--help`` lists, in its order; :data:`WIRING` holds each one's parser.
 COMMAND_MODULES = ("toy", "data", "train", "separate", "evaluate", "baselines", "reproduce", "notebooks",
                    "pretrained", "report")
 
@@ -396,6 +394,35 @@ def add_pretrained_commands(sub: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# report
+
+
+def _cmd_report(args: argparse.Namespace) -> None:
+    r = build_report(args.dir, args.out, root=args.root, subset=args.subset, songs=args.songs, seconds=args.seconds,
+                     codec=args.codec, bitrate=args.bitrate, device=args.device or "cpu", jobs=args.jobs)
+    print(f"report: {len(r['songs'])} songs × {r['methods']} methods, {r['files']} files, "
+          f"{r['bytes'] / 1e6:.2f} MB in {args.out}")
+    print(f"open {Path(r['index']).resolve().as_uri()}")
+
+
+def add_report_commands(sub: argparse._SubParsersAction) -> None:
+    """``report``."""
+    p = sub.add_parser("report", help="a static listening page (HTML, no server) for a reproduce run or separations")
+    p.add_argument("dir", help="a reproduce --out folder, or a folder of <method>/<track>/{vocals,accompaniment}.wav")
+    p.add_argument("--out", required=True, help="the site's folder (replaced if it is an earlier report)")
+    p.add_argument("--root", help="dataset root (default: the one the run recorded); gives the reference stems")
+    p.add_argument("--subset", default="test", help="the dataset subset of the songs (default: test)")
+    p.add_argument("--songs", type=int, help="at most this many songs (default: all the run reported)")
+    p.add_argument("--seconds", type=float, help="cut songs to this length (default: the excerpt the run scored, "
+                   f"else {MAX_SECONDS:.0f} s; 0: whole songs)")
+    p.add_argument("--codec", choices=list(CODECS), default="opus", help="opus (WebM, default) or mp3")
+    p.add_argument("--bitrate", default="40k", help="audio bitrate per file (default: 40k)")
+    p.add_argument("--device", help="where the saved models separate (default: cpu)")
+    p.add_argument("--jobs", type=int, default=2, help="ffmpeg encoders at once (default: 2)")
+    p.set_defaults(func=_cmd_report)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # the parser and the entry point
 
 #: module name → the function that adds its commands to the sub-parsers.
@@ -409,6 +436,7 @@ WIRING = {
     "reproduce": add_reproduce_commands,
     "notebooks": add_notebooks_commands,
     "pretrained": add_pretrained_commands,
+    "report": add_report_commands,
 }
 
 
@@ -420,8 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        add = WIRING.get(name) or importlib.import_module(f"semisep_lib.{name}").add_commands
-        add(sub)
+        WIRING[name](sub)
     return parser
 
 

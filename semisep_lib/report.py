@@ -22,7 +22,6 @@ default, MP3 on request); identical signals (the mixture-as-vocals baseline and 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import json
@@ -35,9 +34,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
+from . import plots
+from .config import PRESETS
 from .errors import AudioError, DataError, UsageError
-from .reproduce import command_line, git_commit
+from .listen import RESIDUAL, Listener, find_estimate_dirs, format_scores, order_methods, reproduce_runs
+from .reproduce import ABLATION, command_line, git_commit
+from .separate import _replace_dir  # the same atomic folder swap that `separate` uses
+from .separate import load_separator
+from .spectral import crop, magnitude, resample
 
 ASSETS = Path(__file__).resolve().parent / "report_assets"
 #: codec → (file suffix, ffmpeg encoder arguments)
@@ -63,8 +70,6 @@ def _run_info(source: Path) -> dict:
 def _from_reproduce(source: Path, root, subset: str, songs: int | None, seconds: float | None, device: str):
     """The listener of a reproduce run (every saved model separates the report songs now) and, per method of
     ours, its separator (for ``g``'s mask)."""
-    from .listen import Listener, reproduce_runs
-    from .separate import load_separator
 
     info = _run_info(source)
     limit = songs or len(info.get("report_songs") or []) or info.get("evaluation_songs") or None
@@ -77,7 +82,6 @@ def _from_reproduce(source: Path, root, subset: str, songs: int | None, seconds:
 
 
 def _from_estimates(source: Path, root, subset: str, songs: int | None):
-    from .listen import Listener, find_estimate_dirs
 
     found = find_estimate_dirs(source, subset)
     if not found:
@@ -92,9 +96,7 @@ def _from_estimates(source: Path, root, subset: str, songs: int | None):
 def vocal_mask(separator, audio: np.ndarray, rate: int) -> np.ndarray:
     """``g``'s vocal mask ``(bins, frames)`` of the mono mix of ``audio`` ``(channels, samples)``, as
     :class:`~semisep_lib.separate.MaskSeparator` applies it (blocks, post-processing, at the model's rate)."""
-    import torch
 
-    from .spectral import crop, magnitude, resample
 
     mono = np.atleast_2d(np.asarray(audio, dtype=np.float32)).mean(axis=0, keepdims=True)  # (1, samples)
     with torch.inference_mode():
@@ -213,9 +215,6 @@ class _Site:
 
 def _song_section(site: _Site, index: int, name: str, lis, ours: dict, seconds: float | None) -> str:
     """One song's HTML: its player, its A/B table (with scores), the chosen method's images, all images."""
-    from . import plots
-    from .listen import RESIDUAL, format_scores, order_methods
-    from .reproduce import ABLATION
 
     entry = lis.tracks[name]
     rows3 = list(ABLATION)  # Table 3's rows in its order, after the others in the listener's
@@ -375,10 +374,7 @@ def build_report(source: str | Path, out: str | Path, root: str | Path | None = 
     scored, else :data:`MAX_SECONDS`; 0: whole songs). ``codec``: ``opus`` (WebM) or ``mp3``, at ``bitrate``.
     Returns ``{"index": path, "bytes": size of the site, "files": count, "songs": [...], "methods": count}``
     (the reference is no method)."""
-    from tqdm.auto import tqdm
 
-    from .config import PRESETS
-    from .separate import _replace_dir  # the same atomic folder swap that `separate` uses
 
     source, out = Path(source), Path(out)
     if not source.is_dir():
@@ -429,27 +425,3 @@ def build_report(source: str | Path, out: str | Path, root: str | Path | None = 
     files = [p for p in out.rglob("*") if p.is_file()]
     return {"index": out / "index.html", "bytes": sum(p.stat().st_size for p in files), "files": len(files),
             "songs": list(lis.tracks), "methods": len(methods)}
-
-
-def _cmd_report(args: argparse.Namespace) -> None:
-    r = build_report(args.dir, args.out, root=args.root, subset=args.subset, songs=args.songs, seconds=args.seconds,
-                     codec=args.codec, bitrate=args.bitrate, device=args.device or "cpu", jobs=args.jobs)
-    print(f"report: {len(r['songs'])} songs × {r['methods']} methods, {r['files']} files, "
-          f"{r['bytes'] / 1e6:.2f} MB in {args.out}")
-    print(f"open {Path(r['index']).resolve().as_uri()}")
-
-
-def add_commands(sub) -> None:
-    p = sub.add_parser("report", help="a static listening page (HTML, no server) for a reproduce run or separations")
-    p.add_argument("dir", help="a reproduce --out folder, or a folder of <method>/<track>/{vocals,accompaniment}.wav")
-    p.add_argument("--out", required=True, help="the site's folder (replaced if it is an earlier report)")
-    p.add_argument("--root", help="dataset root (default: the one the run recorded); gives the reference stems")
-    p.add_argument("--subset", default="test", help="the dataset subset of the songs (default: test)")
-    p.add_argument("--songs", type=int, help="at most this many songs (default: all the run reported)")
-    p.add_argument("--seconds", type=float, help="cut songs to this length (default: the excerpt the run scored, "
-                   f"else {MAX_SECONDS:.0f} s; 0: whole songs)")
-    p.add_argument("--codec", choices=list(CODECS), default="opus", help="opus (WebM, default) or mp3")
-    p.add_argument("--bitrate", default="40k", help="audio bitrate per file (default: 40k)")
-    p.add_argument("--device", help="where the saved models separate (default: cpu)")
-    p.add_argument("--jobs", type=int, default=2, help="ffmpeg encoders at once (default: 2)")
-    p.set_defaults(func=_cmd_report)

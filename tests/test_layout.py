@@ -33,8 +33,6 @@ RANK = {
 #: dependencies (seconds to import, or refusing to import without ffmpeg), each with its reason in a comment.
 LATE_IMPORTS = {"museval", "musdb", "stempeg", "papermill", "nbformat",
                 "torch.utils.tensorboard"}  # optional: only `train --tensorboard` needs the tensorboard package
-#: Modules still wiring their own command (see cli's docstring), and whose imports their owners are reworking.
-OWN_WIRING = {"report"}
 
 
 def library_imports(path: Path) -> set[str]:
@@ -91,8 +89,6 @@ def test_imports_are_at_module_top():
     """The import graph is what the module tops say: inside functions only the optional heavy dependencies."""
     late = []
     for path in sorted(PACKAGE.glob("*.py")):
-        if path.stem in OWN_WIRING:
-            continue
         late += [f"{path.stem}:{line} imports {name}" for line, name in _function_level_imports(path)
                  if name not in LATE_IMPORTS and name.split(".")[0] not in LATE_IMPORTS]
     assert late == []
@@ -101,7 +97,7 @@ def test_imports_are_at_module_top():
 def test_argument_parsing_lives_in_cli():
     wiring = []
     for path in sorted(PACKAGE.glob("*.py")):
-        if path.stem in OWN_WIRING | {"cli"}:
+        if path.stem == "cli":
             continue
         tree = ast.parse(path.read_text())
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
