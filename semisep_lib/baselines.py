@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checkpoint import PROGRAM
 from .config import Config, SpectralConfig, preset
 from .data import TrainingData
 from .errors import CheckpointError, UsageError
@@ -205,7 +206,7 @@ class NMFBaseline(Separator):
         """The dictionary and every setting, as one ``.npz``, written atomically."""
         if self.W_inst is None:
             raise UsageError("Nothing to save: the NMF baseline has not been fitted.")
-        meta = {"program": "semisep", "kind": "nmf", "n_inst": self.n_inst, "n_voc": self.n_voc,
+        meta = {"program": PROGRAM, "kind": "nmf", "n_inst": self.n_inst, "n_voc": self.n_voc,
                 "fit_iter": self.fit_iter, "sep_iter": self.sep_iter, "max_frames": self.max_frames,
                 "mask_power": self.mask_power, "seed": self.seed,
                 "spectral": {"sample_rate": self.spectral.sample_rate, "n_fft": self.spectral.n_fft,

@@ -21,6 +21,16 @@ from .models import build_models
 
 PROGRAM = "semisep"
 CHECKPOINT_VERSION = 1
+#: What every checkpoint file starts with, in this order (:func:`checkpoint_header`); a model file holds only
+#: these (and ``valid``), a training checkpoint adds ``train.RESUME_KEYS``.
+HEADER_KEYS = ("program", "version", "config", "step", "objective", "g")
+
+
+def checkpoint_header(cfg: Config, step: int, objective: str, g: torch.nn.Module, **extra) -> dict:
+    """The one place a checkpoint's header is written (:data:`HEADER_KEYS`, which :func:`load_g` reads):
+    program, version, ``cfg`` as a dict, ``step``, ``objective`` and ``g``'s weights; then ``extra``."""
+    return {"program": PROGRAM, "version": CHECKPOINT_VERSION, "config": cfg.to_dict(), "step": step,
+            "objective": objective, "g": g.state_dict(), **extra}
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

@@ -168,7 +168,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
                                    "would; the best g by their median vocal SDR is kept as OUT/best.pt.")
     p.add_argument("--data", choices=["toy", "musdb"], default="toy", help="built-in toy songs or MUSDB18")
     p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
-    p.add_argument("--preset", choices=["cpu", "paper", "smoke"], default="cpu")
+    p.add_argument("--preset", choices=list(PRESETS), default="cpu")
     p.add_argument("--config", help="YAML file whose values override the preset")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
     p.add_argument("--steps", type=int, help="training iterations (default: the preset's)")

@@ -45,7 +45,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import pick_device
+from .checkpoint import PROGRAM, pick_device
 from .config import Config, SpectralConfig, preset
 from .data import TrainingData
 from .errors import CheckpointError, TrainingError, UsageError
@@ -53,7 +53,6 @@ from .fileio import atomic_write
 from .separator import MonoSTFT, Separator, at_model_rate
 from .spectral import crop, features, resample, uncrop_mask
 
-PROGRAM = "semisep"
 KIND = "nes"
 VERSION = 1
 

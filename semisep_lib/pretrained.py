@@ -23,7 +23,7 @@ import torch
 import yaml
 
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import HEADER_KEYS, load_checkpoint, save_checkpoint
 from .config import Config, preset
 from .data import Song, load_songs, load_training_data
 from .errors import UsageError
@@ -54,7 +54,7 @@ def example_vocal_sdr(model: str | Path = PRETRAINED_DIR) -> float:
 def _slim_checkpoint(run: Path, dest: Path) -> dict:
     """Copy ``run``'s best ``g`` (weights, config, step, validation) without optimiser or discriminator state."""
     state = load_checkpoint(run)
-    slim = {k: state[k] for k in ("program", "version", "config", "step", "objective", "g") if k in state}
+    slim = {k: state[k] for k in HEADER_KEYS if k in state}
     slim["valid"] = state.get("valid", {})
     save_checkpoint(dest / "best.pt", slim)
     tuning = run / "separate.yaml"

@@ -47,7 +47,7 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import data as data_lib
-from .checkpoint import CHECKPOINT_VERSION, PROGRAM, load_checkpoint, load_weights, pick_device, save_checkpoint
+from .checkpoint import checkpoint_header, load_checkpoint, load_weights, pick_device, save_checkpoint
 from .config import Config
 from .data import TrainingData, load_training_data  # noqa: F401 (load_training_data: re-exported)
 from .errors import CheckpointError, TrainingError, UsageError
@@ -449,10 +449,9 @@ class _Trainer:
 
     # -- files ---------------------------------------------------------------------------------------------------
     def header(self, step: int, g: torch.nn.Module, **extra) -> dict:
-        """What every checkpoint file starts with (``checkpoint.load_g`` reads it): program, version, config,
-        step, objective and ``g``'s weights; then ``extra``."""
-        return {"program": PROGRAM, "version": CHECKPOINT_VERSION, "config": self.cfg.to_dict(), "step": step,
-                "objective": self.objective, "g": g.state_dict(), **extra}
+        """:func:`~semisep_lib.checkpoint.checkpoint_header` of this run after ``step`` steps, with ``g``'s
+        weights; then ``extra``."""
+        return checkpoint_header(self.cfg, step, self.objective, g, **extra)
 
     def save(self, done: int, elapsed: float) -> None:
         """``checkpoint.pt``: everything needed to resume after ``done`` steps (:data:`RESUME_KEYS`; ``g`` raw,

@@ -1,4 +1,5 @@
-"""Shared fixtures: the shared MUSDB18 preview (skipped when absent), a small toy set, and a private cache."""
+"""Shared fixtures and helpers: the shared MUSDB18 preview (skipped when absent), a small toy set, a private cache,
+an untrained run, a constant mask, and synthetic per-window scores."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from semisep_lib.checkpoint import CHECKPOINT_VERSION, PROGRAM, save_checkpoint
+from semisep_lib.checkpoint import checkpoint_header, save_checkpoint
 from semisep_lib.config import Config
+from semisep_lib.evaluate import METRICS, TARGETS, track_score
 from semisep_lib.models import build_models
 from semisep_lib.toy import make_toy_dataset
 
@@ -42,14 +44,17 @@ def toy_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_toy_dataset(tmp_path_factory.mktemp("toy") / "toy", tracks=6, test_tracks=4, seconds=3.0, seed=0)
 
 
+def model_state(cfg: Config | None = None, seed: int = 0) -> dict:
+    """A best.pt-style state of an untrained ``g`` (smoke preset unless ``cfg``), with torch seeded by ``seed``."""
+    torch.manual_seed(seed)
+    cfg = cfg or Config.from_preset("smoke")
+    return checkpoint_header(cfg, 0, "semi", build_models(cfg)[0])
+
+
 def make_run(run: Path) -> Path:
     """An untrained smoke-preset ``g`` saved as a run directory, in the train module's checkpoint format."""
-    torch.manual_seed(0)
-    cfg = Config.from_preset("smoke")
-    g = build_models(cfg)[0]
-    save_checkpoint(run / "best.pt", {"program": PROGRAM, "version": CHECKPOINT_VERSION, "config": cfg.to_dict(),
-                                      "step": 0, "objective": "semi", "g": g.state_dict()})
-    cfg.save(run / "config.yaml")
+    save_checkpoint(run / "best.pt", model_state())
+    Config.from_preset("smoke").save(run / "config.yaml")
     return run
 
 
@@ -65,3 +70,27 @@ class ConstantMask(torch.nn.Module):
     def mask(self, mag: torch.Tensor) -> torch.Tensor:
         assert mag.shape[-1] % self.down_factor == 0
         return torch.full_like(mag, self.value)
+
+
+#: Per-window vocal SDRs of three tracks; NaN / None: windows museval leaves out (a silent reference).
+WINDOWS = {
+    "a": [0.0, -30.0, 0.0, 3.0],   # median 0.0, mean -6.75
+    "b": [2.0, float("nan"), 4.0, -20.0],   # median 2.0, mean -14/3 (the NaN window skipped, not counted as 0)
+    "c": [5.0, 5.0, None],         # median 5.0, mean 5.0
+}
+
+
+def fake_track(name: str, windows: list) -> dict:
+    """A track as :func:`~semisep_lib.evaluate.score_track` returns it: per-window values under ``frames`` and
+    the per-track median; every metric and target gets the same windows (SIR shifted by +10 dB)."""
+    frames = {t: {m: [None if v is None else v + (10.0 if m == "SIR" else 0.0) for v in windows]
+                  for m in METRICS} for t in TARGETS}
+    track = {"name": name, "frames": frames, "fast_sdr": 1.0, "silent_floor": 0.0, "vocal_energy_fraction": 0.1}
+    for t in TARGETS:
+        track[t] = {m: track_score(frames[t][m], "median") for m in METRICS}
+    return track
+
+
+def fake_tracks() -> list[dict]:
+    """The three tracks of :data:`WINDOWS`, as :func:`fake_track` makes them."""
+    return [fake_track(name, w) for name, w in WINDOWS.items()]

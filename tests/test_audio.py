@@ -45,7 +45,7 @@ def test_mono_vector_is_written_as_one_channel(tmp_path: Path) -> None:
 
 
 def test_stem_mp4_is_decoded_with_ffmpeg() -> None:
-    stempeg = pytest.importorskip("stempeg")
+    import stempeg  # pinned in requirements.txt; imported here: it refuses to import without ffmpeg on PATH
     audio, rate = read_audio(stempeg.example_stem_path())  # soundfile cannot read mp4; ffmpeg can
     assert rate == 44100 and audio.shape[0] == 2 and audio.shape[1] > rate
     assert audio.dtype == np.float32 and np.isfinite(audio).all() and np.abs(audio).max() > 0.01

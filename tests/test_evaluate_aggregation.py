@@ -10,35 +10,13 @@ import math
 import numpy as np
 import pytest
 
+from conftest import WINDOWS, fake_tracks
 from semisep_lib.errors import UsageError
-from semisep_lib.evaluate import (AGGREGATION, AGGREGATIONS, METRICS, TARGETS, aggregate, reaggregate,
-                                  track_score)
+from semisep_lib.evaluate import AGGREGATION, AGGREGATIONS, aggregate, reaggregate, track_score
 from semisep_lib.fileio import jsonable
 from semisep_lib.metrics import framewise_sdr
 
 NAN = float("nan")
-
-#: per-window vocal SDRs of three tracks; NaN / None: windows museval leaves out (a silent reference)
-WINDOWS = {
-    "a": [0.0, -30.0, 0.0, 3.0],   # median 0.0, mean -6.75
-    "b": [2.0, NAN, 4.0, -20.0],   # median 2.0, mean -14/3 (the NaN window skipped, not counted as 0)
-    "c": [5.0, 5.0, None],         # median 5.0, mean 5.0
-}
-
-
-def fake_track(name: str, windows: list) -> dict:
-    """A track as :func:`~semisep_lib.evaluate.score_track` returns it: per-window values under ``frames`` and
-    the per-track median; every metric and target gets the same windows (SIR shifted by +10 dB)."""
-    frames = {t: {m: [None if v is None else v + (10.0 if m == "SIR" else 0.0) for v in windows]
-                  for m in METRICS} for t in TARGETS}
-    track = {"name": name, "frames": frames, "fast_sdr": 1.0, "silent_floor": 0.0, "vocal_energy_fraction": 0.1}
-    for t in TARGETS:
-        track[t] = {m: track_score(frames[t][m], "median") for m in METRICS}
-    return track
-
-
-def tracks() -> list[dict]:
-    return [fake_track(name, w) for name, w in WINDOWS.items()]
 
 
 def test_track_score_median_and_mean_skip_nan_windows():
@@ -53,22 +31,22 @@ def test_track_score_median_and_mean_skip_nan_windows():
 
 
 def test_aggregate_median_of_medians_against_median_of_means():
-    med, mean = aggregate(tracks()), aggregate(tracks(), "mean")
+    med, mean = aggregate(fake_tracks()), aggregate(fake_tracks(), "mean")
     # SiSEC 2018: median over tracks of (0, 2, 5); the paper's: median over tracks of (-6.75, -4.667, 5)
     assert med["vocals"]["SDR"] == 2.0 and med["vocals"]["SIR"] == 12.0
     assert mean["vocals"]["SDR"] == pytest.approx(-14 / 3) and mean["vocals"]["SIR"] == pytest.approx(10 - 14 / 3)
     assert mean["accompaniment"]["SAR"] == pytest.approx(-14 / 3)
     # the default is the SiSEC 2018 aggregation, and the guards are the same under both
-    assert aggregate(tracks(), "median") == med
+    assert aggregate(fake_tracks(), "median") == med
     for key in ("fast_sdr", "silent_floor", "vocal_energy_fraction"):
         assert med[key] == mean[key]
     assert AGGREGATIONS["median"] == AGGREGATION and "mean over windows per track" in AGGREGATIONS["mean"]
     with pytest.raises(UsageError, match="no per-window scores"):
-        aggregate([{k: v for k, v in tracks()[0].items() if k != "frames"}], "mean")
+        aggregate([{k: v for k, v in fake_tracks()[0].items() if k != "frames"}], "mean")
 
 
 def test_reaggregate_a_saved_result_without_scoring_again():
-    result = {"name": "x", "aggregation": AGGREGATION, "tracks": tracks()} | aggregate(tracks())
+    result = {"name": "x", "aggregation": AGGREGATION, "tracks": fake_tracks()} | aggregate(fake_tracks())
     saved = json.loads(json.dumps(jsonable(result)))  # as results.json holds it: NaN windows written as null
     assert saved["tracks"][1]["frames"]["vocals"]["SDR"][1] is None
     paper = reaggregate(saved, "mean")

@@ -12,7 +12,7 @@ RATE = 4000  # small, so that museval's 512-tap filters are quick; windows are 1
 
 def museval_v4(references: list[np.ndarray], estimates: list[np.ndarray]) -> np.ndarray:
     """museval's framewise SDR of the first source; arrays ``(samples, channels)``."""
-    museval = pytest.importorskip("museval")
+    import museval  # a dependency (pyproject.toml); heavy, so imported here. Missing, this fails, not skips
     SDR, _, _, _ = museval.evaluate(np.stack(references), np.stack(estimates), win=RATE, hop=RATE, mode="v4")
     return SDR[0]
 

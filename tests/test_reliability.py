@@ -30,11 +30,12 @@ import pytest
 import soundfile as sf
 import torch
 
+from conftest import model_state
 from semisep_lib import data as data_lib
 from semisep_lib import errors, fileio
 from semisep_lib import train as train_mod
 from semisep_lib.audio import read_audio, write_audio
-from semisep_lib.checkpoint import CHECKPOINT_VERSION, PROGRAM, load_checkpoint, load_weights, save_checkpoint
+from semisep_lib.checkpoint import CHECKPOINT_VERSION, load_checkpoint, load_weights, save_checkpoint
 from semisep_lib.cli import main
 from semisep_lib.config import Config
 from semisep_lib.errors import CheckpointError, LockError
@@ -67,15 +68,6 @@ def one_sentence(err: str, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in err, (fragment, err)
     return err
-
-
-def model_state(cfg: Config | None = None, seed: int = 0) -> dict:
-    """A best.pt-style state of an untrained ``g`` (smoke preset unless ``cfg``)."""
-    torch.manual_seed(seed)
-    cfg = cfg or Config.from_preset("smoke")
-    g = build_models(cfg)[0]
-    return {"program": PROGRAM, "version": CHECKPOINT_VERSION, "config": cfg.to_dict(), "step": 0,
-            "objective": "semi", "g": g.state_dict()}
 
 
 @pytest.fixture(scope="module")
@@ -331,7 +323,7 @@ def trained_run(toy_root, tmp_path_factory) -> Path:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        train_mod.train(cfg, train_mod.load_training_data(cfg, toy_root), run, progress=False)
+        train_mod.train(cfg, data_lib.load_training_data(cfg, toy_root), run, progress=False)
     finally:
         torch.set_num_threads(before)
     return run
@@ -426,7 +418,7 @@ def test_resume_after_a_half_written_log_line(toy_root, tmp_path):
     """A process killed mid-``write`` can leave a cut-off last line in log.jsonl; resuming must not trip on it."""
     cfg = Config.from_preset("smoke")
     cfg.train.steps, cfg.train.ckpt_every, cfg.train.val_every, cfg.train.d_warmup = 4, 2, 2, 0
-    td = train_mod.load_training_data(cfg, toy_root)
+    td = data_lib.load_training_data(cfg, toy_root)
     run = tmp_path / "run"
     train_mod.train(cfg, td, run, progress=False)
     with open(run / "log.jsonl", "a") as f:

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from conftest import fake_tracks
 from semisep_lib.errors import UsageError
 from semisep_lib.evaluate import AGGREGATION, AGGREGATIONS, aggregate
 from semisep_lib.tables import TABLE3_ROWS, table1, write_table, write_tables
-from test_evaluate_aggregation import tracks
 
 INFO = {"profile": "smoke", "data": "toy", "evaluation_songs": 3, "evaluated_on": "test", "seeds": 1,
         "steps": 20, "report_songs": ["a", "b", "c"], "selection_songs": ["d"]}
@@ -17,7 +17,8 @@ INFO = {"profile": "smoke", "data": "toy", "evaluation_songs": 3, "evaluated_on"
 
 def scored(name: str) -> dict:
     """A result as :func:`~semisep_lib.evaluate.evaluate_estimates` returns it (default aggregation)."""
-    return {"name": name, "protocol": "v3", "aggregation": AGGREGATION, "tracks": tracks()} | aggregate(tracks())
+    tracks = fake_tracks()
+    return {"name": name, "protocol": "v3", "aggregation": AGGREGATION, "tracks": tracks} | aggregate(tracks)
 
 
 def test_default_tables_say_sisec_2018_and_keep_their_numbers(tmp_path):

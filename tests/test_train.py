@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from semisep_lib import train as train_mod
-from semisep_lib.checkpoint import load_checkpoint, load_g
+from semisep_lib.checkpoint import HEADER_KEYS, load_checkpoint, load_g
 from semisep_lib.cli import main
 from semisep_lib.config import Config
 from semisep_lib.data import load_training_data
@@ -102,6 +102,8 @@ def test_supervised_objective_trains_g(td, tmp_path):
     assert "supervised" in log[0] and "D_A" not in log[0]  # no discriminator is trained
     g, loaded = load_g(tmp_path / "sup")
     assert loaded.preset == "smoke" and not g.training
+    best = load_checkpoint(tmp_path / "sup" / "best.pt")  # the one header, written by checkpoint_header
+    assert tuple(best)[:len(HEADER_KEYS)] == HEADER_KEYS and best["objective"] == "supervised"
 
 
 def test_incompatible_checkpoint_is_refused(td, tmp_path):
