@@ -138,8 +138,9 @@ class Reproduction:
         self.cfg = Config.from_preset(profile).updated(self.p.overrides)
         if self.p.steps:
             self.cfg.train.steps = self.p.steps
-        self.cfg.train.device = device
-        self.device = str(pick_device(device))  # every stage that runs a network: train, tune, separate
+        self.device = str(pick_device(device))  # every stage that runs a network: train, tune, separate, NES
+        self.cfg.train.device = self.device
+        self.nes_cfg = dataclasses.replace(self.nes_cfg, device=self.device)
         self.td = load_training_data(self.cfg, self.root, tracks=self.p.train_tracks)
         self.eval_songs, self.eval_subset = self._evaluation_songs()
 

@@ -32,3 +32,39 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     # the baselines' models are kept, so the listening page offers them beside the trained rows
     kinds = {kind for _, _, kind in reproduce_runs(tmp_path / "parallel").values()}
     assert kinds == {"g", "nes", "nmf"}
+
+
+def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, tmp_path, monkeypatch):
+    """A GPU run stays on the GPU: training, loading ``g``, tuning its mask, separating for museval and NES all
+    ask for the device ``reproduce`` picked (a fake ``cuda:7`` here, so that a stage falling back to its own
+    default — the CPU, or ``auto`` — shows), with the paper profile's architecture."""
+    import torch
+
+    from semisep_lib import reproduce
+
+    cuda = torch.device("cuda", 7)
+    monkeypatch.setattr(reproduce, "pick_device", lambda device: cuda)
+    r = Reproduction("paper", "toy", str(toy_root), 1, tmp_path / "out", device="auto", progress=False)
+    assert r.cfg.model.g_channels == config.Config.from_preset("paper").model.g_channels
+    asked = []
+
+    def record(stage, device, result=None):
+        asked.append((stage, str(device)))
+        return result
+
+    class Saved:
+        def save(self, path):
+            path.write_bytes(b"")
+
+    monkeypatch.setattr(reproduce, "train", lambda cfg, td, run, **kw: record("train", cfg.train.device, {}))
+    monkeypatch.setattr(reproduce, "load_g", lambda run, device: record("load_g", device, (None, r.cfg)))
+    monkeypatch.setattr(reproduce, "tune_mask", lambda g, cfg, songs, device: record("tune", device, ({}, {}, [])))
+    monkeypatch.setattr(reproduce, "save_tuning", lambda *a, **k: None)
+    monkeypatch.setattr(reproduce, "load_separator", lambda run, device: record("separate", device, "sep"))
+    monkeypatch.setattr(reproduce, "evaluate_separator", lambda sep, *a, **k: {"separator": sep})
+    monkeypatch.setattr(reproduce, "train_nes", lambda td, cfg, nes_cfg, **k: record("nes", nes_cfg.device, Saved()))
+    r.trained_row("all losses", ())
+    r.nes(0)
+    stages = dict(asked)
+    assert set(stages) == {"train", "load_g", "tune", "separate", "nes"}
+    assert all(device == "cuda:7" for _, device in asked), asked
