@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -96,3 +97,20 @@ def run_lock(directory: str | Path) -> Iterator[None]:
         yield
     finally:
         f.close()
+
+
+def replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished folder ``tmp`` to ``target``, replacing an older ``target`` only once ``tmp`` is in
+    place nearby (a rename on the same file system)."""
+    if target.exists() or target.is_symlink():
+        old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        os.replace(target, old / "x")
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            os.replace(old / "x", target)  # put the old one back
+            raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)

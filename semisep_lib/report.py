@@ -40,9 +40,9 @@ from tqdm.auto import tqdm
 from . import plots
 from .config import PRESETS
 from .errors import AudioError, DataError, UsageError
+from .fileio import replace_dir
 from .listen import RESIDUAL, Listener, find_estimate_dirs, format_scores, order_methods, reproduce_runs
 from .reproduce import ABLATION, command_line, git_commit
-from .separate import _replace_dir  # the same atomic folder swap that `separate` uses
 from .separate import load_separator
 from .spectral import crop, magnitude, resample
 
@@ -421,7 +421,7 @@ def build_report(source: str | Path, out: str | Path, root: str | Path | None = 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _replace_dir(tmp, out)
+    replace_dir(tmp, out)
     files = [p for p in out.rglob("*") if p.is_file()]
     return {"index": out / "index.html", "bytes": sum(p.stat().st_size for p in files), "files": len(files),
             "songs": list(lis.tracks), "methods": len(methods)}

@@ -28,7 +28,6 @@ which :func:`load_separator` reads.
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -46,7 +45,7 @@ from .checkpoint import load_g, pick_device
 from .config import Config
 from .data import iter_songs, list_tracks, load_songs, musdb_folder
 from .errors import AudioError, DataError, UsageError
-from .fileio import atomic_write_text
+from .fileio import atomic_write_text, replace_dir
 from .metrics import energy_fraction, median_sdr_sir
 from .separator import Separator, check_audio
 from .spectral import STFT, apply_mask, crop, magnitude, resample, uncrop_mask
@@ -394,23 +393,6 @@ def stem_name(path: str | Path) -> str:
     return Path(name).stem or name
 
 
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished folder ``tmp`` to ``target``, replacing an older ``target`` only once ``tmp`` is in
-    place nearby (a rename on the same file system)."""
-    if target.exists() or target.is_symlink():
-        old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-        os.replace(target, old / "x")
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            os.replace(old / "x", target)  # put the old one back
-            raise
-        finally:
-            shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
-
-
 def _write_wav(path: Path, audio: np.ndarray, rate: int, block: int = 1 << 20) -> None:
     """Write ``audio`` ``(channels, samples)`` as a 32-bit float WAV, a block at a time (no second copy of a
     long track in memory, unlike building the file in a buffer). Callers make it atomic by writing into a
@@ -435,7 +417,7 @@ def write_stems(audio: np.ndarray, vocals: np.ndarray, rate: int, target: Path,
         acc = np.subtract(audio, vocals, out=audio if consume else None)
         _write_wav(tmp / "accompaniment.wav", acc, rate)
         del acc
-        _replace_dir(tmp, target)
+        replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -506,7 +488,7 @@ def separate_files(files: Sequence[str | Path], separator: Separator, out_dir: s
     try:
         results = [separate_file(f, separator, staging) for f in files]
         for r in results:
-            _replace_dir(staging / r["name"], out / r["name"])
+            replace_dir(staging / r["name"], out / r["name"])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if created and not any(out.iterdir()):

@@ -35,11 +35,13 @@ from semisep_lib import data as data_lib
 from semisep_lib import errors, fileio
 from semisep_lib import train as train_mod
 from semisep_lib.audio import read_audio, write_audio
+from semisep_lib.baselines import NMFBaseline
 from semisep_lib.checkpoint import CHECKPOINT_VERSION, load_checkpoint, load_weights, save_checkpoint
 from semisep_lib.cli import main
 from semisep_lib.config import Config
 from semisep_lib.errors import CheckpointError, LockError
 from semisep_lib.models import build_models
+from semisep_lib.nes import NESSeparator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Subprocesses use one torch thread: equal results in both runs, and no fight over two shared cores.
@@ -470,7 +472,9 @@ def _assert_nothing_corrupt(out: Path) -> None:
     for path in out.rglob("*.json"):
         json.loads(path.read_text())
     for path in out.rglob("*.pt"):
-        load_checkpoint(path)
+        NESSeparator.load(path) if path.name == "nes.pt" else load_checkpoint(path)
+    for path in out.rglob("nmf.npz"):
+        NMFBaseline.load(path)
     for path in out.rglob("log.jsonl"):
         for line in path.read_text().splitlines()[:-1]:  # all but a last line cut short by the kill
             json.loads(line)
