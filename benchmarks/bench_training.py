@@ -209,7 +209,8 @@ def run_e2e_case(threads: int, steps: int) -> dict:
 
     from semisep_lib.config import Config
     from semisep_lib.toy import make_toy_dataset
-    from semisep_lib.train import load_training_data, train
+    from semisep_lib.data import load_training_data
+    from semisep_lib.train import train
 
     C.set_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,11 +49,11 @@ from tqdm.auto import tqdm
 from . import data as data_lib
 from .checkpoint import checkpoint_header, load_checkpoint, load_weights, pick_device, save_checkpoint
 from .config import Config
-from .data import TrainingData, load_training_data  # noqa: F401 (load_training_data: re-exported)
+from .data import TrainingData
 from .errors import CheckpointError, TrainingError, UsageError
 from .fileio import atomic_write_text, run_lock
 from .losses import discriminator_losses, generator_losses, supervised_loss
-from .metrics import median_sdr
+from .metrics import energy_fraction, median_sdr
 from .models import build_models
 from .separator import Separator
 from .spectral import STFT, apply_mask, crop, magnitude, uncrop_mask
@@ -141,7 +141,7 @@ def score_vocals(estimate: Callable[[np.ndarray], np.ndarray], pieces: Iterable[
             continue
         sdrs.append(median_sdr(voc, est, win))
         mix_sdrs.append(median_sdr(voc, mix, win))
-        fracs.append(float(np.sum(est**2) / max(np.sum(mix**2), 1e-12)))
+        fracs.append(energy_fraction(est, mix))
     clean = lambda v: float(np.nanmedian(v)) if len(v) else float("nan")  # noqa: E731
     return {"val_sdr": clean(sdrs), "val_sdr_mixture": clean(mix_sdrs), "val_vocal_fraction": clean(fracs)}
 
