@@ -70,9 +70,14 @@ def compress(mag: torch.Tensor, power: float) -> torch.Tensor:
 def features(mag: torch.Tensor, power: float) -> torch.Tensor:
     """Network input as the authors make it: each example's magnitude divided by its maximum (scale
     invariance), compressed by ``power``, mapped to [−1, 1]. ``(batch, F, T)`` → ``(batch, 1, F, T)``.
-    A silent example maps to −1 everywhere, without NaN."""
+    A silent example maps to −1 everywhere, without NaN; so does the gradient at silent bins: ``x^p`` has an
+    infinite slope at 0, which times ``∂x/∂mask = 0`` there gave NaN gradients whenever ``g``'s input needs a
+    gradient (R2, R3/R4) and has exact zeros, so zeros pass through a ``where`` with a zero gradient instead."""
     peak = mag.detach().flatten(1).amax(dim=1).clamp_min(1e-8)[:, None, None]
-    return (2 * (mag / peak).clamp(0, 1) ** power - 1).unsqueeze(1)
+    x = (mag / peak).clamp(0, 1)
+    on = x > 0
+    powered = torch.where(on, torch.where(on, x, torch.ones_like(x)) ** power, torch.zeros_like(x))
+    return (2 * powered - 1).unsqueeze(1)
 
 
 def apply_mask(mix_spec: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -74,3 +74,15 @@ def test_resample():
     y = resample(x, 44100, 16000)
     assert y.shape == (2, 16000)
     assert resample(x, 16000, 16000) is x
+
+
+def test_features_have_finite_gradients_at_silent_bins():
+    """Exact zeros in g's input (digital silence) must not turn R2/R3's gradients into NaN; values unchanged."""
+    from semisep_lib.spectral import features
+
+    mag = torch.tensor([[[0.0, 0.25], [1.0, 0.0]]], requires_grad=True)
+    out = features(mag, 0.3)
+    expected = 2 * torch.tensor([[[0.0, 0.25 ** 0.3], [1.0, 0.0]]]) - 1
+    assert torch.equal(out.detach(), expected.unsqueeze(1))
+    (out * torch.ones_like(out)).sum().backward()
+    assert torch.isfinite(mag.grad).all() and mag.grad[0, 0, 0] == 0 and mag.grad[0, 0, 1] > 0
