@@ -232,8 +232,9 @@ class Reproduction:
         atomic_write_json(path, result)
         return result
 
-    def trained_row(self, name: str, without: tuple[str, ...], objective: str = "semi") -> list[dict]:
-        """Scores of a trained row, one per seed."""
+    def trained_row(self, name: str) -> list[dict]:
+        """Scores of a trained row of :data:`TRAINED_ROWS`, one per seed."""
+        without, objective = TRAINED_ROWS[name]
         scores = []
         for seed in range(self.seeds):
             run = self.train_row(name, without, seed, objective)
@@ -284,9 +285,8 @@ class Reproduction:
             with self.stage("training (warm-up, rows, their mask tuning)"):
                 self.train_rows()
             with self.stage("evaluation of the trained rows"):
-                table3 = {label: self.trained_row(label, without) for label, without in ABLATION.items()}
-                supervised = self.trained_row("supervised", (), "supervised")
-                gan = self.trained_row("GAN only", GAN_ONLY)
+                table3 = {label: self.trained_row(label) for label in ABLATION}
+                supervised, gan = self.trained_row("supervised"), self.trained_row("GAN only")
             with self.stage("baselines (fit and evaluation)"):
                 table1 = self.baselines()
             table1.update(supervised=supervised, gan=gan, ours=table3["all losses"])

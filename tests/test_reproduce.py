@@ -63,7 +63,7 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
     monkeypatch.setattr(reproduce, "load_separator", lambda run, device: record("separate", device, "sep"))
     monkeypatch.setattr(reproduce, "evaluate_separator", lambda sep, *a, **k: {"separator": sep})
     monkeypatch.setattr(reproduce, "train_nes", lambda td, cfg, nes_cfg, **k: record("nes", nes_cfg.device, Saved()))
-    r.trained_row("all losses", ())
+    r.trained_row("all losses")
     r.nes(0)
     stages = dict(asked)
     assert set(stages) == {"train", "load_g", "tune", "separate", "nes"}
