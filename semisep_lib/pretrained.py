@@ -1,12 +1,14 @@
 """The shipped pretrained model and its model card.
 
 ``semisep_lib/pretrained/`` holds ``best.pt`` (``g`` only, the ``cpu`` preset: a few hundred kB),
-``separate.yaml`` (the mask exponent chosen on the validation songs), ``card.json`` and ``MODEL_CARD.md``.
+``separate.yaml`` (the mask post-processing chosen on the selection songs by ``semisep tune-mask``), ``card.json``
+and ``MODEL_CARD.md``.
 ``separate`` uses it when no ``--model`` is given.
 
 :func:`build_card` (``semisep pretrained-card --run RUN --supervised SUP_RUN --root MUSDB --out
-semisep_lib/pretrained``) copies the best ``g`` of a training run, and scores it with museval on the validation
-songs beside the mixture, the silent estimate, the oracle mask, the same ``g`` trained supervised, NES and NMF
+semisep_lib/pretrained``) copies the best ``g`` of a training run, and scores it with museval on the *report*
+songs (half of musdb's validation songs; the other half, the selection songs, chose the checkpoint and the
+post-processing) with its SDR-favouring and its SIR-favouring post-processing, beside the mixture, the silent estimate, the oracle mask, the same ``g`` trained supervised, NES and NMF
 trained on the same data; it also stores the vocal SDR on stempeg's example track, which ``tests/test_pretrained.py`` checks (±0.1 dB).
 Every number in the card comes from this command.
 """
@@ -20,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
 from .checkpoint import HEADER_KEYS, load_checkpoint, save_checkpoint
@@ -30,7 +31,7 @@ from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
 from .nes import NESConfig, train_nes
-from .separate import PRETRAINED_DIR, load_separator
+from .separate import PRETRAINED_DIR, load_separator, read_tuning
 
 
 def example_song():
@@ -74,11 +75,14 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
     out.mkdir(parents=True, exist_ok=True)
     slim = _slim_checkpoint(run, out)
     cfg = Config.from_dict(slim["config"])
-    valid = load_songs(root, subset="train", split="report")  # best.pt and the mask exponent: "select" songs
+    report = load_songs(root, subset="train", split="report")  # best.pt and the post-processing: "select" songs
+    tuning = read_tuning(out).get("tuning") or {}
+    favouring_sir = tuning.get("favouring_sir")
     td = load_training_data(cfg, root, seed=cfg.train.seed)
     t0 = time.perf_counter()
     methods = {
         "ours (this model)": lambda: load_separator(out),
+        "ours, SIR-favouring post-processing": lambda: load_separator(out, **(favouring_sir or {})),
         "mixture": MixtureBaseline,
         "silent": SilentBaseline,
         "oracle IRM": lambda: OracleIRM(cfg),
@@ -88,21 +92,25 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
     }
     scores = {}
     with tempfile.TemporaryDirectory(prefix="semisep-card-") as museval_dir:  # per-track JSON: not shipped
-        for name, make in methods.items():
-            r = evaluate_separator(make(), valid, museval_dir, name.split(" ")[0], workers=workers)
+        for i, (name, make) in enumerate(methods.items()):
+            if name.startswith("ours, SIR") and not favouring_sir:
+                continue  # the run was not tuned: one post-processing only
+            r = evaluate_separator(make(), report, museval_dir, f"method{i}", workers=workers)
             scores[name] = {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
                             "vocal_energy_fraction": r["vocal_energy_fraction"]}
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     card = {
         "data": f"MUSDB18 7-second preview at {root}: train split (mixtures and instrumentals from disjoint "
-                f"halves: {len(td.mixtures)} + {len(td.instrumentals)} songs), scored on the {len(valid)} "
-                "report songs (odd-numbered half of musdb's validation songs; the other half chose the checkpoint and the mask exponent) with museval v4, 1 s windows, median over windows then songs",
+                f"halves: {len(td.mixtures)} + {len(td.instrumentals)} songs), scored on the {len(report)} "
+                "report songs (half of musdb's validation songs; the other half, the selection songs, chose the "
+                "checkpoint and the post-processing) with museval v4, 1 s windows, median over windows then songs",
+        "report_songs": [s.name for s in report],
         "command": command, "seed": cfg.train.seed, "best_step": slim["step"],
         "steps_trained": int(state.get("step", 0)), "training_seconds": round(float(state.get("elapsed", 0)), 1),
-        "mask_power": cfg.separate.mask_power if not (out / "separate.yaml").is_file()
-        else _tuned_power(out / "separate.yaml"),
+        "postprocessing": {"by_sdr": _setting(cfg.updated({"separate": read_tuning(out).get("separate") or {}})),
+                           "favouring_sir": favouring_sir, "criterion": tuning.get("criterion")},
         "parameters_g": int(sum(v.numel() for v in slim["g"].values())),
-        "config": slim["config"], "validation": scores,
+        "config": slim["config"], "report": scores,
         "example_track_vocal_sdr": example_vocal_sdr(out),
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
         "card_seconds": round(time.perf_counter() - t0, 1),
@@ -112,8 +120,16 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
     return card
 
 
-def _tuned_power(path: Path) -> float:
-    return float(yaml.safe_load(path.read_text())["separate"]["mask_power"])
+def _setting(cfg: Config) -> dict:
+    return {"mask_family": cfg.separate.mask_family, "mask_power": cfg.separate.mask_power,
+            "smooth_frames": cfg.separate.smooth_frames}
+
+
+def _describe(setting: dict | None) -> str:
+    if not setting:
+        return "none tuned"
+    family = "the authors' (vocals |X|·(1 − m^q))" if setting["mask_family"] == "authors" else "ours ((1 − m)^p)"
+    return f"{family}, exponent {setting['mask_power']:g}, smoothing {setting['smooth_frames']} frames"
 
 
 def render_card(card: dict) -> str:
@@ -122,16 +138,20 @@ def render_card(card: dict) -> str:
              "Generated by `semisep pretrained-card` (see `command` below); do not edit by hand.", "",
              f"- **Data:** {card['data']}.",
              f"- **Trained with:** `{card['command']}` (seed {card['seed']}); {card['steps_trained']} steps in "
-             f"{card['training_seconds'] / 60:.0f} min on {card['machine']}; best validation step "
+             f"{card['training_seconds'] / 60:.0f} min on {card['machine']}; best step on the selection songs "
              f"{card['best_step']}.",
-             f"- **Size:** {card['parameters_g']:,} parameters in `g`; mask exponent {card['mask_power']} "
-             "(chosen on the validation songs).",
+             f"- **Size:** {card['parameters_g']:,} parameters in `g`.",
+             f"- **Post-processing** (chosen on the selection songs by `semisep tune-mask`: "
+             f"{card['postprocessing']['criterion']}): SDR-favouring, the default of `semisep separate`: "
+             f"{_describe(card['postprocessing']['by_sdr'])}; SIR-favouring: "
+             f"{_describe(card['postprocessing']['favouring_sir'])}.",
+             f"- **Report songs:** {', '.join(card['report_songs'])}.",
              f"- **Regression figure:** vocal SDR {card['example_track_vocal_sdr']:.2f} dB on stempeg's example "
              "track (a MUSDB18 test song), checked by `tests/test_pretrained.py` to ±0.1 dB.", "",
              "| method (same data) | vocal SDR | vocal SIR | vocal SAR | vocal energy fraction |",
              "|---|---|---|---|---|"]
     fmt = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.2f}"  # noqa: E731
-    for name, s in card["validation"].items():
+    for name, s in card["report"].items():
         lines.append(f"| {name} | {fmt(s['SDR'])} | {fmt(s['SIR'])} | {fmt(s['SAR'])} | "
                      f"{fmt(s['vocal_energy_fraction'])} |")
     lines += ["", "The paper reports 3.2 dB SDR / 14.2 dB SIR on full MUSDB18 (150 full songs, the authors' 11 M "

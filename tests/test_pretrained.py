@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from semisep_lib.cli import main
+from semisep_lib.data import selection_report_split, validation_names
 from semisep_lib.pretrained import PRETRAINED_DIR, example_vocal_sdr
 from semisep_lib.separate import default_model, load_separator
 
@@ -15,9 +16,20 @@ CARD = PRETRAINED_DIR / "card.json"
 def test_pretrained_model_is_shipped_small_with_a_card():
     assert (PRETRAINED_DIR / "best.pt").stat().st_size < 5 * 2**20
     card = json.loads(CARD.read_text())
-    assert {"ours (this model)", "mixture", "oracle IRM", "supervised same g", "NES", "NMF"} <= set(card["validation"])
+    assert {"ours (this model)", "mixture", "oracle IRM", "supervised same g", "NES", "NMF"} <= set(card["report"])
     assert card["command"] and "MODEL_CARD" not in card["command"]
     assert default_model() == PRETRAINED_DIR
+
+
+def test_the_card_reports_on_songs_that_chose_nothing(tmp_path):
+    """Songs that choose never report: the card's songs are the report half of musdb's validation list, and it
+    shows the SDR-favouring and the SIR-favouring post-processing side by side."""
+    card = json.loads(CARD.read_text())
+    select, report = selection_report_split(validation_names(tmp_path))  # tmp_path has no valid.txt: musdb's list
+    assert card["report_songs"] and set(card["report_songs"]) <= set(report)
+    assert not set(card["report_songs"]) & set(select)
+    assert {"ours (this model)", "ours, SIR-favouring post-processing"} <= set(card["report"])
+    assert card["postprocessing"]["by_sdr"] and card["postprocessing"]["favouring_sir"]
 
 
 def test_pretrained_vocal_sdr_regression():
