@@ -33,7 +33,7 @@ from .data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_
                    musdb_folder, resolve_data_root, resolve_root)
 from .errors import DataError, SemisepError, UsageError
 from .evaluate import AGGREGATIONS, PROTOCOLS, evaluate_folder
-from .notebooks import run_notebooks
+from .notebooks import RUN_TIMES, record_run_times, run_notebooks, stamp_run_times
 from .pretrained import build_card
 from .report import CODECS, MAX_SECONDS, build_report
 from .reproduce import mask_validator, reproduce
@@ -154,7 +154,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     if not dist.is_initialized() or dist.get_rank() == 0:
         best = summary["best"]
         print(f"trained {summary['steps']} steps in {summary['seconds']:.1f} s → {args.out} "
-              f"(best validation SDR {best['val_sdr']:.2f} dB at step {best['step']})")
+              f"(best selection-song SDR {best['val_sdr']:.2f} dB at step {best['step']})")
     if dist.is_initialized():
         dist.barrier()  # rank 0 may still be writing its last checkpoint: leave together
         dist.destroy_process_group()
@@ -164,8 +164,9 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     """``train``."""
     p = sub.add_parser("train", help="train g (and d_A, d_C) on unmatched mixtures and instrumentals",
                        description="Train g, d_A and d_C into OUT (resumed if it holds a checkpoint). Every "
-                                   "val_every steps the validation songs are separated as `semisep separate` "
-                                   "would; the best g by their median vocal SDR is kept as OUT/best.pt.")
+                                   "val_every steps the selection songs (half the validation songs; never songs "
+                                   "that report) are separated as `semisep separate` would; the best g by their "
+                                   "median vocal SDR is kept as OUT/best.pt.")
     p.add_argument("--data", choices=["toy", "musdb"], default="toy", help="built-in toy songs or MUSDB18")
     p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
     p.add_argument("--preset", choices=list(PRESETS), default="cpu")
@@ -351,10 +352,16 @@ def add_reproduce_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_notebooks(args: argparse.Namespace) -> None:
+    if args.record_times and args.data != "toy":
+        raise UsageError("--record-times records the run times of the toy data (the notebooks' default): "
+                         "drop --data musdb.")
     done = run_notebooks(args.profile, args.out, data=args.data, root=args.root, device=args.device,
                          only=args.only, timeout=args.timeout)
     total = sum(d["seconds"] for d in done)
     print(f"ran {len(done)} notebook(s) in {total:.0f} s → {args.out}")
+    if args.record_times:
+        changed = stamp_run_times(record_run_times(done, args.profile, args.data))
+        print(f"recorded their run times in {RUN_TIMES}; first cells updated: {len(changed)} notebook(s)")
 
 
 def add_notebooks_commands(sub: argparse._SubParsersAction) -> None:
@@ -369,6 +376,9 @@ def add_notebooks_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda ...")
     p.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks (numbers or names)")
     p.add_argument("--timeout", type=int, help="seconds allowed per cell")
+    p.add_argument("--record-times", action="store_true",
+                   help="store each notebook's run time in notebooks/run-times.json and state it in the "
+                        "notebook's first cell (run on an idle machine)")
     p.set_defaults(func=_cmd_notebooks)
 
 
@@ -379,7 +389,7 @@ def add_notebooks_commands(sub: argparse._SubParsersAction) -> None:
 def _cmd_card(args: argparse.Namespace) -> None:
     cmd = args.command or "semisep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     card = build_card(args.run, args.supervised, args.root, args.out, command=cmd)
-    print(json.dumps(card["validation"], indent=1))
+    print(json.dumps(card["report"], indent=1))
 
 
 def add_pretrained_commands(sub: argparse._SubParsersAction) -> None:

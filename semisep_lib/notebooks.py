@@ -19,6 +19,9 @@ here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -31,6 +34,7 @@ from .checkpoint import pick_device
 from .config import PRESETS, TERMS, Config, preset
 from .data import load_songs, load_training_data, resolve_data_root
 from .errors import DataError, SemisepError, UsageError
+from .fileio import atomic_write_json
 from .losses import generator_losses
 from .models import MaskNet, build_models, count_parameters
 from .reproduce import mask_validator
@@ -125,7 +129,7 @@ def run_notebooks(profile: str, out: str | Path, data: str = "toy", root: str | 
     parameters ``profile``, ``data``, ``root``, ``device`` and ``out`` (absolute) plus ``extra``; the executed
     copy is written to ``out/<name>.ipynb``. Stops at the first error with :class:`NotebookError` naming the
     notebook and the cell. ``timeout``: seconds allowed per cell (None: no limit). Returns, per notebook,
-    ``{"notebook", "output", "seconds"}``."""
+    ``{"notebook", "output", "seconds", "load_average_before"}`` (1, 5, 15 minutes)."""
     import papermill as pm  # see _source_cell
     from papermill.exceptions import PapermillExecutionError
 
@@ -139,6 +143,7 @@ def run_notebooks(profile: str, out: str | Path, data: str = "toy", root: str | 
     done = []
     for nb in notebooks:
         target = out / nb.name
+        load = [round(x, 2) for x in os.getloadavg()]
         t0 = time.perf_counter()
         if progress:
             print(f"running {nb.name} ...", file=sys.stderr, flush=True)
@@ -155,8 +160,61 @@ def run_notebooks(profile: str, out: str | Path, data: str = "toy", root: str | 
         seconds = round(time.perf_counter() - t0, 1)
         if progress:
             print(f"  {nb.name} done in {seconds:.1f} s", file=sys.stderr, flush=True)
-        done.append({"notebook": nb.name, "output": str(target), "seconds": seconds})
+        done.append({"notebook": nb.name, "output": str(target), "seconds": seconds, "load_average_before": load})
     return done
+
+
+#: The measured run time of every notebook per profile, written by ``semisep notebooks --record-times``.
+RUN_TIMES = NOTEBOOK_DIR / "run-times.json"
+#: Where a notebook's first cell states its run times (the line after this marker is regenerated).
+RUN_TIME_MARK = "<!-- run times: written by `semisep notebooks --record-times`; do not edit -->"
+
+
+def record_run_times(done: Sequence[dict], profile: str, data: str, path: str | Path = RUN_TIMES) -> dict:
+    """Merge the ``seconds`` of :func:`run_notebooks`' result into ``path`` (JSON: profile → notebook →
+    seconds, data, load average, machine, date) and return the whole record. Only a run that started on an idle
+    machine (1-minute load average under 0.5) should be recorded: the load average is stored beside each time."""
+    path = Path(path)
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    for d in done:
+        record.setdefault(profile, {})[Path(d["notebook"]).stem] = {
+            "seconds": d["seconds"], "data": data, "load_average_before": d.get("load_average_before"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d")}
+    atomic_write_json(path, record)
+    return record
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def run_time_line(name: str, record: Mapping) -> str:
+    """The sentence a notebook's first cell states about its run time, from :data:`RUN_TIMES`."""
+    parts = []
+    for profile in PROFILES:
+        r = record.get(profile, {}).get(name)
+        parts.append(f"`{profile}` {_duration(r['seconds'])}" if r else f"`{profile}` not measured")
+    machine = next((r["machine"] for p in record.values() for r in p.values()), "this project's CI machine")
+    return (f"**Run time** (measured headless with `semisep notebooks`, toy data, {machine}; "
+            f"`notebooks/run-times.json`): " + " · ".join(parts) + ".")
+
+
+def stamp_run_times(record: Mapping, directory: str | Path | None = None) -> list[Path]:
+    """Write :func:`run_time_line` into each notebook's first cell after :data:`RUN_TIME_MARK` (appended to the
+    cell where the mark is missing); outputs and other cells are left as they are. Returns the notebooks changed."""
+    import nbformat  # see _source_cell
+
+    changed = []
+    for nb_path in list_notebooks(directory):
+        nb = nbformat.read(nb_path, as_version=4)
+        cell = nb.cells[0]
+        head = cell.source.split(RUN_TIME_MARK)[0].rstrip()
+        source = f"{head}\n\n{RUN_TIME_MARK}\n{run_time_line(nb_path.stem, record)}"
+        if source != cell.source:
+            cell.source = source
+            nbformat.write(nb, nb_path)
+            changed.append(nb_path)
+    return changed
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -179,9 +237,12 @@ class Session:
         return (f"Session(profile={self.profile!r}, data={self.data!r} at {str(self.root)!r}, "
                 f"device={str(self.device)!r}, out={str(self.out)!r})")
 
-    def pick(self, smoke, cpu, paper):
-        """A value chosen by profile (a number of steps, of songs, seconds ...)."""
-        return {"smoke": smoke, "cpu": cpu, "paper": paper}[self.profile]
+    def pick(self, **by_profile):
+        """A value chosen by profile (a number of steps, of songs, seconds ...), one keyword per profile of the
+        registry: ``pick(smoke=25, cpu=150, paper=300)``."""
+        if set(by_profile) != set(PROFILES):
+            raise UsageError(f"pick() takes one value per profile ({', '.join(PROFILES)}), got {sorted(by_profile)}.")
+        return by_profile[self.profile]
 
     def config(self, **sections: Mapping) -> Config:
         """A copy of the configuration with nested overrides, e.g. ``config(train={"steps": 40})``."""

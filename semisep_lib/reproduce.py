@@ -65,7 +65,7 @@ GAN_ONLY = ("R1", "R2", "R3", "R4", "GAN_A")
 def mask_validator(td: TrainingData, cfg: Config) -> Validator | None:
     """The validation of every training path above ``train`` (``semisep train``, :func:`reproduce`, the
     notebooks): ``train.separator_validation`` through ``separate.MaskSeparator(g, cfg, device)``, so that the
-    ``val_sdr`` in ``valid.jsonl``, and the ``best.pt`` it chooses, are those of separating the validation songs
+    ``val_sdr`` in ``valid.jsonl``, and the ``best.pt`` it chooses, are those of separating the selection songs
     whole as ``semisep separate`` does with ``cfg``'s post-processing — not ``train.validate``'s fixed chunks.
     The device is ``g``'s own, the trainer's: the separator leaves ``g`` there (and ``train`` puts it back in
     training mode). ``None`` without validation songs: ``train`` then keeps the last weights."""

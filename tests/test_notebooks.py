@@ -9,8 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from semisep_lib.notebooks import (NOTEBOOK_DIR, NOTEBOOK_RUNS, PROFILES, NotebookError, list_notebooks, run_notebooks,
-                                   training_steps)
+from semisep_lib.config import Config, preset
+from semisep_lib.notebooks import (NOTEBOOK_DIR, NOTEBOOK_RUNS, PROFILES, RUN_TIME_MARK, RUN_TIMES, NotebookError,
+                                   Session, list_notebooks, record_run_times, run_notebooks, run_time_line,
+                                   stamp_run_times, training_steps)
 
 NOTEBOOKS = list_notebooks()
 REQUIRED_PARAMETERS = {"profile", "data", "root", "device", "out"}
@@ -103,7 +105,6 @@ def _schedule_keys(tree) -> set:
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("key", sorted(NOTEBOOK_RUNS))
 def test_every_notebook_run_trains_g_after_the_warm_up(key, profile):
-    from semisep_lib.config import Config
     from semisep_lib.notebooks import Session
 
     total, warmup = training_steps(key, profile)
@@ -134,7 +135,6 @@ def test_training_calls_take_their_steps_from_the_schedule(path):
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_reproduction_trains_g_after_the_warm_up(profile):
     """Notebooks 07 and 08 train through ``reproduce``: its rows also get g steps after the shared warm-up."""
-    from semisep_lib.config import Config, preset
 
     p = preset(profile).reproduce
     cfg = Config.from_preset(profile).updated(p.overrides)
@@ -149,6 +149,47 @@ def test_the_paper_profile_refuses_the_toy_data(tmp_path):
         setup("paper", "toy", out=tmp_path)
     assert str(info.value).count(". ") == 0 and str(info.value).endswith(".")
     assert not (tmp_path / "notebook").exists()
+
+
+def test_pick_takes_one_value_per_profile_of_the_registry():
+    from semisep_lib.errors import UsageError
+
+    s = Session("cpu", "toy", Path("."), None, Config.from_preset("cpu"), Path("."))
+    assert s.pick(smoke=1, cpu=2, paper=3) == 2
+    with pytest.raises(UsageError, match="one value per profile"):
+        s.pick(smoke=1, cpu=2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# run times: measured, recorded, and stated in every notebook's first cell
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_first_cell_states_the_measured_run_times(path):
+    """The first cell ends with the sentence regenerated from notebooks/run-times.json, so it cannot drift from
+    what `semisep notebooks --record-times` measured; smoke and cpu are measured for every notebook."""
+    import json
+
+    record = json.loads(RUN_TIMES.read_text())
+    assert {"smoke", "cpu"} <= set(record) and all(path.stem in record[p] for p in ("smoke", "cpu"))
+    first = _read(path).cells[0]
+    assert first.cell_type == "markdown"
+    assert first.source.endswith(f"{RUN_TIME_MARK}\n{run_time_line(path.stem, record)}")
+
+
+def test_recorded_run_times_are_stamped_into_first_cells(tmp_path):
+    src = _tiny_notebooks(tmp_path / "src", fail=False)
+    times = tmp_path / "times.json"
+    record_run_times([{"notebook": "01_ok.ipynb", "seconds": 12.0, "load_average_before": [0.1, 0.1, 0.1]}],
+                     "smoke", "toy", times)
+    record = record_run_times([{"notebook": "01_ok.ipynb", "seconds": 600.0}], "cpu", "toy", times)
+    assert set(record) == {"smoke", "cpu"}  # merged, not replaced
+    line = run_time_line("01_ok", record)
+    assert "`smoke` 12 s" in line and "`cpu` 10 min" in line and "`paper` not measured" in line
+    assert stamp_run_times(record, src) == [src / "01_ok.ipynb", src / "02_second.ipynb"]
+    assert _read(src / "01_ok.ipynb").cells[0].source == f"# 01_ok\n\n{RUN_TIME_MARK}\n{line}"
+    assert stamp_run_times(record, src) == []  # a second stamp changes nothing
+    assert _read(src / "01_ok.ipynb").cells[2].source == "x = 1"
 
 
 # ---------------------------------------------------------------------------------------------------------------
