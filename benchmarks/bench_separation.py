@@ -75,14 +75,15 @@ def make_ours(preset: str, variant: dict):
     if variant.get("mkldnn") is False:
         torch.backends.mkldnn.enabled = False
     sep = MaskSeparator(g, cfg, device="cpu", **kwargs)
-    mask = sep.g.mask
+    mask = sep._mask  # what raw_mask calls: g.mask, wrapped here for the bf16 variants
     if variant.get("bf16"):
         def bf16_mask(x, _mask=mask):
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 return _mask(x).float()
-        sep.g.mask = bf16_mask
+        sep._mask = bf16_mask
     if variant.get("compile"):
-        sep.g.mask = torch.compile(sep.g.mask, dynamic=False)  # the bf16 wrapper too, when there is one
+        # as MaskSeparator(compile=True) does, around the bf16 wrapper too when there is one
+        sep._mask = torch.compile(sep._mask, dynamic=False)
     info = {"batch_blocks": sep.batch_blocks, "block_frames": sep.block, "model_rate": cfg.spectral.sample_rate,
             "g_parameters": sum(p.numel() for p in g.parameters())}
     return (lambda audio: sep.separate(audio, RATE)), info

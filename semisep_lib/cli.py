@@ -201,7 +201,8 @@ def _cmd_separate(args: argparse.Namespace) -> None:
         raise UsageError(f"Output {out} exists and is not a folder.")
     if args.files:
         check_files(args.files, out)  # before the model is loaded
-    sep = load_separator(args.model, device=args.device, mask_power=args.mask_power, mask_family=args.mask_family)
+    sep = load_separator(args.model, device=args.device, mask_power=args.mask_power, mask_family=args.mask_family,
+                         compile=args.compile)
     if args.musdb_subset:
         root = resolve_root(args.root)
         if root is None:
@@ -242,6 +243,8 @@ def add_separate_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mask-family", choices=MASK_FAMILIES,
                    help="ours: vocal mask (1 - m)^p; authors: 1 - smooth(m^q), as their test.py (default: config's)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile g's mask: tens of seconds to compile, faster on long inputs (opt-in)")
     p.add_argument("--musdb-subset", choices=["test", "valid", "select", "report"], help="separate a whole MUSDB subset instead")
     p.add_argument("--root", help="MUSDB18 root for --musdb-subset (default $MUSDB_PATH)")
     p.set_defaults(func=_cmd_separate)

@@ -108,7 +108,9 @@ class MaskSeparator(Separator):
     ``cfg.separate``. ``block_factor``: blocks are ``segment_frames * block_factor`` frames (1 = the size ``g``
     was trained on; each block is normalised by its own peak, as in training). ``batch_blocks``: blocks per
     forward pass (default: from the size of ``g``, see the code). ``chunk_seconds`` / ``crossfade_seconds``: the length
-    of the pieces a long input is processed in and of their linear cross-fades.
+    of the pieces a long input is processed in and of their linear cross-fades. ``compile``: run ``g``'s mask
+    through ``torch.compile`` (an opt-in for long jobs: the first blocks pay tens of seconds of compilation, the
+    output is unchanged to float rounding; ``benchmarks/README.md`` measures it).
     """
 
     name = "ours"
@@ -116,9 +118,11 @@ class MaskSeparator(Separator):
     def __init__(self, g: torch.nn.Module, cfg: Config, device: str | torch.device = "cpu",
                  mask_power: float | None = None, smooth_frames: int | None = None, overlap: float | None = None,
                  block_factor: int = 1, chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0,
-                 batch_blocks: int | None = None, name: str | None = None, mask_family: str | None = None):
+                 batch_blocks: int | None = None, name: str | None = None, mask_family: str | None = None,
+                 compile: bool = False):
         self.device = torch.device(device)
         self.g = g.to(self.device).eval()
+        self._mask = torch.compile(self.g.mask, dynamic=False) if compile else self.g.mask
         self.cfg = cfg
         self.rate = int(cfg.spectral.sample_rate)
         self.mask_power = float(cfg.separate.mask_power if mask_power is None else mask_power)
@@ -167,7 +171,7 @@ class MaskSeparator(Separator):
         if T <= B:
             # one block, zero-padded at the end to a size g accepts
             size = max(-(-T // self.down) * self.down, self.min_frames)
-            return self.g.mask(F.pad(mag, (0, size - T)))[..., :T]
+            return self._mask(F.pad(mag, (0, size - T)))[..., :T]
         hop = max(1, int(round(B * (1 - self.overlap))))
         starts = list(range(0, T - B + 1, hop))
         if starts[-1] != T - B:
@@ -183,7 +187,7 @@ class MaskSeparator(Separator):
         jobs = [(c, s) for s in starts for c in range(C)]
         for i, size in _batches(len(jobs), self.batch_blocks):
             part = jobs[i:i + size]
-            m = self.g.mask(torch.stack([mag[c, :, s:s + B] for c, s in part]))
+            m = self._mask(torch.stack([mag[c, :, s:s + B] for c, s in part]))
             for (c, s), mc in zip(part, m):
                 acc[c, :, s:s + B] += mc * window
         return acc / wsum
