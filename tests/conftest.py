@@ -1,17 +1,22 @@
 """Shared fixtures and helpers: the shared MUSDB18 preview (skipped when absent), a small toy set, a private cache,
-an untrained run, a constant mask, and synthetic per-window scores."""
+an untrained run and its separator, test tones, a constant mask, synthetic per-window scores, and synthetic songs
+with an NES trained on them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from semisep_lib.checkpoint import checkpoint_header, save_checkpoint
 from semisep_lib.config import Config
+from semisep_lib.data import TrainingData
 from semisep_lib.evaluate import METRICS, TARGETS, track_score
 from semisep_lib.models import build_models
+from semisep_lib.nes import NESConfig, NESSeparator, train_nes
+from semisep_lib.separate import MaskSeparator, load_separator
 from semisep_lib.toy import make_toy_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +63,35 @@ def make_run(run: Path) -> Path:
     return run
 
 
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """An untrained run directory (:func:`make_run`), one per test module; test_reliability.py and test_plots.py
+    define their own ``run_dir``."""
+    return make_run(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture(scope="module")
+def separator(run_dir) -> MaskSeparator:
+    """The separator of ``run_dir``, on the CPU."""
+    return load_separator(run_dir, device="cpu")
+
+
+def tones(channels: int, rate: int, seconds: float, seed: int = 0, noise: float = 0.05) -> np.ndarray:
+    """A few harmonic tones and a little white noise, ``(channels, samples)`` float32."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    out = [sum(np.sin(2 * np.pi * f * (c + 1) * t) / (k + 1) for k, f in enumerate((220.0, 330.0, 495.0)))
+           + noise * rng.standard_normal(t.size) for c in range(channels)]
+    return (0.2 * np.stack(out)).astype(np.float32)
+
+
+def all_tensors_equal(a: dict, b: dict) -> None:
+    """Assert that two state dicts hold the same keys and bit-identical tensors."""
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
 class ConstantMask(torch.nn.Module):
     """A stand-in for ``g`` whose instrumental mask is ``value`` everywhere."""
 
@@ -94,3 +128,59 @@ def fake_track(name: str, windows: list) -> dict:
 def fake_tracks() -> list[dict]:
     """The three tracks of :data:`WINDOWS`, as :func:`fake_track` makes them."""
     return [fake_track(name, w) for name, w in WINDOWS.items()]
+
+
+# -- synthetic songs and an NES trained on them (test_baselines.py, test_nes.py) ---------------------------------------
+
+SR = 16000  # the smoke preset's model rate
+
+
+def smoke_config() -> Config:
+    """The smoke preset's configuration."""
+    return Config.from_preset("smoke")
+
+
+def synthetic_voice(seconds: float, f0: float, rate: int = SR, seed: int = 0) -> np.ndarray:
+    """A harmonic 'voice' with vibrato and syllable envelopes, mono float32."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * t))) / rate
+    x = sum(np.sin(k * phase + rng.uniform(0, 6)) / k for k in range(1, 9))
+    env = np.clip(np.sin(2 * np.pi * 1.3 * t + rng.uniform(0, 6)), 0, None)
+    return (0.2 * env * x).astype(np.float32)
+
+
+def synthetic_noise(seconds: float, rate: int = SR, seed: int = 0) -> np.ndarray:
+    """A noise 'instrumental', mono float32."""
+    return (0.05 * np.random.default_rng(seed).standard_normal(int(seconds * rate))).astype(np.float32)
+
+
+def synthetic_song(rate: int, channels: int, seconds: float = 1.0, seed: int = 0):
+    """(mixture, vocals, accompaniment), each ``(channels, samples)`` at ``rate``."""
+    v = np.stack([synthetic_voice(seconds, 200 + 30 * c, rate, seed + c) for c in range(channels)])
+    a = np.stack([synthetic_noise(seconds, rate, seed + 10 + c) for c in range(channels)])
+    return v + a, v, a
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny convolutions run fastest on one thread, and do not fight other processes for the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def td() -> TrainingData:
+    """Six mixtures (voice + noise) and six instrumentals from other 'songs', 2 s each at 16 kHz (test_train.py
+    defines its own ``td``, the toy set's)."""
+    mixes = [synthetic_voice(2, 180 + 25 * i, seed=i) + synthetic_noise(2, seed=100 + i) for i in range(6)]
+    insts = [synthetic_noise(2, seed=200 + i) for i in range(6)]
+    return TrainingData(mixtures=mixes, instrumentals=insts)
+
+
+@pytest.fixture(scope="module")
+def nes(td) -> NESSeparator:
+    """An NES trained on ``td`` with the smoke presets, seed 0."""
+    return train_nes(td, smoke_config(), NESConfig.from_preset("smoke"), seed=0, progress=False)
