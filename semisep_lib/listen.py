@@ -47,7 +47,7 @@ from .data import list_tracks, load_songs
 from .errors import DataError, UsageError
 from .metrics import median_sdr
 from .nes import NESSeparator
-from .reproduce import ABLATION, slug
+from .reproduce import ABLATION, run_name
 from .separate import load_separator
 
 STEMS = ("vocals", "accompaniment")
@@ -329,12 +329,12 @@ class Listener:
 
 
 def _row_keys() -> dict[str, str]:
-    """reproduce's trained rows, by the folder name it gives them (:func:`~semisep_lib.reproduce.slug` of the
+    """reproduce's trained rows, by the folder name it gives them (:func:`~semisep_lib.reproduce.run_name` of the
     row label), → the method name shown: Table 3's rows (``all losses`` is ``ours``), the supervised bound and
     the GAN-only row. The warm-up (``warm-up-seed<k>``) is no row: it is never listed."""
-    keys = {slug(label): "ours" if label == "all losses" else label for label in ABLATION}
-    keys[slug("supervised")] = "supervised"
-    keys[slug("GAN only")] = "GAN only"
+    keys = {run_name(label): "ours" if label == "all losses" else label for label in ABLATION}
+    keys[run_name("supervised")] = "supervised"
+    keys[run_name("GAN only")] = "GAN only"
     return keys
 
 

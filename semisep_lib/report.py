@@ -107,8 +107,8 @@ def vocal_mask(separator, audio: np.ndarray, rate: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------------------------
 # small pieces of the page
-def slug(name: str) -> str:
-    """A file name for a song or method: ``"w/o GAN_A & GAN_C"`` → ``"w-o-GAN_A-GAN_C"``."""
+def file_name(name: str) -> str:
+    """A safe file name on the page for a song or method: ``"w/o GAN_A & GAN_C"`` → ``"w-o-GAN_A-GAN_C"``."""
     return re.sub(r"[^A-Za-z0-9_.]+", "-", name).strip("-.") or "x"
 
 
@@ -226,7 +226,7 @@ def _song_section(site: _Site, index: int, name: str, lis, ours: dict, seconds: 
     def cut(x):
         return np.asarray(x, dtype=np.float32)[..., :n]
 
-    folder = f"media/{index:02d}-{slug(name)}"
+    folder = f"media/{index:02d}-{file_name(name)}"
     mix = cut(base["vocals"]) + cut(base["accompaniment"])  # every method's two stems sum to the mixture
     esc = html.escape
     mix_src = site.audio(f"{folder}/mixture", mix, rate)
@@ -249,7 +249,7 @@ def _song_section(site: _Site, index: int, name: str, lis, ours: dict, seconds: 
         scores = dict(est.get("scores") or {})
         if scores.get("note"):
             notes.add(scores.pop("note"))
-        mfolder = f"{folder}/{slug(m)}"
+        mfolder = f"{folder}/{file_name(m)}"
         img = site.image(f"{mfolder}", plots.spectrograms(
             {f"{m}: vocals": stems["vocals"], f"{m}: accompaniment": stems["accompaniment"]}, rate, columns=2,
             figsize=(8, 2.2)))

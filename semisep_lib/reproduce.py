@@ -72,8 +72,9 @@ def mask_validator(td: TrainingData, cfg: Config) -> Validator | None:
     return separator_validation(td, cfg, lambda g: MaskSeparator(g, cfg, next(g.parameters()).device))
 
 
-def slug(label: str) -> str:
-    """A file-system name for a row label: ``"w/o GAN_A & GAN_C"`` → ``"wo-GAN_A-GAN_C"``."""
+def run_name(label: str) -> str:
+    """The run folder's name of a row label, ``runs/<run_name>-seed<k>``: ``"w/o GAN_A & GAN_C"`` →
+    ``"wo-GAN_A-GAN_C"`` (``listen.reproduce_runs`` maps it back)."""
     return label.replace("w/o ", "wo-").replace(" & ", "-").replace(" ", "-")
 
 
@@ -173,7 +174,7 @@ class Reproduction:
         """Train (or resume, or find finished) one ``g``, validated by :func:`mask_validator`, and choose its mask
         exponent on the selection songs. Every row starts from the shared warm-up and then gets the same number
         of ``g`` steps."""
-        run = self.out / "runs" / f"{slug(name)}-seed{seed}"
+        run = self.out / "runs" / f"{run_name(name)}-seed{seed}"
         if _done(run / "summary.json"):
             return run
         cfg = dataclasses.replace(self.cfg, loss=self.cfg.loss.without(list(without)),
@@ -199,7 +200,7 @@ class Reproduction:
         for seed in range(self.seeds):
             self.warm_up(seed)
         jobs = [(name, seed) for name in TRAINED_ROWS for seed in range(self.seeds)
-                if not _done(self.out / "runs" / f"{slug(name)}-seed{seed}" / "summary.json")]
+                if not _done(self.out / "runs" / f"{run_name(name)}-seed{seed}" / "summary.json")]
         if self.p.row_processes <= 1 or len(jobs) < 2:
             for name, seed in jobs:
                 without, objective = TRAINED_ROWS[name]
@@ -238,7 +239,7 @@ class Reproduction:
         scores = []
         for seed in range(self.seeds):
             run = self.train_row(name, without, seed, objective)
-            scores.append(self.score(f"{slug(name)}-seed{seed}", lambda: load_separator(run, device=self.device)))
+            scores.append(self.score(f"{run_name(name)}-seed{seed}", lambda: load_separator(run, device=self.device)))
         return scores
 
     def nmf(self) -> NMFBaseline:

@@ -27,7 +27,7 @@ from semisep_lib.cli import COMMAND_MODULES, add_report_commands
 from semisep_lib.config import PRESETS
 from semisep_lib.data import load_songs
 from semisep_lib.errors import DataError, UsageError
-from semisep_lib.report import build_report, markdown_html, slug
+from semisep_lib.report import build_report, file_name, markdown_html
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO / "docs" / "report-screenshot.png"
@@ -111,10 +111,10 @@ def test_markdown_tables_headings_and_escaping():
     assert "<p>end</p>" in out
 
 
-def test_slug_gives_safe_file_names():
-    assert slug("w/o GAN_A & GAN_C") == "w-o-GAN_A-GAN_C"
-    assert slug("A Classic Education - NightOwl") == "A-Classic-Education-NightOwl"
-    assert slug("///") == "x"
+def test_file_name_gives_safe_file_names():
+    assert file_name("w/o GAN_A & GAN_C") == "w-o-GAN_A-GAN_C"
+    assert file_name("A Classic Education - NightOwl") == "A-Classic-Education-NightOwl"
+    assert file_name("///") == "x"
 
 
 def test_bad_sources_and_outputs_are_one_sentence(tmp_path):
