@@ -193,7 +193,7 @@ def run_time_line(name: str, record: Mapping) -> str:
     parts = []
     for profile in PROFILES:
         r = record.get(profile, {}).get(name)
-        parts.append(f"`{profile}` {_duration(r['seconds'])}" if r else f"`{profile}` not measured")
+        parts.append(f"`{profile}` {_duration(r['seconds'])}" if r else f"`{profile}` not measured yet")
     machine = next((r["machine"] for p in record.values() for r in p.values()), "this project's CI machine")
     return (f"**Run time** (measured headless with `semisep notebooks`, toy data, {machine}; "
             f"`notebooks/run-times.json`): " + " · ".join(parts) + ".")

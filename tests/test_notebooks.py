@@ -167,11 +167,12 @@ def test_pick_takes_one_value_per_profile_of_the_registry():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_first_cell_states_the_measured_run_times(path):
     """The first cell ends with the sentence regenerated from notebooks/run-times.json, so it cannot drift from
-    what `semisep notebooks --record-times` measured; smoke and cpu are measured for every notebook."""
+    what `semisep notebooks --record-times` measured (smoke is measured for every notebook; a profile not
+    measured for a notebook is said to be)."""
     import json
 
     record = json.loads(RUN_TIMES.read_text())
-    assert {"smoke", "cpu"} <= set(record) and all(path.stem in record[p] for p in ("smoke", "cpu"))
+    assert path.stem in record["smoke"]
     first = _read(path).cells[0]
     assert first.cell_type == "markdown"
     assert first.source.endswith(f"{RUN_TIME_MARK}\n{run_time_line(path.stem, record)}")
@@ -185,7 +186,7 @@ def test_recorded_run_times_are_stamped_into_first_cells(tmp_path):
     record = record_run_times([{"notebook": "01_ok.ipynb", "seconds": 600.0}], "cpu", "toy", times)
     assert set(record) == {"smoke", "cpu"}  # merged, not replaced
     line = run_time_line("01_ok", record)
-    assert "`smoke` 12 s" in line and "`cpu` 10 min" in line and "`paper` not measured" in line
+    assert "`smoke` 12 s" in line and "`cpu` 10 min" in line and "`paper` not measured yet" in line
     assert stamp_run_times(record, src) == [src / "01_ok.ipynb", src / "02_second.ipynb"]
     assert _read(src / "01_ok.ipynb").cells[0].source == f"# 01_ok\n\n{RUN_TIME_MARK}\n{line}"
     assert stamp_run_times(record, src) == []  # a second stamp changes nothing
