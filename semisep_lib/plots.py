@@ -227,8 +227,8 @@ def compare_runs(runs: Mapping[str, object], keys: Sequence[str] = ("mask_a", "v
 
 
 def validation_curves(run: str | Path) -> Figure:
-    """Validation SDR of the vocal estimate against the step and against wall-clock minutes, beside the
-    mixture's own SDR (the score of doing nothing) and the silent estimate's 0 dB."""
+    """Validation SDR (on the selection songs) of the vocal estimate against the step and against wall-clock
+    minutes, beside the mixture's own SDR (the score of doing nothing) and the silent estimate's 0 dB."""
     log = read_jsonl(Path(run) / "valid.jsonl" if Path(run).is_dir() else run)
     fig = Figure(figsize=(9, 3), layout="constrained")
     for ax, key, label in zip(fig.subplots(1, 2), ("step", "time"), ("step", "minutes")):
@@ -239,7 +239,7 @@ def validation_curves(run: str | Path) -> Figure:
                 ax.plot(x, log["val_sdr_mixture"], "--", label="mixture as vocals")
         ax.axhline(0.0, color="grey", lw=0.8, label="silent estimate (0 dB)")
         ax.set_xlabel(label), ax.set_ylabel("median SDR (dB)")
-        ax.set_title(f"validation against {label}")
+        ax.set_title(f"validation (selection songs) against {label}")
         ax.legend(fontsize=8)
     return fig
 

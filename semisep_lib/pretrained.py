@@ -112,12 +112,16 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
         "parameters_g": int(sum(v.numel() for v in slim["g"].values())),
         "config": slim["config"], "report": scores,
         "example_track_vocal_sdr": example_vocal_sdr(out),
-        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
+        "machine": f"{platform.processor() or platform.machine()}, {_threads(torch.get_num_threads())}",
         "card_seconds": round(time.perf_counter() - t0, 1),
     }
     atomic_write_json(out / "card.json", card)
     atomic_write_text(out / "MODEL_CARD.md", render_card(card))
     return card
+
+
+def _threads(n: int) -> str:
+    return f"{n} torch thread" + ("" if n == 1 else "s")
 
 
 def _setting(cfg: Config) -> dict:
@@ -128,8 +132,11 @@ def _setting(cfg: Config) -> dict:
 def _describe(setting: dict | None) -> str:
     if not setting:
         return "none tuned"
-    family = "the authors' (vocals |X|·(1 − m^q))" if setting["mask_family"] == "authors" else "ours ((1 − m)^p)"
-    return f"{family}, exponent {setting['mask_power']:g}, smoothing {setting['smooth_frames']} frames"
+    authors, n = setting["mask_family"] == "authors", int(setting["smooth_frames"])
+    family = "the authors' (vocals |X|·(1 − m^q))" if authors else "ours ((1 − m)^p)"
+    smoothing = ("no smoothing" if n <= 1 else "their 3-bin filter" if authors
+                 else f"a {n}-frame moving average")
+    return f"{family}, exponent {setting['mask_power']:g}, {smoothing}"
 
 
 def render_card(card: dict) -> str:
