@@ -33,6 +33,7 @@ from .data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_
                    musdb_folder, resolve_data_root, resolve_root)
 from .errors import DataError, SemisepError, UsageError
 from .evaluate import AGGREGATIONS, PROTOCOLS, evaluate_folder
+from .notebooks import PROFILES as NOTEBOOK_PROFILES
 from .notebooks import RUN_TIMES, record_run_times, run_notebooks, stamp_run_times
 from .pretrained import build_card
 from .report import CODECS, MAX_SECONDS, build_report
@@ -371,7 +372,7 @@ def add_notebooks_commands(sub: argparse._SubParsersAction) -> None:
     """``notebooks``."""
     p = sub.add_parser("notebooks", help="run the narrated notebooks headless (papermill), in order",
                        description="Execute notebooks/NN_*.ipynb with papermill; executed copies go to --out.")
-    p.add_argument("--profile", choices=tuple(PRESETS), default="smoke",
+    p.add_argument("--profile", choices=NOTEBOOK_PROFILES, default="smoke",
                    help="smoke (seconds), cpu (minutes), paper (GPU)")
     p.add_argument("--out", required=True, help="folder for the executed notebooks and everything they write")
     p.add_argument("--data", choices=["toy", "musdb"], default="toy")

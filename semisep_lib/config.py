@@ -243,6 +243,13 @@ def _cpu() -> Config:
     return cfg
 
 
+def _long() -> Config:
+    # the cpu preset under its own name, for the long ablation (its rows and checkpoints say "long")
+    cfg = _cpu()
+    cfg.preset = "long"
+    return cfg
+
+
 def _smoke() -> Config:
     cfg = Config(preset="smoke")
     cfg.spectral = SpectralConfig(segment_frames=32)
@@ -280,6 +287,10 @@ class ReproduceProfile:
     workers: int = 2  # museval processes
     threads: int = 0  # torch threads for the whole job (0: torch's default); tiny models run best on one
     row_processes: int = 1  # trained rows at once, each in its own process with ``threads`` threads
+    # how every method is scored: "v4" (museval v4, 1 s windows, medians; the tables in OUT/) and, if listed,
+    # "v3" (the paper's protocol: BSS Eval v3, 30 s windows — a whole 7 s excerpt is one — per-track means;
+    # the tables in OUT/paper-protocol/)
+    protocols: tuple = ("v4",)
     overrides: dict = field(default_factory=dict)  # config values on top of the scale's Config
 
 
@@ -305,7 +316,7 @@ class Preset:
     nes: dict
     nmf: dict
     reproduce: ReproduceProfile
-    notebook: NotebookProfile
+    notebook: NotebookProfile | None  # None: not a profile the notebooks run at
 
 
 #: The registry. The notebook runs' ``g`` steps: notebook 04's terms, notebook 05's GAN, notebook 06's resume
@@ -333,6 +344,18 @@ PRESETS: dict[str, Preset] = {
                                    overrides={"train": {"d_warmup": 500, "val_every": 25, "ckpt_every": 50}}),
         notebook=NotebookProfile(g_steps={"04-terms": 400, "05-gan": 600, "06-resume": 10, "06-resume-longer": 20},
                                  warmups={"06-resume": 5, "06-resume-longer": 5}),
+    ),
+    # hours on two CPU cores: the ablation long enough to test the paper's claims (`reproduce --profile long
+    # --data musdb --root ../shared/data/musdb18-7 --seeds 2`, 5-8 hours, resumable). The cpu preset's own
+    # schedule (its 800-step warm-up), then 2,000 g steps per row, every row scored both ways (museval v4
+    # medians, and the paper's BSS Eval v3 whole-excerpt per-track means). Not a notebook profile.
+    "long": Preset(
+        config=_long,
+        nes=dict(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64),
+        nmf=dict(),
+        reproduce=ReproduceProfile(steps=2800, threads=1, row_processes=2, protocols=("v4", "v3"),
+                                   overrides={"train": {"val_every": 250, "ckpt_every": 250}}),
+        notebook=None,
     ),
     # the authors' settings: a GPU job on full MUSDB18 or DSD100
     "paper": Preset(

@@ -45,7 +45,7 @@ from .train import Batches, train
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 #: The profiles a notebook runs at: the scales of the preset registry (``config.PRESETS``), each with its
 #: ``NotebookProfile`` (training songs, threads, and the length of every run below).
-PROFILES = tuple(PRESETS)
+PROFILES = tuple(name for name, p in PRESETS.items() if p.notebook is not None)
 
 #: Every training run the notebooks start, by key. A run's length per profile is the registry's
 #: (``NotebookProfile.g_steps``: the ``g`` steps *after* the discriminator warm-up, and ``warmups``: a shorter
@@ -67,6 +67,8 @@ def training_steps(key: str, profile: str) -> tuple[int, int]:
     if key not in NOTEBOOK_RUNS:
         raise UsageError(f"Unknown notebook run {key!r}; there are {', '.join(NOTEBOOK_RUNS)}.")
     nb, tc = preset(profile, "profile").notebook, Config.from_preset(profile).train
+    if nb is None:
+        raise UsageError(f"{profile!r} is not a notebook profile; choose {', '.join(PROFILES)}.")
     warmup = nb.warmups.get(key, tc.d_warmup)
     g_steps = nb.g_steps[key] if key in nb.g_steps else tc.steps - tc.d_warmup
     return warmup + g_steps, warmup
@@ -133,7 +135,8 @@ def run_notebooks(profile: str, out: str | Path, data: str = "toy", root: str | 
     import papermill as pm  # see _source_cell
     from papermill.exceptions import PapermillExecutionError
 
-    preset(profile, "profile")  # an unknown profile is refused before anything runs
+    if preset(profile, "profile").notebook is None:  # an unknown profile is refused before anything runs
+        raise UsageError(f"{profile!r} is not a notebook profile; choose {', '.join(PROFILES)}.")
     notebooks = _select(list_notebooks(directory), only)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -308,6 +311,8 @@ def setup(profile: str = "smoke", data: str = "toy", root: str | Path | None = N
     the data root (``toy``: the built-in set, generated on first use), and ``out/name`` created. The profile's
     ``NotebookProfile`` (``config.PRESETS``) sets the CPU threads and how many training songs a session loads."""
     nb = preset(profile, "profile").notebook
+    if nb is None:
+        raise UsageError(f"{profile!r} is not a notebook profile; choose {', '.join(PROFILES)}.")
     if profile == "paper" and data == "toy":
         raise UsageError("The paper profile needs MUSDB18 (data=\"musdb\"), not the built-in toy songs; "
                          "use the smoke or cpu profile with the toy data.")

@@ -13,11 +13,14 @@ profile is a scale of the preset registry (``config.PRESETS``): its config, NES 
    by :func:`mask_validator` (the songs separated whole, as ``separate`` would), which keeps its best checkpoint,
    and gets its mask exponent chosen on them.
 3. Scores everything with museval (BSS Eval v4, 1 s windows, SiSEC-2018 medians) and writes ``table1.md``,
-   ``table3.md``, their JSON (``tables``) and ``ablation.png`` (``plots``) beside the paper's numbers.
+   ``table3.md``, their JSON (``tables``) and ``ablation.png`` (``plots``) beside the paper's numbers; where the
+   profile asks (``long``), also with the paper's protocol (BSS Eval v3, whole excerpts, per-track means) into
+   ``paper-protocol/``. ``ordering.json``: Kendall's τ between our Table 3 order and the paper's, per protocol.
 
 Re-running continues: every finished step leaves a file (``runs/<row>/summary.json``, ``scores/<row>.json``)
 that is found and kept, an interrupted training resumes from its checkpoint, and all files are written
-atomically.
+atomically. A row whose scores are all there is not trained again even when its run folder is gone, so a long
+reproduction can continue in another session from its committed ``scores*/`` folders alone.
 """
 
 from __future__ import annotations
@@ -44,8 +47,13 @@ from .nes import NESConfig, NESSeparator, train_nes
 from .paper import PAPER_TABLE3
 from .plots import ablation
 from .separate import MaskSeparator, load_separator, save_tuning, tune_mask
-from .tables import write_tables
+from .tables import ordering, write_tables
 from .train import Validator, separator_validation, train
+
+#: protocol → where its scores are cached, and how the tables name it
+SCORES = {"v4": "scores", "v3": "scores-v3"}
+PROTOCOL_NAMES = {"v4": "museval v4 (1 s windows, medians)",
+                  "v3": "the paper's: BSS Eval v3 images, 30 s windows (a whole 7 s excerpt is one), per-track means"}
 
 #: Table 3 of the paper: row label → terms switched off.
 ABLATION = {
@@ -198,9 +206,11 @@ class Reproduction:
         its own process (``threads`` threads each; a row's result does not depend on which process trains it,
         since it starts from the warm-up checkpoint with its own seed)."""
         for seed in range(self.seeds):
-            self.warm_up(seed)
+            if not all(self.scored(f"{run_name(name)}-seed{seed}") for name in TRAINED_ROWS):
+                self.warm_up(seed)
         jobs = [(name, seed) for name in TRAINED_ROWS for seed in range(self.seeds)
-                if not _done(self.out / "runs" / f"{run_name(name)}-seed{seed}" / "summary.json")]
+                if not _done(self.out / "runs" / f"{run_name(name)}-seed{seed}" / "summary.json")
+                and not self.scored(f"{run_name(name)}-seed{seed}")]
         if self.p.row_processes <= 1 or len(jobs) < 2:
             for name, seed in jobs:
                 without, objective = TRAINED_ROWS[name]
@@ -223,24 +233,40 @@ class Reproduction:
         finally:
             self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 1)
 
-    def score(self, key: str, make_separator) -> dict:
-        """museval scores of one method on the evaluation songs (cached in ``scores/<key>.json``)."""
-        path = self.out / "scores" / f"{key}.json"
+    def _score_path(self, key: str, protocol: str) -> Path:
+        return self.out / SCORES[protocol] / f"{key}.json"
+
+    def scored(self, key: str) -> bool:
+        """Whether ``key`` has its scores under every protocol of the profile (its model is then not needed:
+        a later session that has only the committed scores skips its training)."""
+        return all(_done(self._score_path(key, p)) is not None for p in self.p.protocols)
+
+    def score(self, key: str, make_separator, protocol: str = "v4") -> dict:
+        """museval scores of one method on the evaluation songs under ``protocol`` (:data:`SCORES`: cached in
+        ``scores/<key>.json`` for v4, ``scores-v3/<key>.json`` for the paper's v3, aggregated by the mean)."""
+        path = self._score_path(key, protocol)
         if (found := _done(path)) is not None:
             return found
-        result = evaluate_separator(make_separator(), self.eval_songs, self.out / "museval" / key, key,
-                                    workers=self.p.workers)
+        result = evaluate_separator(make_separator(), self.eval_songs, self.out / ("museval" if protocol == "v4" else "museval-v3") / key, key,
+                                    protocol=protocol, workers=self.p.workers,
+                                    aggregation="mean" if protocol == "v3" else "median")
         atomic_write_json(path, result)
         return result
 
-    def trained_row(self, name: str) -> list[dict]:
-        """Scores of a trained row of :data:`TRAINED_ROWS`, one per seed."""
+    def scores(self, key: str, make_separator) -> dict[str, dict]:
+        """:meth:`score` under every protocol of the profile, by protocol."""
+        return {p: self.score(key, make_separator, p) for p in self.p.protocols}
+
+    def trained_row(self, name: str) -> dict[str, list[dict]]:
+        """Scores of a trained row of :data:`TRAINED_ROWS`, by protocol, one per seed (trained only if a seed
+        is not scored yet)."""
         without, objective = TRAINED_ROWS[name]
-        scores = []
+        per_seed = []
         for seed in range(self.seeds):
-            run = self.train_row(name, without, seed, objective)
-            scores.append(self.score(f"{run_name(name)}-seed{seed}", lambda: load_separator(run, device=self.device)))
-        return scores
+            key = f"{run_name(name)}-seed{seed}"
+            run = None if self.scored(key) else self.train_row(name, without, seed, objective)
+            per_seed.append(self.scores(key, lambda: load_separator(run, device=self.device)))
+        return {p: [s[p] for s in per_seed] for p in self.p.protocols}
 
     def nmf(self) -> NMFBaseline:
         """The NMF baseline, fitted once and kept in ``runs/nmf/nmf.npz`` (the listening page separates with it)."""
@@ -262,13 +288,13 @@ class Reproduction:
         model.save(path)
         return model
 
-    def baselines(self) -> dict[str, list[dict]]:
-        """Mixture and oracle bounds, NMF and NES (NES once per seed), by Table 1 row key."""
-        rows = {"mixture": [self.score("mixture", MixtureBaseline)],
-                "oracle_irm": [self.score("oracle", lambda: OracleIRM(self.cfg))],
-                "nmf": [self.score("nmf", self.nmf)]}
-        rows["nes"] = [self.score(f"nes-seed{s}", lambda s=s: self.nes(s)) for s in range(self.seeds)]
-        return rows
+    def baselines(self) -> dict[str, dict[str, list[dict]]]:
+        """Mixture and oracle bounds, NMF and NES (NES once per seed), by protocol, then Table 1 row key."""
+        runs = {"mixture": [self.scores("mixture", MixtureBaseline)],
+                "oracle_irm": [self.scores("oracle", lambda: OracleIRM(self.cfg))],
+                "nmf": [self.scores("nmf", self.nmf)],
+                "nes": [self.scores(f"nes-seed{s}", lambda s=s: self.nes(s)) for s in range(self.seeds)]}
+        return {p: {k: [r[p] for r in v] for k, v in runs.items()} for p in self.p.protocols}
 
     def run(self) -> dict:
         """All steps, then the tables."""
@@ -286,11 +312,9 @@ class Reproduction:
             with self.stage("training (warm-up, rows, their mask tuning)"):
                 self.train_rows()
             with self.stage("evaluation of the trained rows"):
-                table3 = {label: self.trained_row(label) for label in ABLATION}
-                supervised, gan = self.trained_row("supervised"), self.trained_row("GAN only")
+                rows = {label: self.trained_row(label) for label in (*ABLATION, "supervised", "GAN only")}
             with self.stage("baselines (fit and evaluation)"):
-                table1 = self.baselines()
-            table1.update(supervised=supervised, gan=gan, ours=table3["all losses"])
+                baselines = self.baselines()
             info = {"profile": self.profile, "data": self.data, "root": str(self.root),
                     "evaluated_on": self.eval_subset, "evaluation_songs": len(self.eval_songs),
                     "report_songs": [s.name for s in self.eval_songs],
@@ -298,14 +322,24 @@ class Reproduction:
                     "seeds": self.seeds, "steps": self.cfg.train.steps, "preset": self.profile,
                     "command": command_line(self.profile, self.data, self.root, self.seeds, self.out),
                     "git_commit": git_commit()}
-            _, rows3 = write_tables(self.out, table1, table3, info)
-            fig = ablation(rows3, PAPER_TABLE3)
-            fig.savefig(self.out / "ablation.png.tmp.png", dpi=120, bbox_inches="tight")
-            (self.out / "ablation.png.tmp.png").replace(self.out / "ablation.png")
+            orders, tables = {}, {}
+            for protocol in self.p.protocols:
+                table3 = {label: rows[label][protocol] for label in ABLATION}
+                table1 = {**baselines[protocol], "supervised": rows["supervised"][protocol],
+                          "gan": rows["GAN only"][protocol], "ours": table3["all losses"]}
+                where = self.out if protocol == "v4" else self.out / "paper-protocol"
+                _, rows3 = write_tables(where, table1, table3, {**info, "protocol": PROTOCOL_NAMES[protocol]},
+                                        aggregation="median" if protocol == "v4" else "mean")
+                orders[protocol], tables[protocol] = ordering(rows3, PAPER_TABLE3), (table1, table3)
+                fig = ablation(rows3, PAPER_TABLE3)
+                fig.savefig(where / "ablation.png.tmp.png", dpi=120, bbox_inches="tight")
+                (where / "ablation.png.tmp.png").replace(where / "ablation.png")
+            atomic_write_json(self.out / "ordering.json", {PROTOCOL_NAMES[p]: o for p, o in orders.items()})
             atomic_write_json(self.out / "timing.json", {"seconds_this_call": round(time.perf_counter() - t0, 1),
                                                          "stages": self.seconds, "threads": self.p.threads,
                                                          "row_processes": self.p.row_processes})
-        return {"table1": table1, "table3": table3, "info": info}
+        table1, table3 = tables[self.p.protocols[0]]  # v4's (the SiSEC 2018 tables in OUT/)
+        return {"table1": table1, "table3": table3, "info": info, "ordering": orders}
 
 
 def reproduce(profile: str = "smoke", data: str = "toy", root: str | None = None, seeds: int = 1,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -260,6 +261,35 @@ def _aggregated(scores: list[dict], aggregation: str) -> list[dict]:
     their per-window scores; the others are taken as they are."""
     described = check_aggregation(aggregation)
     return [s if s.get("aggregation", described) == described else reaggregate(s, aggregation) for s in scores]
+
+
+def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall's τ-b of two equally long sequences: (concordant − discordant pairs) / √((n₀ − ties in x) ·
+    (n₀ − ties in y)), n₀ = n(n − 1)/2; NaN when either has no two different values."""
+    concordant = discordant = ties_x = ties_y = 0
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
+            ties_x += dx == 0
+            ties_y += dy == 0
+            concordant += dx * dy > 0
+            discordant += dx * dy < 0
+    n0 = len(x) * (len(x) - 1) / 2
+    denominator = math.sqrt((n0 - ties_x) * (n0 - ties_y))
+    return (concordant - discordant) / denominator if denominator else float("nan")
+
+
+def ordering(rows3: Mapping, paper: Mapping, metric: str = "SDR") -> dict:
+    """How far our Table 3 ranks its rows as the paper does: :func:`kendall_tau` between our ``metric`` (the
+    median over seeds, as :func:`summarise` gives it) and the paper's, over the rows both have, and both orders
+    best first. τ = 1: the same order; 0: unrelated; −1: reversed."""
+    labels = [k for k in paper if k in rows3 and cell_stat(rows3[k][metric])[0] is not None]
+    ours = [cell_stat(rows3[k][metric])[0] for k in labels]
+    theirs = [paper[k][metric] for k in labels]
+    tau = kendall_tau(ours, theirs)
+    by = lambda values: [k for _, k in sorted(zip(values, labels), key=lambda t: -t[0])]  # noqa: E731
+    return {"metric": metric, "kendall_tau": None if math.isnan(tau) else round(tau, 3), "rows": len(labels),
+            "ours_best_first": by(ours), "paper_best_first": by(theirs)}
 
 
 def write_tables(out: str | Path, table1_scores: dict[str, list[dict]], table3_scores: dict[str, list[dict]],

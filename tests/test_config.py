@@ -65,14 +65,21 @@ def test_one_registry_gives_every_scale_everything():
     from semisep_lib.nes import NESConfig
     from semisep_lib.notebooks import NOTEBOOK_RUNS, PROFILES
 
-    assert list(PRESETS) == ["smoke", "cpu", "paper"] and PROFILES == tuple(PRESETS)
+    assert list(PRESETS) == ["smoke", "cpu", "long", "paper"] and PROFILES == ("smoke", "cpu", "paper")
     for name, p in PRESETS.items():
         cfg = Config.from_preset(name)
         assert cfg.preset == name and cfg is not Config.from_preset(name)
         NESConfig.from_preset(name).check()
         NMFBaseline(cfg, **p.nmf)
-        assert isinstance(p.reproduce, ReproduceProfile) and isinstance(p.notebook, NotebookProfile)
-        assert set(p.notebook.g_steps) | set(p.notebook.warmups) <= set(NOTEBOOK_RUNS)
+        assert isinstance(p.reproduce, ReproduceProfile)
+        assert isinstance(p.notebook, NotebookProfile) == (name in PROFILES)  # long: reproduce only
+        if p.notebook:
+            assert set(p.notebook.g_steps) | set(p.notebook.warmups) <= set(NOTEBOOK_RUNS)
+    # the long profile is the cpu recipe, longer (>= 2000 g steps per row), scored both ways
+    long, cpu = Config.from_preset("long"), Config.from_preset("cpu")
+    assert long.to_dict() == {**cpu.to_dict(), "preset": "long"}
+    assert preset("long").reproduce.steps - long.train.d_warmup >= 2000
+    assert preset("long").reproduce.protocols == ("v4", "v3")
     # reproduce and `semisep baselines` fit the same NMF at every scale (the registry's)
     assert preset("smoke").nmf == {} and preset("smoke").reproduce.train_tracks == 6
     with pytest.raises(UsageError, match="Unknown profile 'huge'"):

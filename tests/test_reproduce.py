@@ -1,8 +1,12 @@
 """``reproduce``'s row processes: rows trained two at a time in their own processes give the same tables as one
-after the other, and the run records where its time went."""
+after the other, and the run records where its time went; the paper's protocol beside museval v4, and a
+reproduction continued from its scores alone."""
 
 import dataclasses
 import json
+import shutil
+
+import pytest
 
 from semisep_lib import config
 from semisep_lib.listen import reproduce_runs
@@ -68,3 +72,29 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
     stages = dict(asked)
     assert set(stages) == {"train", "load_g", "tune", "separate", "nes"}
     assert all(device == "cuda:7" for _, device in asked), asked
+
+
+def test_the_paper_protocol_tables_and_a_continuation_from_scores_alone(toy_root, tmp_path, monkeypatch):
+    """With ``protocols=("v4", "v3")`` (the long profile's), every method is scored both ways: SiSEC-2018
+    tables in OUT/, the paper's (v3, per-track means) in OUT/paper-protocol/, and Kendall's τ of each in
+    ordering.json. A later session that has only the scores (its run folders gone) trains nothing again and
+    writes the same tables."""
+    from semisep_lib import reproduce
+
+    smoke = config.PRESETS["smoke"]
+    monkeypatch.setitem(config.PRESETS, "smoke", dataclasses.replace(
+        smoke, reproduce=dataclasses.replace(smoke.reproduce, protocols=("v4", "v3"))))
+    out = tmp_path / "out"
+    Reproduction("smoke", "toy", str(toy_root), 1, out, device="cpu", progress=False).run()
+    v3 = json.loads((out / "paper-protocol" / "table3.json").read_text())
+    assert "mean over windows" in v3["aggregation"] and "median over windows" in json.loads(
+        (out / "table3.json").read_text())["aggregation"]
+    order = json.loads((out / "ordering.json").read_text())
+    assert len(order) == 2 and all(o["rows"] >= 2 and -1 <= o["kendall_tau"] <= 1 for o in order.values())
+    tables = ("table1.json", "table3.json", "paper-protocol/table1.json", "paper-protocol/table3.json")
+    before = {name: (out / name).read_text() for name in tables}
+    shutil.rmtree(out / "runs")
+    monkeypatch.setattr(reproduce, "train", lambda *a, **k: pytest.fail("trained a row that was already scored"))
+    monkeypatch.setattr(reproduce, "train_nes", lambda *a, **k: pytest.fail("trained NES again"))
+    Reproduction("smoke", "toy", str(toy_root), 1, out, device="cpu", progress=False).run()
+    assert {name: (out / name).read_text() for name in tables} == before

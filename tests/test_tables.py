@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
 from semisep_lib.paper import PAPER_TABLE1, PAPER_TABLE3
-from semisep_lib.tables import TABLE1_ROWS, TABLE3_ROWS, results_table, summarise, table1, table3
+from semisep_lib.tables import (TABLE1_ROWS, TABLE3_ROWS, kendall_tau, ordering, results_table, summarise, table1,
+                                table3)
 
 
 def fake_result(name: str, sdr: float) -> dict:
@@ -67,3 +69,23 @@ def test_table3_rows_beside_the_paper(tmp_path):
 def test_every_paper_row_has_a_key():
     assert {paper for _, paper in TABLE1_ROWS.values() if paper} == set(PAPER_TABLE1)
     assert TABLE3_ROWS == tuple(PAPER_TABLE3)
+
+
+def test_kendall_tau_b_by_hand_and_against_scipy():
+    # (1,2,3) vs (1,3,2): pairs (1,2) concordant, (1,3) concordant, (2,3) discordant → (2 - 1) / 3
+    assert kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
+    assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
+    assert math.isnan(kendall_tau([1, 1, 1], [1, 2, 3]))
+    from scipy.stats import kendalltau  # museval's dependency: the reference τ-b, with ties
+
+    x, y = [3.5, -0.9, 2.3, -4.3, -6.3, -6.3, -4.1, -17.0], [2.0, 1.1, 2.4, -0.3, 0.1, -1.0, 0.5, 0.0]
+    assert kendall_tau(x, y) == pytest.approx(kendalltau(x, y)[0])
+
+
+def test_ordering_compares_our_table3_with_the_papers_by_sdr():
+    rows = {k: {"SDR": {"median": v["SDR"], "min": v["SDR"], "max": v["SDR"]}} for k, v in PAPER_TABLE3.items()}
+    same = ordering(rows, PAPER_TABLE3)
+    assert same["kendall_tau"] == 1.0 and same["rows"] == 8 and same["ours_best_first"][0] == "all losses"
+    flipped = {k: {"SDR": -v["SDR"]["median"]} for k, v in rows.items()}
+    assert ordering(flipped, PAPER_TABLE3)["ours_best_first"][0] == "w/o GAN_A & GAN_C"
+    assert ordering(flipped, PAPER_TABLE3)["kendall_tau"] == -1.0
