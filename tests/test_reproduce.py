@@ -13,10 +13,10 @@ from semisep_lib.listen import reproduce_runs
 from semisep_lib.reproduce import TRAINED_ROWS, Reproduction
 
 
-def _run(root, out, processes, monkeypatch):
+def _run(root, out, processes, monkeypatch, protocols=("v4",)):
     smoke = config.PRESETS["smoke"]
     monkeypatch.setitem(config.PRESETS, "smoke", dataclasses.replace(
-        smoke, reproduce=dataclasses.replace(smoke.reproduce, row_processes=processes)))
+        smoke, reproduce=dataclasses.replace(smoke.reproduce, row_processes=processes, protocols=protocols)))
     Reproduction("smoke", "toy", str(root), 1, out, device="cpu", progress=False).run()
     tables = {name: json.loads((out / name).read_text().replace(str(out), "OUT"))  # the command names it
               for name in ("table1.json", "table3.json")}
@@ -24,8 +24,14 @@ def _run(root, out, processes, monkeypatch):
 
 
 def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkeypatch):
+    """Two row processes give the tables of one. The parallel run also scores with the paper's protocol, as the
+    long profile does (``protocols=("v4", "v3")``: SiSEC-2018 tables in OUT/, the paper's — v3, per-track
+    means — in OUT/paper-protocol/, Kendall's τ of each in ordering.json), and a later session that has only its
+    scores (the run folders gone) trains nothing again and writes the same tables."""
+    from semisep_lib import reproduce
+
     serial, _ = _run(toy_root, tmp_path / "serial", 1, monkeypatch)
-    parallel, timing = _run(toy_root, tmp_path / "parallel", 2, monkeypatch)
+    parallel, timing = _run(toy_root, tmp_path / "parallel", 2, monkeypatch, protocols=("v4", "v3"))
     assert parallel == serial
     assert timing["row_processes"] == 2 and set(timing["stages"]) >= {
         "training (warm-up, rows, their mask tuning)", "evaluation of the trained rows", "baselines (fit and evaluation)"}
@@ -36,6 +42,20 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     # the baselines' models are kept, so the listening page offers them beside the trained rows
     kinds = {kind for _, _, kind in reproduce_runs(tmp_path / "parallel").values()}
     assert kinds == {"g", "nes", "nmf"}
+    # the paper's protocol beside v4
+    out = tmp_path / "parallel"
+    assert "mean over windows" in json.loads((out / "paper-protocol" / "table3.json").read_text())["aggregation"]
+    assert "median over windows" in json.loads((out / "table3.json").read_text())["aggregation"]
+    order = json.loads((out / "ordering.json").read_text())
+    assert len(order) == 2 and all(o["rows"] >= 2 and -1 <= o["kendall_tau"] <= 1 for o in order.values())
+    # continued from the scores alone
+    tables = ("table1.json", "table3.json", "paper-protocol/table1.json", "paper-protocol/table3.json")
+    before = {name: (out / name).read_text() for name in tables}
+    shutil.rmtree(out / "runs")
+    monkeypatch.setattr(reproduce, "train", lambda *a, **k: pytest.fail("trained a row that was already scored"))
+    monkeypatch.setattr(reproduce, "train_nes", lambda *a, **k: pytest.fail("trained NES again"))
+    Reproduction("smoke", "toy", str(toy_root), 1, out, device="cpu", progress=False).run()
+    assert {name: (out / name).read_text() for name in tables} == before
 
 
 def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, tmp_path, monkeypatch):
@@ -73,28 +93,3 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
     assert set(stages) == {"train", "load_g", "tune", "separate", "nes"}
     assert all(device == "cuda:7" for _, device in asked), asked
 
-
-def test_the_paper_protocol_tables_and_a_continuation_from_scores_alone(toy_root, tmp_path, monkeypatch):
-    """With ``protocols=("v4", "v3")`` (the long profile's), every method is scored both ways: SiSEC-2018
-    tables in OUT/, the paper's (v3, per-track means) in OUT/paper-protocol/, and Kendall's τ of each in
-    ordering.json. A later session that has only the scores (its run folders gone) trains nothing again and
-    writes the same tables."""
-    from semisep_lib import reproduce
-
-    smoke = config.PRESETS["smoke"]
-    monkeypatch.setitem(config.PRESETS, "smoke", dataclasses.replace(
-        smoke, reproduce=dataclasses.replace(smoke.reproduce, protocols=("v4", "v3"))))
-    out = tmp_path / "out"
-    Reproduction("smoke", "toy", str(toy_root), 1, out, device="cpu", progress=False).run()
-    v3 = json.loads((out / "paper-protocol" / "table3.json").read_text())
-    assert "mean over windows" in v3["aggregation"] and "median over windows" in json.loads(
-        (out / "table3.json").read_text())["aggregation"]
-    order = json.loads((out / "ordering.json").read_text())
-    assert len(order) == 2 and all(o["rows"] >= 2 and -1 <= o["kendall_tau"] <= 1 for o in order.values())
-    tables = ("table1.json", "table3.json", "paper-protocol/table1.json", "paper-protocol/table3.json")
-    before = {name: (out / name).read_text() for name in tables}
-    shutil.rmtree(out / "runs")
-    monkeypatch.setattr(reproduce, "train", lambda *a, **k: pytest.fail("trained a row that was already scored"))
-    monkeypatch.setattr(reproduce, "train_nes", lambda *a, **k: pytest.fail("trained NES again"))
-    Reproduction("smoke", "toy", str(toy_root), 1, out, device="cpu", progress=False).run()
-    assert {name: (out / name).read_text() for name in tables} == before
