@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from .checkpoint import pick_device
-from .config import PRESETS, TERMS, Config, preset
+from .config import PRESETS, TERMS, Config, NotebookProfile, preset
 from .data import load_songs, load_training_data, resolve_data_root
 from .errors import DataError, SemisepError, UsageError
 from .fileio import atomic_write_json
@@ -61,14 +61,21 @@ NOTEBOOK_RUNS: dict[str, str] = {
 }
 
 
+def notebook_profile(profile: str) -> NotebookProfile:
+    """The registry's ``NotebookProfile`` of ``profile``; :class:`UsageError` for an unknown profile or one the
+    notebooks do not run at (``long``)."""
+    nb = preset(profile, "profile").notebook
+    if nb is None:
+        raise UsageError(f"{profile!r} is not a notebook profile; choose {', '.join(PROFILES)}.")
+    return nb
+
+
 def training_steps(key: str, profile: str) -> tuple[int, int]:
     """``(total steps, discriminator warm-up steps)`` of the notebook run ``key`` (of :data:`NOTEBOOK_RUNS`)
     on ``profile``; ``g`` trains ``total − warm-up`` steps."""
     if key not in NOTEBOOK_RUNS:
         raise UsageError(f"Unknown notebook run {key!r}; there are {', '.join(NOTEBOOK_RUNS)}.")
-    nb, tc = preset(profile, "profile").notebook, Config.from_preset(profile).train
-    if nb is None:
-        raise UsageError(f"{profile!r} is not a notebook profile; choose {', '.join(PROFILES)}.")
+    nb, tc = notebook_profile(profile), Config.from_preset(profile).train
     warmup = nb.warmups.get(key, tc.d_warmup)
     g_steps = nb.g_steps[key] if key in nb.g_steps else tc.steps - tc.d_warmup
     return warmup + g_steps, warmup
@@ -135,8 +142,7 @@ def run_notebooks(profile: str, out: str | Path, data: str = "toy", root: str | 
     import papermill as pm  # see _source_cell
     from papermill.exceptions import PapermillExecutionError
 
-    if preset(profile, "profile").notebook is None:  # an unknown profile is refused before anything runs
-        raise UsageError(f"{profile!r} is not a notebook profile; choose {', '.join(PROFILES)}.")
+    notebook_profile(profile)  # an unknown profile is refused before anything runs
     notebooks = _select(list_notebooks(directory), only)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -310,9 +316,7 @@ def setup(profile: str = "smoke", data: str = "toy", root: str | Path | None = N
     """The :class:`Session` of a notebook: preset ``profile`` with ``device`` (``auto``: CUDA when present),
     the data root (``toy``: the built-in set, generated on first use), and ``out/name`` created. The profile's
     ``NotebookProfile`` (``config.PRESETS``) sets the CPU threads and how many training songs a session loads."""
-    nb = preset(profile, "profile").notebook
-    if nb is None:
-        raise UsageError(f"{profile!r} is not a notebook profile; choose {', '.join(PROFILES)}.")
+    nb = notebook_profile(profile)
     if profile == "paper" and data == "toy":
         raise UsageError("The paper profile needs MUSDB18 (data=\"musdb\"), not the built-in toy songs; "
                          "use the smoke or cpu profile with the toy data.")

@@ -50,10 +50,13 @@ from .separate import MaskSeparator, load_separator, save_tuning, tune_mask
 from .tables import ordering, write_tables
 from .train import Validator, separator_validation, train
 
-#: protocol → where its scores are cached, and how the tables name it
-SCORES = {"v4": "scores", "v3": "scores-v3"}
-PROTOCOL_NAMES = {"v4": "museval v4 (1 s windows, medians)",
-                  "v3": "the paper's: BSS Eval v3 images, 30 s windows (a whole 7 s excerpt is one), per-track means"}
+#: protocol → where its scores and museval files go, how its windows are pooled, and how the tables name it
+PROTOCOL_FILES = {
+    "v4": {"scores": "scores", "museval": "museval", "aggregation": "median", "tables": "",
+           "name": "museval v4 (1 s windows, medians)"},
+    "v3": {"scores": "scores-v3", "museval": "museval-v3", "aggregation": "mean", "tables": "paper-protocol",
+           "name": "the paper's: BSS Eval v3 images, 30 s windows (a whole 7 s excerpt is one), per-track means"},
+}
 
 #: Table 3 of the paper: row label → terms switched off.
 ABLATION = {
@@ -78,6 +81,11 @@ def mask_validator(td: TrainingData, cfg: Config) -> Validator | None:
     The device is ``g``'s own, the trainer's: the separator leaves ``g`` there (and ``train`` puts it back in
     training mode). ``None`` without validation songs: ``train`` then keeps the last weights."""
     return separator_validation(td, cfg, lambda g: MaskSeparator(g, cfg, next(g.parameters()).device))
+
+
+def row_key(label: str, seed: int) -> str:
+    """A trained row's key for one seed: its run folder ``runs/<key>`` and its scores ``scores/<key>.json``."""
+    return f"{run_name(label)}-seed{seed}"
 
 
 def run_name(label: str) -> str:
@@ -182,7 +190,7 @@ class Reproduction:
         """Train (or resume, or find finished) one ``g``, validated by :func:`mask_validator`, and choose its mask
         exponent on the selection songs. Every row starts from the shared warm-up and then gets the same number
         of ``g`` steps."""
-        run = self.out / "runs" / f"{run_name(name)}-seed{seed}"
+        run = self.out / "runs" / row_key(name, seed)
         if _done(run / "summary.json"):
             return run
         cfg = dataclasses.replace(self.cfg, loss=self.cfg.loss.without(list(without)),
@@ -206,11 +214,11 @@ class Reproduction:
         its own process (``threads`` threads each; a row's result does not depend on which process trains it,
         since it starts from the warm-up checkpoint with its own seed)."""
         for seed in range(self.seeds):
-            if not all(self.scored(f"{run_name(name)}-seed{seed}") for name in TRAINED_ROWS):
+            if not all(self.scored(row_key(name, seed)) for name in TRAINED_ROWS):
                 self.warm_up(seed)
         jobs = [(name, seed) for name in TRAINED_ROWS for seed in range(self.seeds)
-                if not _done(self.out / "runs" / f"{run_name(name)}-seed{seed}" / "summary.json")
-                and not self.scored(f"{run_name(name)}-seed{seed}")]
+                if not _done(self.out / "runs" / row_key(name, seed) / "summary.json")
+                and not self.scored(row_key(name, seed))]
         if self.p.row_processes <= 1 or len(jobs) < 2:
             for name, seed in jobs:
                 without, objective = TRAINED_ROWS[name]
@@ -234,7 +242,7 @@ class Reproduction:
             self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 1)
 
     def _score_path(self, key: str, protocol: str) -> Path:
-        return self.out / SCORES[protocol] / f"{key}.json"
+        return self.out / PROTOCOL_FILES[protocol]["scores"] / f"{key}.json"
 
     def scored(self, key: str) -> bool:
         """Whether ``key`` has its scores under every protocol of the profile (its model is then not needed:
@@ -242,14 +250,13 @@ class Reproduction:
         return all(_done(self._score_path(key, p)) is not None for p in self.p.protocols)
 
     def score(self, key: str, make_separator, protocol: str = "v4") -> dict:
-        """museval scores of one method on the evaluation songs under ``protocol`` (:data:`SCORES`: cached in
-        ``scores/<key>.json`` for v4, ``scores-v3/<key>.json`` for the paper's v3, aggregated by the mean)."""
-        path = self._score_path(key, protocol)
+        """museval scores of one method on the evaluation songs under ``protocol`` (:data:`PROTOCOL_FILES`: cached
+        in ``scores/<key>.json`` for v4, ``scores-v3/<key>.json`` for the paper's v3, aggregated by the mean)."""
+        path, files = self._score_path(key, protocol), PROTOCOL_FILES[protocol]
         if (found := _done(path)) is not None:
             return found
-        result = evaluate_separator(make_separator(), self.eval_songs, self.out / ("museval" if protocol == "v4" else "museval-v3") / key, key,
-                                    protocol=protocol, workers=self.p.workers,
-                                    aggregation="mean" if protocol == "v3" else "median")
+        result = evaluate_separator(make_separator(), self.eval_songs, self.out / files["museval"] / key, key,
+                                    protocol=protocol, workers=self.p.workers, aggregation=files["aggregation"])
         atomic_write_json(path, result)
         return result
 
@@ -263,7 +270,7 @@ class Reproduction:
         without, objective = TRAINED_ROWS[name]
         per_seed = []
         for seed in range(self.seeds):
-            key = f"{run_name(name)}-seed{seed}"
+            key = row_key(name, seed)
             run = None if self.scored(key) else self.train_row(name, without, seed, objective)
             per_seed.append(self.scores(key, lambda: load_separator(run, device=self.device)))
         return {p: [s[p] for s in per_seed] for p in self.p.protocols}
@@ -327,14 +334,15 @@ class Reproduction:
                 table3 = {label: rows[label][protocol] for label in ABLATION}
                 table1 = {**baselines[protocol], "supervised": rows["supervised"][protocol],
                           "gan": rows["GAN only"][protocol], "ours": table3["all losses"]}
-                where = self.out if protocol == "v4" else self.out / "paper-protocol"
-                _, rows3 = write_tables(where, table1, table3, {**info, "protocol": PROTOCOL_NAMES[protocol]},
-                                        aggregation="median" if protocol == "v4" else "mean")
+                files = PROTOCOL_FILES[protocol]
+                where = self.out / files["tables"]
+                _, rows3 = write_tables(where, table1, table3, {**info, "protocol": files["name"]},
+                                        aggregation=files["aggregation"])
                 orders[protocol], tables[protocol] = ordering(rows3, PAPER_TABLE3), (table1, table3)
                 fig = ablation(rows3, PAPER_TABLE3)
                 fig.savefig(where / "ablation.png.tmp.png", dpi=120, bbox_inches="tight")
                 (where / "ablation.png.tmp.png").replace(where / "ablation.png")
-            atomic_write_json(self.out / "ordering.json", {PROTOCOL_NAMES[p]: o for p, o in orders.items()})
+            atomic_write_json(self.out / "ordering.json", {PROTOCOL_FILES[p]["name"]: o for p, o in orders.items()})
             atomic_write_json(self.out / "timing.json", {"seconds_this_call": round(time.perf_counter() - t0, 1),
                                                          "stages": self.seconds, "threads": self.p.threads,
                                                          "row_processes": self.p.row_processes})
