@@ -8,7 +8,8 @@ and ``MODEL_CARD.md``.
 :func:`build_card` (``semisep pretrained-card --run RUN --supervised SUP_RUN --root MUSDB --out
 semisep_lib/pretrained``) copies the best ``g`` of a training run, and scores it with museval on the *report*
 songs (half of musdb's validation songs; the other half, the selection songs, chose the checkpoint and the
-post-processing) with its SDR-favouring and its SIR-favouring post-processing, beside the mixture, the silent estimate, the oracle mask, the same ``g`` trained supervised, NES and NMF
+post-processing) with its SDR-favouring and its SIR-favouring post-processing, beside the mixture, the silent
+estimate, the oracle mask, the same ``g`` trained supervised, NES and NMF
 trained on the same data; it also stores the vocal SDR on stempeg's example track, which ``tests/test_pretrained.py`` checks (±0.1 dB).
 Every number in the card comes from this command.
 """
@@ -76,13 +77,15 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
     slim = _slim_checkpoint(run, out)
     cfg = Config.from_dict(slim["config"])
     report = load_songs(root, subset="train", split="report")  # best.pt and the post-processing: "select" songs
-    tuning = read_tuning(out).get("tuning") or {}
+    tuned = read_tuning(out)  # separate.yaml: the SDR choice (``separate``) and the rest of the tuning
+    tuning = tuned.get("tuning") or {}
     favouring_sir = tuning.get("favouring_sir")
     td = load_training_data(cfg, root, seed=cfg.train.seed)
     t0 = time.perf_counter()
     methods = {
         "ours (this model)": lambda: load_separator(out),
-        "ours, SIR-favouring post-processing": lambda: load_separator(out, **(favouring_sir or {})),
+        **({"ours, SIR-favouring post-processing": lambda: load_separator(out, **favouring_sir)}
+           if favouring_sir else {}),  # a run tuned by tune-mask: its second post-processing beside the default
         "mixture": MixtureBaseline,
         "silent": SilentBaseline,
         "oracle IRM": lambda: OracleIRM(cfg),
@@ -93,8 +96,6 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
     scores = {}
     with tempfile.TemporaryDirectory(prefix="semisep-card-") as museval_dir:  # per-track JSON: not shipped
         for i, (name, make) in enumerate(methods.items()):
-            if name.startswith("ours, SIR") and not favouring_sir:
-                continue  # the run was not tuned: one post-processing only
             r = evaluate_separator(make(), report, museval_dir, f"method{i}", workers=workers)
             scores[name] = {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
                             "vocal_energy_fraction": r["vocal_energy_fraction"]}
@@ -107,7 +108,7 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
         "report_songs": [s.name for s in report],
         "command": command, "seed": cfg.train.seed, "best_step": slim["step"],
         "steps_trained": int(state.get("step", 0)), "training_seconds": round(float(state.get("elapsed", 0)), 1),
-        "postprocessing": {"by_sdr": _setting(cfg.updated({"separate": read_tuning(out).get("separate") or {}})),
+        "postprocessing": {"by_sdr": _setting(cfg.updated({"separate": tuned.get("separate") or {}})),
                            "favouring_sir": favouring_sir, "criterion": tuning.get("criterion")},
         "parameters_g": int(sum(v.numel() for v in slim["g"].values())),
         "config": slim["config"], "report": scores,
