@@ -319,6 +319,9 @@ class Preset:
     notebook: NotebookProfile | None  # None: not a profile the notebooks run at
 
 
+#: NES at the cpu scale (the cpu and long profiles)
+_CPU_NES = dict(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64)
+
 #: The registry. The notebook runs' ``g`` steps: notebook 04's terms, notebook 05's GAN, notebook 06's resume
 #: demonstration (it stops after ``06-resume`` and continues to ``06-resume-longer``, both past a short warm-up).
 PRESETS: dict[str, Preset] = {
@@ -338,7 +341,7 @@ PRESETS: dict[str, Preset] = {
     # discriminator warm-up shared by all rows, then 150 g steps per row
     "cpu": Preset(
         config=_cpu,
-        nes=dict(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64),
+        nes=_CPU_NES,
         nmf=dict(),
         reproduce=ReproduceProfile(steps=650, threads=1, row_processes=2,
                                    overrides={"train": {"d_warmup": 500, "val_every": 25, "ckpt_every": 50}}),
@@ -351,7 +354,7 @@ PRESETS: dict[str, Preset] = {
     # medians, and the paper's BSS Eval v3 whole-excerpt per-track means). Not a notebook profile.
     "long": Preset(
         config=_long,
-        nes=dict(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64),
+        nes=_CPU_NES,
         nmf=dict(),
         reproduce=ReproduceProfile(steps=2800, threads=1, row_processes=2, protocols=("v4", "v3"),
                                    overrides={"train": {"val_every": 250, "ckpt_every": 250}}),
