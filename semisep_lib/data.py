@@ -50,20 +50,23 @@ SUBSETS = ("train", "test")
 SPLITS = (None, "train", "valid", "select", "report")
 SOURCES = ("vocals", "drums", "bass", "other")
 ACCOMPANIMENT = ("drums", "bass", "other")
+#: The files a WAV song folder may hold; ``accompaniment.wav`` stands in for drums + bass + other (two-stem sets)
+WAV_STEMS = ("mixture",) + SOURCES + ("accompaniment",)
 #: Where ``musdb.DB(download=True)`` puts the 7-second preview of MUSDB18.
 MUSDB_PREVIEW_ROOT = Path("~/MUSDB18/MUSDB18-7").expanduser()
 #: Bump when the cached arrays change meaning, so old cache files are ignored.
 CACHE_VERSION = 1
 
 _LAYOUT_HINT = ("expected MUSDB18 laid out as train/ and test/ folders holding .stem.mp4 files, or song "
-                "folders with mixture.wav, vocals.wav, drums.wav, bass.wav and other.wav (MUSDB18-HQ)")
+                "folders with mixture.wav, vocals.wav, drums.wav, bass.wav and other.wav (MUSDB18-HQ; "
+                "accompaniment.wav may replace the last three)")
 
 
 @dataclass
 class Song:
     """One song in memory. Arrays are float32 ``(channels, samples)`` at ``rate`` Hz.
 
-    ``accompaniment`` is ``drums + bass + other``. ``vocals`` / ``accompaniment`` are ``None`` where unknown
+    ``accompaniment`` is ``drums + bass + other`` (or a song folder's ``accompaniment.wav``). ``vocals`` / ``accompaniment`` are ``None`` where unknown
     (and in the mixture set of the unmatched split, which must never see them).
     """
 
@@ -229,7 +232,7 @@ def _source_files(root: Path, layout: str, subset: str, name: str) -> list[Path]
     if layout == "stems":
         return [root / subset / f"{name}.stem.mp4"]
     folder = root / subset / name
-    return [folder / f"{s}.wav" for s in ("mixture",) + SOURCES if (folder / f"{s}.wav").exists()]
+    return [folder / f"{s}.wav" for s in WAV_STEMS if (folder / f"{s}.wav").exists()]
 
 
 def _decode(root: Path, layout: str, subset: str, name: str) -> tuple[int, dict[str, np.ndarray]]:
@@ -237,7 +240,7 @@ def _decode(root: Path, layout: str, subset: str, name: str) -> tuple[int, dict[
     if layout == "wav":
         folder = root / subset / name
         arrays, rate = {}, None
-        for stem in ("mixture",) + SOURCES:
+        for stem in WAV_STEMS:
             if not (folder / f"{stem}.wav").exists():
                 continue
             audio, r = read_audio(folder / f"{stem}.wav")
@@ -267,8 +270,9 @@ def _decode(root: Path, layout: str, subset: str, name: str) -> tuple[int, dict[
 def _to_song(name: str, rate: int, arrays: dict[str, np.ndarray], sample_rate: int | None, mono: bool) -> Song:
     """Build a :class:`Song`: sum the accompaniment, downmix to mono ``(1, samples)``, resample."""
     parts = {"mixture": arrays["mixture"], "vocals": arrays.get("vocals")}
-    parts["accompaniment"] = (arrays["drums"] + arrays["bass"] + arrays["other"]
-                              if all(k in arrays for k in ACCOMPANIMENT) else None)
+    parts["accompaniment"] = arrays.get("accompaniment")
+    if parts["accompaniment"] is None and all(k in arrays for k in ACCOMPANIMENT):
+        parts["accompaniment"] = arrays["drums"] + arrays["bass"] + arrays["other"]
     out_rate = int(sample_rate or rate)
     for key, x in parts.items():
         if x is None:

@@ -45,6 +45,21 @@ def test_load_toy_songs_keeps_superposition(toy_root: Path) -> None:
         assert np.abs(s.vocals + s.accompaniment - s.mixture).max() < 1e-6
 
 
+def test_a_two_stem_song_folder_gives_its_accompaniment_wav(tmp_path: Path) -> None:
+    """``accompaniment.wav`` stands in for drums + bass + other; a folder without vocals has none."""
+    rng = np.random.default_rng(0)
+    acc, voc = (rng.uniform(-0.3, 0.3, (1, 800)).astype(np.float32) for _ in range(2))
+    for name, stems in {"a": {"vocals": voc, "accompaniment": acc}, "b": {"accompaniment": acc}}.items():
+        folder = tmp_path / "train" / name
+        folder.mkdir(parents=True)
+        write_audio(folder / "mixture.wav", voc + acc if "vocals" in stems else acc, 8000)
+        for stem, x in stems.items():
+            write_audio(folder / f"{stem}.wav", x, 8000)
+    a, b = data.load_songs(tmp_path, "train", cache=False)
+    assert np.abs(a.accompaniment - acc).max() < 1e-6 and np.abs(a.vocals - voc).max() < 1e-6
+    assert b.vocals is None and np.abs(b.accompaniment - acc).max() < 1e-6
+
+
 def test_resample_and_mono(toy_root: Path) -> None:
     (song,) = data.load_songs(toy_root, "test", sample_rate=16000, mono=True, limit=1)
     assert song.rate == 16000 and song.mixture.shape == (1, 3 * 16000)
