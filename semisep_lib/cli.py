@@ -332,7 +332,7 @@ def add_baselines_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_reproduce(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    reproduce(args.profile, args.data, args.root, args.seeds, args.out, args.device or "auto")
+    reproduce(args.profile, args.data, args.root, args.seeds, args.out, args.device or "auto", steps=args.steps)
     out = Path(args.out)
     print((out / "table1.md").read_text())
     print((out / "table3.md").read_text())
@@ -347,6 +347,8 @@ def add_reproduce_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in set)")
     p.add_argument("--seeds", type=int, default=1, help="seeds per trained row (median and spread)")
     p.add_argument("--device", help="cpu, cuda ... (default: CUDA when present)")
+    p.add_argument("--steps", type=int, help="training steps of every row, warm-up included (default: the "
+                                             "profile's); a quick end-to-end check of a profile")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_reproduce)
 

@@ -126,11 +126,11 @@ TRAINED_ROWS = {**{label: (without, "semi") for label, without in ABLATION.items
 _WORKER: "Reproduction | None" = None  # a row process's own Reproduction, built once per process
 
 
-def _init_row_process(args: tuple, threads: int) -> None:
+def _init_row_process(args: tuple, kwargs: dict, threads: int) -> None:
     global _WORKER
     if threads:
         torch.set_num_threads(threads)
-    _WORKER = Reproduction(*args, progress=False)
+    _WORKER = Reproduction(*args, progress=False, **kwargs)
 
 
 def _train_row_in_process(name: str, seed: int) -> str:
@@ -142,8 +142,10 @@ class Reproduction:
     """One reproduction's state on disk (``out``); each method below is a step that skips itself when done."""
 
     def __init__(self, profile: str, data: str, root: str | None, seeds: int, out: str | Path,
-                 device: str = "auto", progress: bool = True):
-        self.args = (profile, data, root, seeds, str(out), device)  # what a row process rebuilds this from
+                 device: str = "auto", progress: bool = True, steps: int | None = None):
+        # what a row process rebuilds this from (progress is a keyword of its own there)
+        self.args = (profile, data, root, seeds, str(out), device)
+        self.kwargs = {"steps": steps}
         self.seconds: dict[str, float] = {}  # wall seconds per stage in this call (timing.json)
         p = preset(profile, "profile")
         if seeds < 1:
@@ -153,8 +155,8 @@ class Reproduction:
         self.data, self.seeds, self.out, self.progress = data, seeds, Path(out), progress
         self.root = resolve_data_root(data, root)
         self.cfg = Config.from_preset(profile).updated(self.p.overrides)
-        if self.p.steps:
-            self.cfg.train.steps = self.p.steps
+        if steps or self.p.steps:  # an explicit override (a quick check of a profile), else the profile's
+            self.cfg.train.steps = steps or self.p.steps
         self.device = str(pick_device(device))  # every stage that runs a network: train, tune, separate, NES
         self.cfg.train.device = self.device
         self.nes_cfg = dataclasses.replace(self.nes_cfg, device=self.device)
@@ -227,7 +229,7 @@ class Reproduction:
         if self.progress:
             print(f"training {len(jobs)} rows, {self.p.row_processes} at a time", flush=True)
         with ProcessPoolExecutor(self.p.row_processes, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_row_process, initargs=(self.args, self.p.threads)) as pool:
+                                 initializer=_init_row_process, initargs=(self.args, self.kwargs, self.p.threads)) as pool:
             for run in pool.map(_train_row_in_process, *zip(*jobs)):
                 if self.progress:
                     print(f"  trained {Path(run).name}", flush=True)
@@ -351,6 +353,8 @@ class Reproduction:
 
 
 def reproduce(profile: str = "smoke", data: str = "toy", root: str | None = None, seeds: int = 1,
-              out: str | Path = "runs/reproduce", device: str = "auto", progress: bool = True) -> dict:
-    """Regenerate Table 1 and Table 3 into ``out``; see the module docstring."""
-    return Reproduction(profile, data, root, seeds, out, device, progress).run()
+              out: str | Path = "runs/reproduce", device: str = "auto", progress: bool = True,
+              steps: int | None = None) -> dict:
+    """Regenerate Table 1 and Table 3 into ``out``; see the module docstring. ``steps`` overrides every row's
+    training steps (warm-up included), for a quick end-to-end check of a profile."""
+    return Reproduction(profile, data, root, seeds, out, device, progress, steps).run()

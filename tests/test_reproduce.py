@@ -68,8 +68,9 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
 
     cuda = torch.device("cuda", 7)
     monkeypatch.setattr(reproduce, "pick_device", lambda device: cuda)
-    r = Reproduction("paper", "toy", str(toy_root), 1, tmp_path / "out", device="auto", progress=False)
+    r = Reproduction("paper", "toy", str(toy_root), 1, tmp_path / "out", device="auto", progress=False, steps=3)
     assert r.cfg.model.g_channels == config.Config.from_preset("paper").model.g_channels
+    assert r.cfg.train.steps == 3 and r.kwargs == {"steps": 3}  # the override reaches row processes too
     asked = []
 
     def record(stage, device, result=None):
