@@ -259,8 +259,13 @@ class Session:
 
     def schedule(self, key: str, **sections: Mapping) -> Config:
         """The configuration of the notebook run ``key`` (:data:`NOTEBOOK_RUNS`): the warm-up, then its ``g``
-        steps on this profile, validated and checkpointed at the end; ``sections`` as in :meth:`config`."""
+        steps on this profile, validated and checkpointed at the end; ``sections`` as in :meth:`config`. A run
+        whose ``loss`` section switches both GAN terms off has no discriminator to warm up: it trains its ``g``
+        steps from step 0."""
         total, warmup = training_steps(key, self.profile)
+        loss = self.config(loss=sections.get("loss", {})).loss
+        if loss.GAN_A == 0 and loss.GAN_C == 0:
+            total, warmup = total - warmup, 0
         train = {"steps": total, "d_warmup": warmup, "val_every": total, "ckpt_every": total}
         if key not in preset(self.profile).notebook.g_steps:  # the profile's own schedule, bookkeeping included
             train = {"steps": total, "d_warmup": warmup}

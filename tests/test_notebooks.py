@@ -34,6 +34,18 @@ def test_there_are_nine_numbered_notebooks():
     assert NOTEBOOK_DIR.name == "notebooks"
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_run_without_gan_terms_skips_the_discriminator_warm_up(profile):
+    """No GAN term, no discriminator to warm up: the same g steps, from step 0 (notebook 04's R1–R4 run)."""
+    from semisep_lib.notebooks import Session
+
+    total, warmup = training_steps("04-terms", profile)
+    s = Session(profile, "toy", Path("."), None, Config.from_preset(profile), Path("."))
+    cfg = s.schedule("04-terms", loss={"GAN_A": 0.0, "GAN_C": 0.0}).train
+    assert (cfg.steps, cfg.d_warmup) == (total - warmup, 0)
+    assert s.schedule("04-terms", loss={"GAN_A": 0.0}).train.d_warmup == warmup  # one GAN term still needs it
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_one_parameters_cell_with_the_settings(path):
     nb = _read(path)
