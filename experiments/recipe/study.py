@@ -44,7 +44,7 @@ DEFAULT_ROOT = HERE.parents[1].parent / "shared" / "data" / "musdb18-7"
 
 #: The cpu preset as it was before this study chose its recipe (renormalising discriminators, no EMA): every
 #: recipe's overrides apply on top of it, so the curves stay what they were when they were made.
-BASE = {"model": {"d_sees_level": False}, "train": {"ema_decay": 0.0}}
+BASE = {"model": {"d_sees_level": False}, "train": {"ema_decay": 0.0, "lr_d": 1e-3, "d_steps": 2}}
 
 #: name → (why it is tried, overrides on the cpu preset before the study (BASE), data split).
 RECIPES: dict[str, tuple[str, dict, str]] = {
@@ -73,6 +73,15 @@ RECIPES: dict[str, tuple[str, dict, str]] = {
                        "and more (vocal fraction 0.25 → 0.36) after its early peak, so the push to remove is weakened",
                        {"model": {"d_sees_level": True}, "train": {"ema_decay": 0.999},
                         "loss": {"GAN_A": 1.0, "GAN_C": 1.0}}, "disjoint"),
+    "level-ema-slow-d": ("level-ema with a slower discriminator (lr_d 2e-4, one D step per g step): after the "
+                         "early peak g keeps removing more, as if chasing a discriminator that learns five times "
+                         "faster than it does", {"model": {"d_sees_level": True}, "train": {"ema_decay": 0.999,
+                                                                                           "lr_d": 2e-4, "d_steps": 1}},
+                         "disjoint"),
+    "wide-level-ema": ("level-ema with a wider g (16 channels, 4 residual blocks, about 4x the parameters): does "
+                       "capacity, not the game, limit what g keeps?",
+                       {"model": {"d_sees_level": True, "g_channels": 16, "g_res_blocks": 4},
+                        "train": {"ema_decay": 0.999}}, "disjoint"),
     "level-compressed": ("level, with the mask in the authors' compressed domain too",
                          {"model": {"d_sees_level": True, "mask_domain": "compressed"}}, "disjoint"),
     "compressed": ("the cpu preset with the mask in the authors' compressed domain (it multiplies |X|^0.3, so "
@@ -85,12 +94,13 @@ RECIPES: dict[str, tuple[str, dict, str]] = {
 }
 
 #: The order runs are made in (every recipe's first seed before any second seed).
-ORDER = ["level", "cpu", "level-ema", "authors", "level-ema-decay", "level-ema-gan1", "gan1", "level-compressed", "slow-d", "compressed", "cpu-decay", "wide-slow-d"]
+ORDER = ["level", "cpu", "level-ema", "authors", "level-ema-decay", "level-ema-gan1", "level-ema-slow-d", "wide-level-ema", "gan1", "level-compressed", "slow-d", "compressed", "cpu-decay", "wide-slow-d"]
 assert sorted(ORDER) == sorted(RECIPES)
 
 
-def run_name(recipe: str, seed: int) -> str:
-    return f"{recipe}-seed{seed}"
+def run_name(recipe: str, seed: int, device: str = "cpu") -> str:
+    """``<recipe>-seed<k>``, with ``-cuda`` for a run trained on a GPU (its own curve beside the CPU one)."""
+    return f"{recipe}-seed{seed}" + ("" if device == "cpu" else f"-{device.split(':')[0]}")
 
 
 def read_curve(path: Path) -> list[dict]:
@@ -99,10 +109,10 @@ def read_curve(path: Path) -> list[dict]:
     return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
 
 
-def score_point(run_dir: Path, songs, workers: int) -> dict:
+def score_point(run_dir: Path, songs, workers: int, device: str = "cpu") -> dict:
     """museval of the run's current ``g`` on ``songs`` (raw mask)."""
-    g, cfg = load_g(run_dir / "checkpoint.pt")
-    sep = MaskSeparator(g, cfg, "cpu", mask_power=1.0, smooth_frames=1, mask_family="ours")
+    g, cfg = load_g(run_dir / "checkpoint.pt", device)
+    sep = MaskSeparator(g, cfg, device, mask_power=1.0, smooth_frames=1, mask_family="ours")
     with tempfile.TemporaryDirectory(prefix="recipe-museval-") as tmp:
         r = evaluate_separator(sep, songs, tmp, "ours", workers=workers, progress=False)
     return {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
@@ -113,11 +123,11 @@ def run_recipe(name: str, seed: int, args, songs, deadline: float) -> bool:
     """Train and score one (recipe, seed) up to ``args.g_steps``; False when the time budget ran out."""
     why, overrides, split = RECIPES[name]
     cfg = Config.from_preset("cpu").updated(BASE).updated(overrides)
-    cfg.train.seed, cfg.train.device, cfg.train.val_every = seed, "cpu", args.every
+    cfg.train.seed, cfg.train.device, cfg.train.val_every = seed, args.device, args.every
     cfg.train.threads = args.threads
     td = load_training_data(cfg, args.root, split_mode=split, seed=seed)
-    run_dir = args.runs / run_name(name, seed)
-    curve_path = args.results / f"{run_name(name, seed)}.jsonl"
+    run_dir = args.runs / run_name(name, seed, args.device)
+    curve_path = args.results / f"{run_name(name, seed, args.device)}.jsonl"
     done = {row["g_step"] for row in read_curve(curve_path)}
     warm = cfg.train.d_warmup
     for g_step in range(0, args.g_steps + 1, args.every):
@@ -128,12 +138,12 @@ def run_recipe(name: str, seed: int, args, songs, deadline: float) -> bool:
         cfg.train.steps = warm + g_step
         summary = train(cfg, td, run_dir, progress=False)
         t = time.perf_counter()
-        point = score_point(run_dir, songs, args.workers)
+        point = score_point(run_dir, songs, args.workers, args.device)
         val = read_curve(run_dir / "valid.jsonl")
         sel = next((v for v in reversed(val) if v["step"] == cfg.train.steps), {})
         row = {"recipe": name, "seed": seed, "g_step": g_step, "step": cfg.train.steps,
                "train_seconds": summary["seconds"], "score_seconds": round(time.perf_counter() - t, 1),
-               "load_avg": round(os.getloadavg()[0], 2), **point,
+               "load_avg": round(os.getloadavg()[0], 2), "device": args.device, "data": args.root.name, **point,
                "selection_sdr_fast": sel.get("val_sdr"), "selection_vocal_fraction": sel.get("val_vocal_fraction")}
         args.results.mkdir(parents=True, exist_ok=True)
         with open(curve_path, "a") as f:
@@ -144,6 +154,14 @@ def run_recipe(name: str, seed: int, args, songs, deadline: float) -> bool:
 
 
 # -- report ----------------------------------------------------------------------------------------------------
+def _last_mean(curve: list[dict], key: str, last: int = 1000) -> float | None:
+    """Mean of ``key`` over the points from g step ``G_STEPS - last`` on, of a finished run (None if unfinished)."""
+    if curve[-1]["g_step"] < G_STEPS:
+        return None
+    vals = [p[key] for p in curve if p["g_step"] >= G_STEPS - last and p.get(key) is not None]
+    return round(sum(vals) / len(vals), 3) if vals else None
+
+
 def summarise(results: Path) -> dict:
     """Per run: final and best SDR/SIR, steps, CPU minutes, stability (final within 0.5 dB of best)."""
     out = {}
@@ -159,7 +177,9 @@ def summarise(results: Path) -> dict:
             "final_vocal_energy_fraction": final["vocal_energy_fraction"],
             "best_SDR": best["SDR"], "best_SIR": best["SIR"], "best_at_g_step": best["g_step"],
             "stable": bool(final["SDR"] >= best["SDR"] - 0.5),
-            "train_cpu_minutes": round(final["train_seconds"] / 60, 1),
+            "device": final.get("device", "cpu"),
+            "train_minutes": round(final["train_seconds"] / 60, 1),
+            "selection_sdr_fast_last_1000": _last_mean(curve, "selection_sdr_fast"),
         }
     return out
 
@@ -172,7 +192,7 @@ def write_report(results: Path) -> None:
 
     summary = summarise(results)
     (results / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.5))
     colours = {r: f"C{i}" for i, r in enumerate(ORDER)}
     for path in sorted(results.glob("*.jsonl")):
         curve = read_curve(path)
@@ -180,23 +200,28 @@ def write_report(results: Path) -> None:
             continue
         r, seed = curve[0]["recipe"], curve[0]["seed"]
         x = [p["g_step"] for p in curve]
-        style = "-" if seed == 0 else "--"
+        style = ("-" if seed == 0 else "--") + ("" if curve[0].get("device", "cpu") == "cpu" else ".")
         for ax, key in zip(axes, ("SDR", "SIR", "vocal_energy_fraction")):
-            ax.plot(x, [p[key] for p in curve], style, color=colours.get(r, "k"), label=f"{r} s{seed}")
+            ax.plot(x, [p[key] for p in curve], style, color=colours.get(r, "k"), markersize=3,
+                    label=f"{r} s{seed}" + ("" if curve[0].get("device", "cpu") == "cpu" else " (GPU)"))
     for ax, title in zip(axes, ("report songs: vocal SDR (dB)", "report songs: vocal SIR (dB)",
                                 "vocal energy fraction")):
         ax.set_title(title)
         ax.set_xlabel("g steps")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
     fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.subplots_adjust(bottom=0.36)
+    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=7)
     fig.savefig(results / "curves.png", dpi=110)
     lines = ["| run | g steps | final SDR | final SIR | final vocal fraction | best SDR (at g step) | stable | "
-             "train CPU min |", "|---|---|---|---|---|---|---|---|"]
+             "selection SDR, last 1000 steps | trained on | train min |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name, s in summary.items():
-        lines.append(f"| {name} | {s['g_steps']}{'' if s['g_steps'] >= G_STEPS else ' (in progress)'} | {s['final_SDR']:.2f} | {s['final_SIR']:.2f} | "
-                     f"{s['final_vocal_energy_fraction']:.3f} | {s['best_SDR']:.2f} ({s['best_at_g_step']}) | "
-                     f"{'yes' if s['stable'] else 'no'} | {s['train_cpu_minutes']} |")
+        sel = s["selection_sdr_fast_last_1000"]
+        lines.append(f"| {name} | {s['g_steps']}{'' if s['g_steps'] >= G_STEPS else ' (stopped)'} | {s['final_SDR']:.2f} | "
+                     f"{s['final_SIR']:.2f} | {s['final_vocal_energy_fraction']:.3f} | {s['best_SDR']:.2f} "
+                     f"({s['best_at_g_step']}) | {'yes' if s['stable'] else 'no'} | "
+                     f"{'–' if sel is None else f'{sel:.2f}'} | {s['device']} | {s['train_minutes']} |")
     recipes = ["| recipe | what it changes, and why |", "|---|---|"]
     recipes += [f"| {name} | {RECIPES[name][0]} (data split: {RECIPES[name][2]}) |" for name in ORDER]
     text = "\n".join(lines) + "\n\n" + "\n".join(recipes) + "\n"
@@ -223,6 +248,7 @@ def main(argv=None) -> None:
     p.add_argument("--workers", type=int, default=1, help="museval worker processes")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads per run (0: torch's default); two studies of 1 thread each share 2 cores")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda (a GPU run's curve is <run>-cuda.jsonl)")
     p.add_argument("--minutes", type=float, default=1e9, help="stop after the point that crosses this budget")
     p.add_argument("--report", action="store_true", help="only write summary.json, curves.png, table.md")
     args = p.parse_args(argv)
