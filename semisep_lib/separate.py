@@ -104,9 +104,9 @@ class MaskSeparator(Separator):
     """Vocals = (1 − mask) · X with ``g``'s instrumental mask, as described in the module docstring.
 
     ``g``: a :class:`~semisep_lib.models.MaskNet` (anything with ``mask(mag (B, F, T)) -> (B, F, T)`` and
-    ``down_factor``). ``cfg``: its configuration; ``mask_power``, ``smooth_frames`` and ``overlap`` default to
-    ``cfg.separate``. ``block_factor``: blocks are ``segment_frames * block_factor`` frames (1 = the size ``g``
-    was trained on; each block is normalised by its own peak, as in training). ``batch_blocks``: blocks per
+    ``down_factor``). ``cfg``: its configuration; ``mask_power``, ``smooth_frames``, ``overlap`` and
+    ``block_factor`` default to ``cfg.separate``. ``block_factor``: blocks are ``segment_frames * block_factor``
+    frames (1 = the size ``g`` was trained on; each block is normalised by its own peak, as in training). ``batch_blocks``: blocks per
     forward pass (default: from the size of ``g``, see the code). ``chunk_seconds`` / ``crossfade_seconds``: the length
     of the pieces a long input is processed in and of their linear cross-fades. ``compile``: run ``g``'s mask
     through ``torch.compile`` (an opt-in for long jobs: the first blocks pay tens of seconds of compilation, the
@@ -117,7 +117,7 @@ class MaskSeparator(Separator):
 
     def __init__(self, g: torch.nn.Module, cfg: Config, device: str | torch.device = "cpu",
                  mask_power: float | None = None, smooth_frames: int | None = None, overlap: float | None = None,
-                 block_factor: int = 1, chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0,
+                 block_factor: int | None = None, chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0,
                  batch_blocks: int | None = None, name: str | None = None, mask_family: str | None = None,
                  compile: bool = False):
         self.device = torch.device(device)
@@ -132,6 +132,7 @@ class MaskSeparator(Separator):
             raise UsageError(f"The mask family must be one of {', '.join(MASK_FAMILIES)}, got {self.mask_family!r}.")
         self.compress = float(cfg.spectral.compress)
         self.overlap = float(cfg.separate.overlap if overlap is None else overlap)
+        block_factor = int(cfg.separate.block_factor if block_factor is None else block_factor)
         if not self.mask_power > 0 or not math.isfinite(self.mask_power):
             raise UsageError(f"The mask power must be a positive number, got {self.mask_power}.")
         if self.smooth_frames < 1:
