@@ -225,7 +225,8 @@ def render(results: dict, command: str) -> str:
             L.append(f"| setting | it/s (median) | examples/s | {ref} (median of per-round ratios) |")
             L.append("|---|---|---|---|")
             for r in ab["rows"]:
-                L.append(f"| {r['label']} | {f(r['it_per_s'], 3)} | {f(r['examples_per_s'])} | "
+                label = r["label"] + (f" (D steps {r['d_steps']})" if "d_steps" in r else "")
+                L.append(f"| {label} | {f(r['it_per_s'], 3)} | {f(r['examples_per_s'])} | "
                          f"**{f(r.get('vs_before', r.get('vs_1_thread')))}×** |")
             L.append("")
     if ev:

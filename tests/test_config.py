@@ -1,5 +1,7 @@
 """Configuration: presets, YAML round trip, overrides and ablation switches."""
 
+from pathlib import Path
+
 import pytest
 
 from semisep_lib.config import TERMS, Config, LossConfig
@@ -84,3 +86,21 @@ def test_one_registry_gives_every_scale_everything():
     assert preset("smoke").nmf == {} and preset("smoke").reproduce.train_tracks == 6
     with pytest.raises(UsageError, match="Unknown profile 'huge'"):
         preset("huge", "profile")
+
+
+def test_the_cpu_preset_is_the_recipe_the_study_chose():
+    """experiments/recipe/study.py's recipes apply on top of the preset as it was before the study (BASE); the
+    chosen one (level-ema-slow-d) applied that way must give today's cpu preset's model, loss and training."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "recipe" / "study.py"
+    spec = importlib.util.spec_from_file_location("recipe_study", path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    cpu = Config.from_preset("cpu")
+    chosen = cpu.updated(study.BASE).updated(study.RECIPES["level-ema-slow-d"][1])
+    for section in ("model", "loss", "train"):
+        assert getattr(chosen, section) == getattr(cpu, section), section
+    before = cpu.updated(study.BASE)
+    assert (before.train.lr_d, before.train.d_steps, before.train.ema_decay, before.model.d_sees_level) == \
+        (1e-3, 2, 0.0, False)  # BASE restores the pre-study preset
