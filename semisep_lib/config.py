@@ -357,7 +357,7 @@ PRESETS: dict[str, Preset] = {
                                  warmups={"06-resume": 5, "06-resume-longer": 5}),
     ),
     # hours on two CPU cores: the ablation long enough to test the paper's claims (`reproduce --profile long
-    # --data musdb --root ../shared/data/musdb18-7 --seeds 2`, 5-8 hours, resumable). The cpu preset's own
+    # --data musdb --root ../shared/data/musdb18-7 --seeds 2`, about 5 hours, resumable). The cpu preset's own
     # schedule (its 800-step warm-up), then 2,000 g steps per row, every row scored both ways (museval v4
     # medians, and the paper's BSS Eval v3 whole-excerpt per-track means). Not a notebook profile.
     "long": Preset(
