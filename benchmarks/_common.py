@@ -147,6 +147,14 @@ def test_signal(seconds: float, rate: int = 44100, channels: int = 2, seed: int 
     return out
 
 
+def log_steps_per_second(log_path: Path, skip: int) -> tuple[float, int]:
+    """Steps/s of a ``train.train`` run from the per-step ``time`` of its ``log.jsonl``, the first ``skip``
+    steps left out (start-up); returns ``(steps per second, steps timed)``."""
+    times = [json.loads(line)["time"] for line in Path(log_path).read_text().splitlines()]
+    timed = len(times) - 1 - skip
+    return timed / (times[-1] - times[skip]), timed
+
+
 def set_threads(n: int) -> None:
     import torch
 

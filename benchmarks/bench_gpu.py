@@ -42,6 +42,7 @@ def throughput(preset: str, steps: int, skip: int, root: Path, work: Path, devic
 
     from semisep_lib.config import Config
     from semisep_lib.data import load_training_data
+    from semisep_lib.models import build_models, count_parameters
     from semisep_lib.train import train
 
     cfg = Config.from_preset(preset).updated({"train": {
@@ -54,22 +55,15 @@ def throughput(preset: str, steps: int, skip: int, root: Path, work: Path, devic
     t0 = time.perf_counter()
     train(cfg, td, run, progress=False)
     wall = time.perf_counter() - t0
-    times = [json.loads(line)["time"] for line in (run / "log.jsonl").read_text().splitlines()]
-    its = (len(times) - 1 - skip) / (times[-1] - times[skip])
+    its, timed = C.log_steps_per_second(run / "log.jsonl", skip)
     tc, sp = cfg.train, cfg.spectral
     seg_s = (sp.segment_frames - 1) * sp.hop / sp.sample_rate
-    return {"preset": preset, "steps": steps, "timed_steps": len(times) - 1 - skip, "it_per_s": round(its, 2),
+    return {"preset": preset, "steps": steps, "timed_steps": timed, "it_per_s": round(its, 2),
             "ms_per_step": round(1000 / its, 1), "examples_per_s": round(its * tc.batch_size, 1),
             "audio_seconds_per_s": round(its * tc.batch_size * seg_s, 1), "batch_size": tc.batch_size,
             "d_steps": tc.d_steps, "segment_frames": sp.segment_frames,
-            "g_parameters": sum(p.numel() for p in _g(cfg).parameters()), "wall_seconds": round(wall, 1),
+            "g_parameters": count_parameters(build_models(cfg)[0]), "wall_seconds": round(wall, 1),
             "peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated() / C.MB) if device != "cpu" else None}
-
-
-def _g(cfg):
-    from semisep_lib.models import build_models
-
-    return build_models(cfg)[0]
 
 
 def _device_of(obj) -> str | None:

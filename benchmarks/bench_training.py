@@ -224,12 +224,9 @@ def run_e2e_case(threads: int, steps: int) -> dict:
                                                             "threads": threads}})
         td = load_training_data(cfg, root)
         summary = train(cfg, td, Path(tmp) / "run", progress=False)
-        times = [json.loads(line)["time"] for line in (Path(tmp) / "run" / "log.jsonl").read_text().splitlines()]
-    skip = min(3, len(times) - 2)  # warm-up steps
-    span = times[-1] - times[skip]
-    its = (len(times) - 1 - skip) / span
+        its, timed = C.log_steps_per_second(Path(tmp) / "run" / "log.jsonl", skip=min(3, steps - 2))  # warm-up steps
     bs = cfg.train.batch_size
-    return {"preset": "cpu", "threads": torch.get_num_threads(), "steps": steps, "timed_steps": len(times) - 1 - skip,
+    return {"preset": "cpu", "threads": torch.get_num_threads(), "steps": steps, "timed_steps": timed,
             "it_per_s": round(its, 3), "examples_per_s": round(its * bs, 2), "batch_size": bs,
             "d_steps": cfg.train.d_steps, "train_seconds_total": summary["seconds"]}
 

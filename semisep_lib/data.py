@@ -66,8 +66,9 @@ _LAYOUT_HINT = ("expected MUSDB18 laid out as train/ and test/ folders holding .
 class Song:
     """One song in memory. Arrays are float32 ``(channels, samples)`` at ``rate`` Hz.
 
-    ``accompaniment`` is ``drums + bass + other`` (or a song folder's ``accompaniment.wav``). ``vocals`` / ``accompaniment`` are ``None`` where unknown
-    (and in the mixture set of the unmatched split, which must never see them).
+    ``accompaniment`` is ``drums + bass + other`` (or a song folder's ``accompaniment.wav``). ``vocals`` /
+    ``accompaniment`` are ``None`` where unknown (and in the mixture set of the unmatched split, which must never
+    see them).
     """
 
     name: str
