@@ -20,9 +20,7 @@ import soundfile as sf
 
 from semisep_lib.config import Config
 from semisep_lib.data import load_songs, validation_names
-
-HERE = Path(__file__).resolve().parent
-DEFAULT_ROOT = HERE.parents[1].parent / "shared" / "data" / "musdb18-7"
+from study import DEFAULT_ROOT  # the study beside this script: the same MUSDB18-7 root
 
 
 def main(argv=None) -> None:

@@ -163,7 +163,8 @@ def _last_mean(curve: list[dict], key: str, last: int = 1000) -> float | None:
 
 
 def summarise(results: Path) -> dict:
-    """Per run: final and best SDR/SIR, steps, CPU minutes, stability (final within 0.5 dB of best)."""
+    """Per run: final and best SDR/SIR, steps, training minutes and device, stability (final within 0.5 dB of
+    best), and the selection songs' mean over the last 1,000 steps (what the choice is made by)."""
     out = {}
     for path in sorted(results.glob("*.jsonl")):
         curve = read_curve(path)
@@ -200,10 +201,11 @@ def write_report(results: Path) -> None:
             continue
         r, seed = curve[0]["recipe"], curve[0]["seed"]
         x = [p["g_step"] for p in curve]
-        style = ("-" if seed == 0 else "--") + ("" if curve[0].get("device", "cpu") == "cpu" else ".")
+        on_gpu = curve[0].get("device", "cpu") != "cpu"
+        style = ("-" if seed == 0 else "--") + ("." if on_gpu else "")
         for ax, key in zip(axes, ("SDR", "SIR", "vocal_energy_fraction")):
             ax.plot(x, [p[key] for p in curve], style, color=colours.get(r, "k"), markersize=3,
-                    label=f"{r} s{seed}" + ("" if curve[0].get("device", "cpu") == "cpu" else " (GPU)"))
+                    label=f"{r} s{seed}" + (" (GPU)" if on_gpu else ""))
     for ax, title in zip(axes, ("report songs: vocal SDR (dB)", "report songs: vocal SIR (dB)",
                                 "vocal energy fraction")):
         ax.set_title(title)
