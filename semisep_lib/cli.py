@@ -332,7 +332,8 @@ def add_baselines_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_reproduce(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    reproduce(args.profile, args.data, args.root, args.seeds, args.out, args.device or "auto", steps=args.steps)
+    reproduce(args.profile, args.data, args.root, args.seeds, args.out, args.device or "auto", steps=args.steps,
+              row_processes=args.row_processes)
     out = Path(args.out)
     print((out / "table1.md").read_text())
     print((out / "table3.md").read_text())
@@ -349,6 +350,8 @@ def add_reproduce_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="cpu, cuda ... (default: CUDA when present)")
     p.add_argument("--steps", type=int, help="training steps of every row, warm-up included (default: the "
                                              "profile's); a quick end-to-end check of a profile")
+    p.add_argument("--row-processes", type=int, help="rows trained at once, one process each (default: the "
+                                                     "profile's); resuming with another number gives the same rows")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_reproduce)
 

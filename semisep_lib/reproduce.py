@@ -142,15 +142,18 @@ class Reproduction:
     """One reproduction's state on disk (``out``); each method below is a step that skips itself when done."""
 
     def __init__(self, profile: str, data: str, root: str | None, seeds: int, out: str | Path,
-                 device: str = "auto", progress: bool = True, steps: int | None = None):
+                 device: str = "auto", progress: bool = True, steps: int | None = None,
+                 row_processes: int | None = None):
         # what a row process rebuilds this from (progress is a keyword of its own there)
         self.args = (profile, data, root, seeds, str(out), device)
-        self.kwargs = {"steps": steps}
+        self.kwargs = {"steps": steps, "row_processes": row_processes}
         self.seconds: dict[str, float] = {}  # wall seconds per stage in this call (timing.json)
         p = preset(profile, "profile")
         if seeds < 1:
             raise UsageError("--seeds must be at least 1.")
         self.profile, self.p = profile, p.reproduce  # the scale's ReproduceProfile (config.PRESETS)
+        if row_processes:  # an explicit override: rows trained at once (e.g. 1 to leave a core free)
+            self.p = dataclasses.replace(self.p, row_processes=row_processes)
         self.nes_cfg, self.nmf_sizes = NESConfig.from_preset(profile), p.nmf
         self.data, self.seeds, self.out, self.progress = data, seeds, Path(out), progress
         self.root = resolve_data_root(data, root)
@@ -354,7 +357,8 @@ class Reproduction:
 
 def reproduce(profile: str = "smoke", data: str = "toy", root: str | None = None, seeds: int = 1,
               out: str | Path = "runs/reproduce", device: str = "auto", progress: bool = True,
-              steps: int | None = None) -> dict:
+              steps: int | None = None, row_processes: int | None = None) -> dict:
     """Regenerate Table 1 and Table 3 into ``out``; see the module docstring. ``steps`` overrides every row's
-    training steps (warm-up included), for a quick end-to-end check of a profile."""
-    return Reproduction(profile, data, root, seeds, out, device, progress, steps).run()
+    training steps (warm-up included), for a quick end-to-end check of a profile; ``row_processes`` the number
+    of rows trained at once (the profile's by default). Neither changes a row's result."""
+    return Reproduction(profile, data, root, seeds, out, device, progress, steps, row_processes).run()

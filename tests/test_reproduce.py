@@ -70,7 +70,7 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
     monkeypatch.setattr(reproduce, "pick_device", lambda device: cuda)
     r = Reproduction("paper", "toy", str(toy_root), 1, tmp_path / "out", device="auto", progress=False, steps=3)
     assert r.cfg.model.g_channels == config.Config.from_preset("paper").model.g_channels
-    assert r.cfg.train.steps == 3 and r.kwargs == {"steps": 3}  # the override reaches row processes too
+    assert r.cfg.train.steps == 3 and r.kwargs["steps"] == 3  # the override reaches row processes too
     asked = []
 
     def record(stage, device, result=None):
@@ -94,3 +94,16 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
     assert set(stages) == {"train", "load_g", "tune", "separate", "nes"}
     assert all(device == "cuda:7" for _, device in asked), asked
 
+
+
+def test_row_processes_can_be_chosen_on_the_command_line(toy_root, tmp_path):
+    """``reproduce --row-processes N`` overrides the profile's number of rows trained at once, and reaches the
+    row processes; without it the profile's number stands."""
+    from semisep_lib.cli import build_parser
+
+    args = build_parser().parse_args(["reproduce", "--profile", "smoke", "--out", str(tmp_path), "--row-processes", "3"])
+    assert args.row_processes == 3
+    r = Reproduction("smoke", "toy", str(toy_root), 1, tmp_path / "a", device="cpu", progress=False, row_processes=3)
+    assert r.p.row_processes == 3 and r.kwargs["row_processes"] == 3
+    default = Reproduction("smoke", "toy", str(toy_root), 1, tmp_path / "b", device="cpu", progress=False)
+    assert default.p.row_processes == config.PRESETS["smoke"].reproduce.row_processes
