@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from _common import RESULTS, machine_info  # first: _common puts the repository on sys.path
+from _common import RESULTS, machine_info, score_and_time  # first: _common puts the repository on sys.path
 from semisep_lib.data import load_songs
-from semisep_lib.metrics import median_sdr_sir
 from semisep_lib.separate import PRETRAINED_DIR, load_separator
 
 #: label → MaskSeparator keyword arguments (every row names both, so that the model's own config does not decide)
@@ -48,15 +45,7 @@ def measure(model: Path, root: Path) -> dict:
     rows = {}
     for label, kwargs in SETTINGS.items():
         sep = load_separator(model, device="cpu", **kwargs)
-        sep.separate(songs[0].mixture, rate)  # warm-up (oneDNN primitives for these shapes)
-        t0 = time.perf_counter()
-        estimates = [sep.separate(s.mixture, rate) for s in songs]
-        seconds = time.perf_counter() - t0
-        scores = [median_sdr_sir(s.vocals.T, s.accompaniment.T, e.T, rate) for s, e in zip(songs, estimates)]
-        audio_seconds = sum(s.mixture.shape[-1] for s in songs) / rate
-        rows[label] = {"settings": kwargs, "block_frames": sep.block, "SDR": float(np.nanmedian([v[0] for v in scores])),
-                       "SIR": float(np.nanmedian([v[1] for v in scores])), "seconds": round(seconds, 3),
-                       "times_real_time": round(audio_seconds / seconds, 1)}
+        rows[label] = {"settings": kwargs, "block_frames": sep.block, **score_and_time(sep, songs)}
         print(f"{label:42s} SDR {rows[label]['SDR']:6.2f}  SIR {rows[label]['SIR']:6.2f}  "
               f"{rows[label]['times_real_time']:7.1f}x real time", flush=True)
     base = rows[BASELINE]["SDR"]

@@ -38,8 +38,8 @@ from .notebooks import RUN_TIMES, record_run_times, run_notebooks, stamp_run_tim
 from .pretrained import build_card
 from .report import CODECS, MAX_SECONDS, build_report
 from .reproduce import mask_validator, reproduce
-from .separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, check_files, load_separator, separate_files,
-                       separate_musdb, tune_run)
+from .separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, STEREO_MODES, check_files, load_separator,
+                       separate_files, separate_musdb, tune_run)
 from .tables import write_table
 from .toy import DEFAULTS as TOY_DEFAULTS
 from .toy import make_toy_dataset, song_names
@@ -203,7 +203,7 @@ def _cmd_separate(args: argparse.Namespace) -> None:
     if args.files:
         check_files(args.files, out)  # before the model is loaded
     sep = load_separator(args.model, device=args.device, mask_power=args.mask_power, mask_family=args.mask_family,
-                         compile=args.compile)
+                         compile=args.compile, stereo=args.stereo)
     if args.musdb_subset:
         root = resolve_root(args.root)
         if root is None:
@@ -243,6 +243,9 @@ def add_separate_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mask-power", type=float, help="mask exponent (default: tuned value, else the config's)")
     p.add_argument("--mask-family", choices=MASK_FAMILIES,
                    help="ours: vocal mask (1 - m)^p; authors: 1 - smooth(m^q), as their test.py (default: config's)")
+    p.add_argument("--stereo", choices=STEREO_MODES,
+                   help="channels: a mask per channel (the authors'); mid: one mask from (L + R) / 2 for all, "
+                        "half the work (default: config's)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile g's mask: tens of seconds to compile, faster on long inputs (opt-in)")

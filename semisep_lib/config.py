@@ -145,6 +145,8 @@ class SeparateConfig:
     smooth_frames: int = 1  # mask smoothing: frames along time (ours); authors: > 1 = their 3-wide filter; 1 = none
     overlap: float = 0.5  # overlap between consecutive blocks
     block_factor: int = 1  # blocks of segment_frames × this many frames (1: the length g was trained on)
+    stereo: str = "channels"  # "channels": g masks each channel on its own (the authors'); "mid": one mask, from
+    # the mid channel (L + R) / 2, applied to every channel — half of g's work on a stereo input
 
 
 @dataclass
@@ -248,6 +250,9 @@ def _cpu() -> Config:
     # old default (64-frame blocks, overlap 0.5) by the shipped model's SDR on the selection songs
     # (benchmarks/bench_blocks.py: 3.86 against 3.80 dB, 62x against 23x real time on the 7 s excerpts)
     cfg.separate.overlap, cfg.separate.block_factor = 0.0, 4
+    # a stereo song: one mask from the mid channel for both channels, half of g's work — chosen by the same rule
+    # on the selection songs at 44.1 kHz stereo (benchmarks/bench_stereo.py, results/stereo.json)
+    cfg.separate.stereo = "mid"
     return cfg
 
 

@@ -110,6 +110,7 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
         "steps_trained": int(state.get("step", 0)), "training_seconds": round(float(state.get("elapsed", 0)), 1),
         "postprocessing": {"by_sdr": _setting(cfg.updated({"separate": tuned.get("separate") or {}})),
                            "favouring_sir": favouring_sir, "criterion": tuning.get("criterion")},
+        "stereo": cfg.separate.stereo,
         "parameters_g": int(sum(v.numel() for v in slim["g"].values())),
         "config": slim["config"], "report": scores,
         "example_track_vocal_sdr": example_vocal_sdr(out),
@@ -140,6 +141,10 @@ def _describe(setting: dict | None) -> str:
     return f"{family}, exponent {setting['mask_power']:g}, {smoothing}"
 
 
+_STEREO = {"channels": "`g` masks each channel on its own", "mid": "one mask from the mid channel (L + R) / 2 "
+           "serves both channels (`separate.stereo: mid`)"}
+
+
 def render_card(card: dict) -> str:
     """``card.json`` as markdown."""
     lines = ["# Model card: semisep pretrained `g` (cpu preset)", "",
@@ -153,6 +158,8 @@ def render_card(card: dict) -> str:
              f"{card['postprocessing']['criterion']}): SDR-favouring, the default of `semisep separate`: "
              f"{_describe(card['postprocessing']['by_sdr'])}; SIR-favouring: "
              f"{_describe(card['postprocessing']['favouring_sir'])}.",
+             f"- **Stereo songs:** {_STEREO.get(card.get('stereo', 'channels'))} (scored as they are: 44.1 kHz "
+             "stereo).",
              f"- **Report songs:** {', '.join(card['report_songs'])}.",
              f"- **Regression figure:** vocal SDR {card['example_track_vocal_sdr']:.2f} dB on stempeg's example "
              "track (a MUSDB18 test song), checked by `tests/test_pretrained.py` to ±0.1 dB.", "",

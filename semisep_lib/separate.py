@@ -6,7 +6,8 @@ accompaniment is always ``audio − vocals`` — so the two stems sum back to th
 
 :class:`MaskSeparator` is the paper's method at inference time, as the authors run it:
 
-1. each channel is separated on its own (the network is mono), after resampling to the model's rate;
+1. each channel is separated on its own (the network is mono), after resampling to the model's rate — or, with
+   ``stereo="mid"``, one mask is computed from the mid channel ``(L + R) / 2`` and applied to every channel;
 2. the magnitude STFT is cut into blocks of ``segment_frames`` frames (the size ``g`` was trained on), which
    overlap by ``overlap``; ``g``'s instrumental mask of each block is blended into the whole-track mask with a
    triangular window (a weighted average of the overlapping blocks);
@@ -98,6 +99,7 @@ def _chunk_bounds(n: int, length: int, overlap: int) -> list[tuple[int, int]]:
 
 
 MASK_FAMILIES = ("ours", "authors")  # see SeparateConfig: which mask is raised to the power
+STEREO_MODES = ("channels", "mid")  # see SeparateConfig: a mask per channel, or one from the mid channel
 
 
 class MaskSeparator(Separator):
@@ -110,7 +112,8 @@ class MaskSeparator(Separator):
     forward pass (default: from the size of ``g``, see the code). ``chunk_seconds`` / ``crossfade_seconds``: the length
     of the pieces a long input is processed in and of their linear cross-fades. ``compile``: run ``g``'s mask
     through ``torch.compile`` (an opt-in for long jobs: the first blocks pay tens of seconds of compilation, the
-    output is unchanged to float rounding; ``benchmarks/README.md`` measures it).
+    output is unchanged to float rounding; ``benchmarks/README.md`` measures it). ``stereo``: ``"channels"``
+    (``g`` masks each channel) or ``"mid"`` (one mask from the mid channel for all; default ``cfg.separate``).
     """
 
     name = "ours"
@@ -119,7 +122,7 @@ class MaskSeparator(Separator):
                  mask_power: float | None = None, smooth_frames: int | None = None, overlap: float | None = None,
                  block_factor: int | None = None, chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0,
                  batch_blocks: int | None = None, name: str | None = None, mask_family: str | None = None,
-                 compile: bool = False):
+                 compile: bool = False, stereo: str | None = None):
         self.device = torch.device(device)
         self.g = g.to(self.device).eval()
         self._mask = torch.compile(self.g.mask, dynamic=False) if compile else self.g.mask
@@ -130,6 +133,9 @@ class MaskSeparator(Separator):
         self.mask_family = str(cfg.separate.mask_family if mask_family is None else mask_family)
         if self.mask_family not in MASK_FAMILIES:
             raise UsageError(f"The mask family must be one of {', '.join(MASK_FAMILIES)}, got {self.mask_family!r}.")
+        self.stereo = str(cfg.separate.stereo if stereo is None else stereo)
+        if self.stereo not in STEREO_MODES:
+            raise UsageError(f"stereo must be one of {', '.join(STEREO_MODES)}, got {self.stereo!r}.")
         self.compress = float(cfg.spectral.compress)
         self.overlap = float(cfg.separate.overlap if overlap is None else overlap)
         block_factor = int(cfg.separate.block_factor if block_factor is None else block_factor)
@@ -235,7 +241,11 @@ class MaskSeparator(Separator):
         n = x.shape[1]
         wave = resample(torch.from_numpy(x).to(self.device), rate, self.rate)  # (C, m) at the model rate
         X = self.stft(wave)  # (C, F+1, T) complex
-        raw = self.raw_mask(magnitude(crop(X)))  # (C, F, T)
+        if self.stereo == "mid" and X.shape[0] > 1:
+            # the STFT is linear: the mid channel's is the mean of the channels'; its mask serves all (C, F, T)
+            raw = self.raw_mask(magnitude(crop(X.mean(0, keepdim=True)))).expand(X.shape[0], -1, -1)
+        else:
+            raw = self.raw_mask(magnitude(crop(X)))  # (C, F, T)
         out = []
         for p in powers:
             keep = uncrop_mask(self.postprocess(raw, p))  # the family's vocal mask, Nyquist bin restored

@@ -1,5 +1,6 @@
 """Configuration: presets, YAML round trip, overrides and ablation switches."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,18 @@ def test_the_cpu_preset_is_the_recipe_the_study_chose():
     before = cpu.updated(study.BASE)
     assert (before.train.lr_d, before.train.d_steps, before.train.ema_decay, before.model.d_sees_level) == \
         (1e-3, 2, 0.0, False)  # BASE restores the pre-study preset
+
+
+def test_the_separation_layout_of_the_cpu_preset_is_the_benchmarks_choice():
+    """The cpu preset separates as the two committed benchmark decisions chose on the selection songs (blocks:
+    benchmarks/results/blocks.json; stereo: stereo.json); the paper preset keeps the authors' per-channel masks
+    and overlapping training-length blocks."""
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    blocks = json.loads((results / "blocks.json").read_text())
+    stereo = json.loads((results / "stereo.json").read_text())
+    cpu, paper = Config.from_preset("cpu").separate, Config.from_preset("paper").separate
+    settings = blocks["rows"][blocks["choice"]]["settings"]
+    assert (cpu.overlap, cpu.block_factor) == (settings["overlap"], settings["block_factor"])
+    assert blocks["chosen_on"] == "selection songs" and stereo["chosen_on"].startswith("selection songs")
+    assert cpu.stereo == stereo["choice"]
+    assert (paper.stereo, paper.overlap, paper.block_factor) == ("channels", 0.5, 1)

@@ -7,7 +7,9 @@ subset) and the model card report only on the *report* half.
 
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -74,3 +76,12 @@ def test_reproduce_records_its_command_and_commit(no_test_reproduction):
     assert "git_commit" in info
     if git_commit() is not None:  # inside a git work tree (as in CI): the commit of the code that ran
         assert info["git_commit"] == git_commit()
+
+
+def test_the_benchmarks_that_chose_a_setting_saw_no_report_song(shared_data):
+    """bench_blocks.py and bench_stereo.py chose the cpu preset's separation layout: on songs that never report."""
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    report = set(list_tracks(shared_data, "train", "report"))
+    for name in ("blocks.json", "stereo.json", "stereo-select.json"):
+        songs = json.loads((results / name).read_text())["songs"]
+        assert songs and not set(songs) & report, name

@@ -138,6 +138,13 @@ def test_cli_separates_and_rejects_non_audio_cleanly(run_dir, tmp_path, capsys):
     info = sf.info(str(out / "good" / "vocals.wav"))
     assert (info.samplerate, info.channels, info.frames) == (22050, 2, 11025)
     assert sorted(p.name for p in out.iterdir()) == ["good"]
+    # --stereo picks how a stereo file is masked: mid differs from per-channel, both sum to the input
+    per_channel = read_audio(out / "good" / "vocals.wav")[0]
+    rc = cli.main(["separate", str(good), "--model", str(run_dir), "--out", str(out), "--device", "cpu",
+                   "--mask-power", "2", "--stereo", "mid"])
+    vocals, acc = (read_audio(out / "good" / f"{stem}.wav")[0] for stem in ("vocals", "accompaniment"))
+    assert rc == 0 and not np.allclose(vocals, per_channel, atol=1e-4)
+    assert np.abs(vocals + acc - read_audio(good)[0]).max() < 1e-4
     # no model and no pretrained one: a usage error, not a traceback
     rc = cli.main(["separate", str(good), "--out", str(out), "--model", str(tmp_path / "missing")])
     err = capsys.readouterr().err
@@ -189,3 +196,26 @@ def test_compile_is_an_opt_in_that_leaves_the_output_unchanged(run_dir):
     compiled = load_separator(run_dir, device="cpu", compile=True)
     assert plain._mask == plain.g.mask and compiled._mask != compiled.g.mask
     assert np.abs(plain.separate(audio, 16000) - compiled.separate(audio, 16000)).max() < 1e-4
+
+
+def test_a_mid_channel_mask_runs_g_once_and_serves_every_channel(run_dir):
+    """``stereo="mid"``: ``g`` sees one channel, the mid one, whatever the input's channel count; on a signal
+    whose channels are equal, that mask is each channel's own, so the output equals the per-channel one; on any
+    input the stems still sum to it. ``stereo="channels"`` runs ``g`` on every channel."""
+    per_channel = load_separator(run_dir, device="cpu", stereo="channels")
+    mid = load_separator(run_dir, device="cpu", stereo="mid")
+    seen = {}  # blocks g was given, per separator
+    for sep in (per_channel, mid):
+        mask = sep._mask
+        sep._mask = lambda mag, mask=mask, sep=sep: (seen.update({sep.stereo: seen.get(sep.stereo, 0) + len(mag)}),
+                                                     mask(mag))[1]
+    x = tones(1, 16000, 1.0)
+    twin = np.concatenate([x, x])
+    np.testing.assert_allclose(mid.separate(twin, 16000), per_channel.separate(twin, 16000), atol=1e-6)
+    assert seen["channels"] == 2 * seen["mid"] > 0  # the mid channel's blocks alone
+    y = tones(3, 16000, 1.0, seed=1)
+    stems = mid.stems(y, 16000)
+    assert np.abs(stems["vocals"] + stems["accompaniment"] - y).max() < 1e-6
+    assert not np.allclose(stems["vocals"], per_channel.separate(y, 16000), atol=1e-4)  # a different mask
+    with pytest.raises(UsageError, match="stereo"):
+        load_separator(run_dir, device="cpu", stereo="side")
