@@ -398,7 +398,7 @@ def main(argv=None) -> dict:
             ab_paper = {}
         else:
             trials = [
-                ("default (batch_blocks=64)", {}, th),
+                ("default (batch_blocks from the memory rule)", {}, th),
                 ("1 thread", {}, 1),
                 ("batch_blocks=4", {"batch_blocks": 4}, th),
                 ("batch_blocks=8", {"batch_blocks": 8}, th),
