@@ -3,8 +3,10 @@
     python scripts/collect_results.py reproduce runs/reproduce-cpu-toy results/reproduce-cpu-toy
     python scripts/collect_results.py curve runs/pretrained results/pretrained
 
-Nothing is computed here: tables, JSON and timings are copied as the commands wrote them; the learning curve
-is drawn from the run's own valid.jsonl (copied beside it).
+Nothing is computed here: tables, JSON and timings are copied as the commands wrote them (with, where the run
+has them, Kendall's τ in ordering.json, the paper's-protocol tables in paper-protocol/, and the per-method
+scores in scores/ and scores-v3/ — from which `reproduce` continues a run whose models are gone); the learning
+curve is drawn from the run's own valid.jsonl (copied beside it).
 """
 
 import shutil
@@ -20,6 +22,11 @@ def main(kind: str, src: str, dest: str) -> None:
     if kind == "reproduce":
         for name in ("table1.md", "table1.json", "table3.md", "table3.json", "ablation.png", "timing.json"):
             shutil.copy(src_p / name, dest_p / name)
+        if (src_p / "ordering.json").is_file():
+            shutil.copy(src_p / "ordering.json", dest_p / "ordering.json")
+        for folder in ("paper-protocol", "scores", "scores-v3"):
+            if (src_p / folder).is_dir():
+                shutil.copytree(src_p / folder, dest_p / folder, dirs_exist_ok=True)
     elif kind == "curve":
         shutil.copy(src_p / "valid.jsonl", dest_p / "valid.jsonl")
         validation_curves(src_p).savefig(dest_p / "learning_curve.png", dpi=110)

@@ -1,0 +1,31 @@
+"""scripts/collect_results.py copies what `reproduce` wrote, unchanged, including the long profile's extras."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "collect_results.py"
+
+
+def _collect():
+    spec = importlib.util.spec_from_file_location("collect_results", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_a_reproduction_is_copied_with_its_ordering_protocol_tables_and_scores(tmp_path):
+    src, dest = tmp_path / "run", tmp_path / "results"
+    files = ["table1.md", "table1.json", "table3.md", "table3.json", "ablation.png", "timing.json", "ordering.json",
+             "paper-protocol/table3.md", "scores/all-losses-seed0.json", "scores-v3/all-losses-seed0.json"]
+    for i, name in enumerate(files):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text(f"content {i}")
+    (src / "runs").mkdir()  # models and checkpoints: not copied
+    (src / "runs" / "big.pt").write_text("weights")
+    _collect()("reproduce", str(src), str(dest))
+    assert all((dest / name).read_text() == f"content {i}" for i, name in enumerate(files))
+    assert not (dest / "runs").exists()
+    with pytest.raises(SystemExit, match="unknown kind"):
+        _collect()("nothing", str(src), str(dest))
