@@ -158,8 +158,8 @@ def render_card(card: dict) -> str:
              f"{card['postprocessing']['criterion']}): SDR-favouring, the default of `semisep separate`: "
              f"{_describe(card['postprocessing']['by_sdr'])}; SIR-favouring: "
              f"{_describe(card['postprocessing']['favouring_sir'])}.",
-             f"- **Stereo songs:** {_STEREO.get(card.get('stereo', 'channels'))} (scored as they are: 44.1 kHz "
-             "stereo).",
+             f"- **Stereo songs:** {_STEREO.get(card.get('stereo', 'channels'))}; the report songs are scored as "
+             "they are, 44.1 kHz stereo.",
              f"- **Report songs:** {', '.join(card['report_songs'])}.",
              f"- **Regression figure:** vocal SDR {card['example_track_vocal_sdr']:.2f} dB on stempeg's example "
              "track (a MUSDB18 test song), checked by `tests/test_pretrained.py` to ±0.1 dB.", "",
