@@ -121,7 +121,7 @@ class TrainConfig:
     val_segments: int = 32  # validation segments scored with the fast SDR
     seed: int = 0
     device: str = "auto"  # "auto" picks CUDA when present
-    bf16: bool = False  # bf16 autocast on CUDA
+    bf16: bool = False  # bf16 autocast on CUDA, or on a CPU with bf16 kernels (train.cpu_has_bf16); else fp32
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
     ema_decay: float = 0.0  # > 0 (e.g. 0.999): validate and keep as best.pt an exponential moving average of g
     tensorboard: bool = False  # also log losses, validation scores and audio to RUN/tensorboard/

@@ -288,3 +288,17 @@ def test_two_process_gloo_data_parallel(toy_root, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 6
     assert len((out / "log.jsonl").read_text().splitlines()) == 6  # only rank 0 writes
+
+
+def test_bf16_is_an_opt_in_that_trains_on_a_cpu_with_bf16_kernels(td, tmp_path):
+    """``train.bf16`` autocasts g's and the discriminators' steps to bf16 where the CPU has bf16 kernels: the same
+    schedule trains to finite losses near fp32's but not equal to them; the default stays fp32."""
+    if not train_mod.cpu_has_bf16():
+        pytest.skip("this CPU has no bf16 kernels: train.bf16 falls back to fp32 here")
+    assert Config.from_preset("cpu").train.bf16 is False
+    train(_cfg(steps=12, d_warmup=2), td, tmp_path / "fp32", progress=False)
+    train(_cfg(steps=12, d_warmup=2, bf16=True), td, tmp_path / "bf16", progress=False)
+    fp32, bf16 = _log(tmp_path / "fp32"), _log(tmp_path / "bf16")
+    assert all(np.isfinite(r["G_total"]) for r in bf16 if "G_total" in r)
+    last = lambda rows: next(r["G_total"] for r in reversed(rows) if "G_total" in r)  # noqa: E731
+    assert last(bf16) != last(fp32) and abs(last(bf16) - last(fp32)) < 0.2 * abs(last(fp32))

@@ -88,13 +88,25 @@ RECIPES: dict[str, tuple[str, dict, str]] = {
                    "the linear mask is σ^(1/0.3))", {"model": {"mask_domain": "compressed"}}, "disjoint"),
     "cpu-decay": ("the cpu preset with both learning rates halved every 1000 steps (a schedule that freezes the "
                   "game as it goes)", {"train": {"lr_decay_every": 1000}}, "disjoint"),
+    "level-ema-slow-d-decay": ("level-ema-slow-d with both learning rates halved every 1000 steps: on the CPU the "
+                               "chosen recipe peaks 200-400 g steps after the warm-up and then sinks 0.3-0.6 dB on "
+                               "the selection songs (the shipped model's run, the long ablation's first row)",
+                               {"model": {"d_sees_level": True},
+                                "train": {"ema_decay": 0.999, "lr_d": 2e-4, "d_steps": 1, "lr_decay_every": 1000}},
+                               "disjoint"),
+    "level-ema-slow-d-bf16": ("level-ema-slow-d in bf16 autocast (train.bf16), on a CPU with bf16 kernels: a step "
+                              "is about 1.4x the fp32 one there (benchmarks/README.md); does g learn the same? (on a "
+                              "CPU without them it is level-ema-slow-d itself)",
+                              {"model": {"d_sees_level": True},
+                               "train": {"ema_decay": 0.999, "lr_d": 2e-4, "d_steps": 1, "bf16": True}}, "disjoint"),
     "wide-slow-d": ("slow-d with a wider g (16 channels, 4 residual blocks)",
                     {"train": {"lr_d": 2e-4, "d_steps": 1}, "model": {"g_channels": 16, "g_res_blocks": 4}},
                     "disjoint"),
 }
 
 #: The order runs are made in (every recipe's first seed before any second seed).
-ORDER = ["level", "cpu", "level-ema", "authors", "level-ema-decay", "level-ema-gan1", "level-ema-slow-d", "wide-level-ema", "gan1", "level-compressed", "slow-d", "compressed", "cpu-decay", "wide-slow-d"]
+ORDER = ["level", "cpu", "level-ema", "authors", "level-ema-decay", "level-ema-gan1", "level-ema-slow-d", "wide-level-ema", "gan1", "level-compressed", "slow-d", "compressed", "cpu-decay", "wide-slow-d",
+         "level-ema-slow-d-decay", "level-ema-slow-d-bf16"]
 assert sorted(ORDER) == sorted(RECIPES)
 
 
