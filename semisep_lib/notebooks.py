@@ -13,7 +13,8 @@ here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, 
 :meth:`Session.schedule` gives each training run of :data:`NOTEBOOK_RUNS` its warm-up plus ``g`` steps;
 :meth:`Session.train` trains one, validated as ``separate`` would separate),
 :func:`layer_shapes` and :func:`parameter_table` (notebook 03), :class:`FixedMask`, :func:`map_terms` and
-:func:`fit_terms` (notebook 04), :func:`superposition_errors` (notebook 02).
+:func:`fit_terms` (notebook 04), :func:`superposition_errors` (notebook 02), :func:`committed_ablations`
+(notebook 08: the ablations run on real songs and committed under ``results/``).
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ from .errors import DataError, SemisepError, UsageError
 from .fileio import atomic_write_json
 from .losses import generator_losses
 from .models import MaskNet, build_models, count_parameters
-from .reproduce import mask_validator
+from .reproduce import PROTOCOL_FILES, mask_validator
 from .spectral import STFT, crop, features, magnitude
 from .train import Batches, train
 
 #: Where the notebooks live: ``<repository>/notebooks``.
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+#: The repository's committed results (``results/``): tables that ``reproduce`` wrote, copied there by
+#: ``scripts/collect_results.py``. Absent from an installed package; the notebooks then skip what reads it.
+RESULTS_DIR = NOTEBOOK_DIR.parent / "results"
 #: The profiles a notebook runs at: the scales of the preset registry (``config.PRESETS``), each with its
 #: ``NotebookProfile`` (training songs, threads, and the length of every run below).
 PROFILES = tuple(name for name, p in PRESETS.items() if p.notebook is not None)
@@ -450,6 +454,30 @@ def fit_terms(cfg: Config, A: torch.Tensor, C: torch.Tensor, terms: Sequence[str
     return {k: np.asarray(v, dtype=float) for k, v in hist.items()}
 
 
+# ------------------------------------------------------------------------------------------------------------
+# notebook 08: the committed runs on real songs
+# ------------------------------------------------------------------------------------------------------------
+def committed_ablations(directory: str | Path = RESULTS_DIR, data: str = "musdb") -> dict[str, dict]:
+    """The committed ``reproduce`` runs on ``data`` (folders ``results/reproduce-<profile>-<data>`` with a
+    ``table3.json``), by folder name, each ``{"tables": {protocol name: {"json": table3.json, "markdown":
+    table3.md}}, "ordering": ordering.json}``: the tables of every protocol it was scored with
+    (:data:`~semisep_lib.reproduce.PROTOCOL_FILES`) and Kendall's τ against the paper per protocol name (``{}``
+    when the run wrote none). ``{}`` when ``directory`` is absent (an installed package has no ``results/``)."""
+    found = {}
+    for folder in sorted(Path(directory).glob(f"reproduce-*-{data}")):
+        tables = {}
+        for files in PROTOCOL_FILES.values():
+            where = folder / files["tables"]
+            if (where / "table3.json").is_file():
+                tables[files["name"]] = {"json": json.loads((where / "table3.json").read_text()),
+                                         "markdown": (where / "table3.md").read_text()}
+        if tables:
+            order = folder / "ordering.json"
+            found[folder.name] = {"tables": tables,
+                                  "ordering": json.loads(order.read_text()) if order.is_file() else {}}
+    return found
+
+
 __all__ = ["NOTEBOOK_DIR", "NOTEBOOK_RUNS", "PROFILES", "training_steps", "NotebookError", "list_notebooks",
            "run_notebooks", "Session", "setup", "superposition_errors", "layer_shapes", "parameter_table", "FixedMask", "hand_made_maps", "map_terms",
-           "fit_terms"]
+           "fit_terms", "RESULTS_DIR", "committed_ablations"]

@@ -292,6 +292,25 @@ def ordering(rows3: Mapping, paper: Mapping, metric: str = "SDR") -> dict:
             "ours_best_first": by(ours), "paper_best_first": by(theirs)}
 
 
+def removal_costs(rows3: Mapping, paper: Mapping, metric: str = "SDR", full: str = "all losses") -> list[dict]:
+    """What removing each term costs, ours beside the paper's: for every row both tables have but ``full``,
+    ``ours`` and ``paper`` are its ``metric`` minus the full method's (dB; negative: the removal hurts),
+    ``agrees`` whether the two have the same sign, and ``beyond_seeds`` whether our row's range over seeds and the
+    full method's do not overlap (``None`` with a single seed: one run shows no spread)."""
+    ours_full, full_spread = cell_stat(rows3[full][metric])
+    out = []
+    for label in paper:
+        if label == full or label not in rows3 or cell_stat(rows3[label][metric])[0] is None:
+            continue
+        value, spread = cell_stat(rows3[label][metric])
+        ours, theirs = value - ours_full, paper[label][metric] - paper[full][metric]
+        several = spread and full_spread and (spread[0] != spread[1] or full_spread[0] != full_spread[1])
+        apart = (spread[1] < full_spread[0] or spread[0] > full_spread[1]) if several else None
+        out.append({"row": label, "ours": round(ours, 2), "paper": round(theirs, 2),
+                    "agrees": bool(np.sign(ours) == np.sign(theirs)), "beyond_seeds": apart})
+    return out
+
+
 def write_tables(out: str | Path, table1_scores: dict[str, list[dict]], table3_scores: dict[str, list[dict]],
                  info: dict, aggregation: str = "median") -> tuple[dict, dict]:
     """``table1.md``/``.json`` and ``table3.md``/``.json`` from the results of every run of every row (one per

@@ -10,9 +10,10 @@ import nbformat
 import pytest
 
 from semisep_lib.config import Config, preset
-from semisep_lib.notebooks import (NOTEBOOK_DIR, NOTEBOOK_RUNS, PROFILES, RUN_TIME_MARK, RUN_TIMES, NotebookError,
-                                   Session, list_notebooks, record_run_times, run_notebooks, run_time_line,
-                                   stamp_run_times, training_steps)
+from semisep_lib.notebooks import (NOTEBOOK_DIR, NOTEBOOK_RUNS, PROFILES, RESULTS_DIR, RUN_TIME_MARK, RUN_TIMES,
+                                   NotebookError, Session, committed_ablations, list_notebooks, record_run_times,
+                                   run_notebooks, run_time_line, stamp_run_times, training_steps)
+from semisep_lib.reproduce import PROTOCOL_FILES
 
 NOTEBOOKS = list_notebooks()
 REQUIRED_PARAMETERS = {"profile", "data", "root", "device", "out"}
@@ -224,6 +225,27 @@ def _tiny_notebooks(folder: Path, fail: bool) -> Path:
 
 
 @pytest.mark.slow
+def test_committed_ablations_are_read_from_results_per_protocol(tmp_path):
+    import json
+    v4, v3 = (PROTOCOL_FILES[p]["name"] for p in ("v4", "v3"))
+    long = tmp_path / "reproduce-long-musdb"
+    for where, sdr in ((long, 3.0), (long / "paper-protocol", -1.0)):
+        where.mkdir(parents=True)
+        (where / "table3.json").write_text(json.dumps({"rows": {"all losses": {"SDR": sdr}}}))
+        (where / "table3.md").write_text(f"table {sdr}")
+    (long / "ordering.json").write_text(json.dumps({v4: {"kendall_tau": 0.5}}))
+    (tmp_path / "reproduce-cpu-musdb").mkdir()  # nothing scored yet: not a committed run
+    (tmp_path / "reproduce-cpu-toy").mkdir()
+    found = committed_ablations(tmp_path)
+    assert list(found) == ["reproduce-long-musdb"]
+    assert found["reproduce-long-musdb"]["tables"][v3]["json"]["rows"]["all losses"]["SDR"] == -1.0
+    assert found["reproduce-long-musdb"]["tables"][v4]["markdown"] == "table 3.0"
+    assert found["reproduce-long-musdb"]["ordering"][v4]["kendall_tau"] == 0.5
+    assert committed_ablations(tmp_path / "absent") == {}
+    if RESULTS_DIR.is_dir():  # the repository's own: the cpu profile on MUSDB18-7 is committed
+        assert "reproduce-cpu-musdb" in committed_ablations()
+
+
 def test_run_notebooks_writes_executed_copies_in_out(tmp_path):
     src = _tiny_notebooks(tmp_path / "src", fail=False)
     out = tmp_path / "out"

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from semisep_lib.paper import PAPER_TABLE1, PAPER_TABLE3
-from semisep_lib.tables import (TABLE1_ROWS, TABLE3_ROWS, kendall_tau, ordering, results_table, summarise, table1,
-                                table3)
+from semisep_lib.tables import (TABLE1_ROWS, TABLE3_ROWS, kendall_tau, ordering, removal_costs, results_table,
+                                summarise, table1, table3)
 
 
 def fake_result(name: str, sdr: float) -> dict:
@@ -89,3 +89,18 @@ def test_ordering_compares_our_table3_with_the_papers_by_sdr():
     flipped = {k: {"SDR": -v["SDR"]["median"]} for k, v in rows.items()}
     assert ordering(flipped, PAPER_TABLE3)["ours_best_first"][0] == "w/o GAN_A & GAN_C"
     assert ordering(flipped, PAPER_TABLE3)["kendall_tau"] == -1.0
+
+
+def test_removal_costs_subtract_the_full_method_and_compare_signs_and_seed_ranges():
+    paper = {k: PAPER_TABLE3[k] for k in ("all losses", "w/o R1", "w/o R2")}
+    one_seed = {"all losses": {"SDR": 4.0}, "w/o R1": {"SDR": 4.5}, "w/o R2": {"SDR": 3.0}}
+    costs = {c["row"]: c for c in removal_costs(one_seed, paper)}
+    assert set(costs) == {"w/o R1", "w/o R2"}  # the full method is the reference, not a row
+    assert costs["w/o R1"]["ours"] == 0.5 and costs["w/o R1"]["paper"] == pytest.approx(-0.9 - 3.5)
+    assert costs["w/o R1"]["agrees"] is False and costs["w/o R2"]["agrees"] is True
+    assert costs["w/o R2"]["beyond_seeds"] is None  # one run: no spread to compare
+    seeds = lambda lo, hi: {"SDR": {"median": (lo + hi) / 2, "min": lo, "max": hi}}  # noqa: E731
+    two_seeds = {"all losses": seeds(3.8, 4.2), "w/o R1": seeds(3.9, 4.6), "w/o R2": seeds(2.5, 3.5)}
+    costs = {c["row"]: c for c in removal_costs(two_seeds, paper)}
+    assert costs["w/o R1"]["beyond_seeds"] is False and costs["w/o R2"]["beyond_seeds"] is True
+    assert costs["w/o R2"]["ours"] == pytest.approx(-1.0)
