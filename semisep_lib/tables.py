@@ -279,19 +279,6 @@ def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
     return (concordant - discordant) / denominator if denominator else float("nan")
 
 
-def ordering(rows3: Mapping, paper: Mapping, metric: str = "SDR") -> dict:
-    """How far our Table 3 ranks its rows as the paper does: :func:`kendall_tau` between our ``metric`` (the
-    median over seeds, as :func:`summarise` gives it) and the paper's, over the rows both have, and both orders
-    best first. τ = 1: the same order; 0: unrelated; −1: reversed."""
-    labels = [k for k in paper if k in rows3 and cell_stat(rows3[k][metric])[0] is not None]
-    ours = [cell_stat(rows3[k][metric])[0] for k in labels]
-    theirs = [paper[k][metric] for k in labels]
-    tau = kendall_tau(ours, theirs)
-    by = lambda values: [k for _, k in sorted(zip(values, labels), key=lambda t: -t[0])]  # noqa: E731
-    return {"metric": metric, "kendall_tau": None if math.isnan(tau) else round(tau, 3), "rows": len(labels),
-            "ours_best_first": by(ours), "paper_best_first": by(theirs)}
-
-
 def removal_costs(rows3: Mapping, paper: Mapping, metric: str = "SDR", full: str = "all losses") -> list[dict]:
     """What removing each term costs, ours beside the paper's: for every row both tables have but ``full``,
     ``ours`` and ``paper`` are its ``metric`` minus the full method's (dB; negative: the removal hurts),
@@ -309,6 +296,21 @@ def removal_costs(rows3: Mapping, paper: Mapping, metric: str = "SDR", full: str
         out.append({"row": label, "ours": round(ours, 2), "paper": round(theirs, 2),
                     "agrees": bool(np.sign(ours) == np.sign(theirs)), "beyond_seeds": apart})
     return out
+
+
+def ordering(rows3: Mapping, paper: Mapping, metric: str = "SDR") -> dict:
+    """How far our Table 3 ranks its rows as the paper does: :func:`kendall_tau` between our ``metric`` (the
+    median over seeds, as :func:`summarise` gives it) and the paper's, over the rows both have, both orders
+    best first, and what each removal costs in both (:func:`removal_costs`). τ = 1: the same order; 0:
+    unrelated; −1: reversed."""
+    labels = [k for k in paper if k in rows3 and cell_stat(rows3[k][metric])[0] is not None]
+    ours = [cell_stat(rows3[k][metric])[0] for k in labels]
+    theirs = [paper[k][metric] for k in labels]
+    tau = kendall_tau(ours, theirs)
+    by = lambda values: [k for _, k in sorted(zip(values, labels), key=lambda t: -t[0])]  # noqa: E731
+    return {"metric": metric, "kendall_tau": None if math.isnan(tau) else round(tau, 3), "rows": len(labels),
+            "ours_best_first": by(ours), "paper_best_first": by(theirs),
+            "removal_costs": removal_costs(rows3, paper, metric) if "all losses" in labels else []}
 
 
 def write_tables(out: str | Path, table1_scores: dict[str, list[dict]], table3_scores: dict[str, list[dict]],

@@ -48,6 +48,7 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     assert "median over windows" in json.loads((out / "table3.json").read_text())["aggregation"]
     order = json.loads((out / "ordering.json").read_text())
     assert len(order) == 2 and all(o["rows"] >= 2 and -1 <= o["kendall_tau"] <= 1 for o in order.values())
+    assert all(len(o["removal_costs"]) == o["rows"] - 1 for o in order.values())  # every row but all losses
     # continued from the scores alone
     tables = ("table1.json", "table3.json", "paper-protocol/table1.json", "paper-protocol/table3.json")
     before = {name: (out / name).read_text() for name in tables}

@@ -89,6 +89,7 @@ def test_ordering_compares_our_table3_with_the_papers_by_sdr():
     flipped = {k: {"SDR": -v["SDR"]["median"]} for k, v in rows.items()}
     assert ordering(flipped, PAPER_TABLE3)["ours_best_first"][0] == "w/o GAN_A & GAN_C"
     assert ordering(flipped, PAPER_TABLE3)["kendall_tau"] == -1.0
+    assert all(c["agrees"] for c in same["removal_costs"]) and len(same["removal_costs"]) == 7
 
 
 def test_removal_costs_subtract_the_full_method_and_compare_signs_and_seed_ranges():
