@@ -24,8 +24,19 @@ def test_a_reproduction_is_copied_with_its_ordering_protocol_tables_and_scores(t
         (src / name).write_text(f"content {i}")
     (src / "runs").mkdir()  # models and checkpoints: not copied
     (src / "runs" / "big.pt").write_text("weights")
+    for key in ("all-losses-seed0", "wo-R1-seed0", "all-losses-seed1", "warm-up-seed0"):  # rows' small files: copied
+        (src / "runs" / key).mkdir()
+        (src / "runs" / key / "summary.json").write_text(f'{{"row": "{key}"}}')
+        (src / "runs" / key / "best.pt").write_text("weights")
+        if not key.startswith("warm-up"):
+            (src / "runs" / key / "valid.jsonl").write_text(
+                "".join(f'{{"step": {s}, "val_sdr": {s / 1000}, "val_vocal_fraction": 0.1}}\n' for s in (1000, 1250)))
     _collect()("reproduce", str(src), str(dest))
     assert all((dest / name).read_text() == f"content {i}" for i, name in enumerate(files))
-    assert not (dest / "runs").exists()
+    assert not (dest / "runs" / "big.pt").exists() and not list(dest.glob("runs/*/*.pt"))
+    assert (dest / "runs" / "wo-R1-seed0" / "valid.jsonl").read_text() == (src / "runs/wo-R1-seed0/valid.jsonl").read_text()
+    assert (dest / "runs" / "warm-up-seed0" / "summary.json").is_file()
+    assert sorted(p.name for p in dest.glob("selection-curves-*.png")) == ["selection-curves-seed0.png",
+                                                                         "selection-curves-seed1.png"]
     with pytest.raises(SystemExit, match="unknown kind"):
         _collect()("nothing", str(src), str(dest))
