@@ -305,6 +305,10 @@ class ReproduceProfile:
     # "v3" (the paper's protocol: BSS Eval v3, 30 s windows — a whole 7 s excerpt is one — per-track means;
     # the tables in OUT/paper-protocol/)
     protocols: tuple = ("v4",)
+    # score each trained row under every protocol as soon as it is trained (in its row process, one museval
+    # process each), not after all rows: a run spread over sessions then leaves its ``scores*/`` files, from
+    # which alone it resumes, row by row; its stages then count that scoring as training time
+    score_as_trained: bool = False
     overrides: dict = field(default_factory=dict)  # config values on top of the scale's Config
 
 
@@ -371,6 +375,7 @@ PRESETS: dict[str, Preset] = {
         nes=_CPU_NES,
         nmf=dict(),
         reproduce=ReproduceProfile(steps=2800, threads=1, row_processes=2, protocols=("v4", "v3"),
+                                   score_as_trained=True,
                                    overrides={"train": {"val_every": 250, "ckpt_every": 250}}),
         notebook=None,
     ),

@@ -38,7 +38,7 @@ import torch
 
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
 from .checkpoint import load_g, pick_device
-from .config import Config, preset
+from .config import Config, ReproduceProfile, preset
 from .data import TrainingData, list_tracks, load_songs, load_training_data, resolve_data_root
 from .errors import DataError, UsageError
 from .evaluate import evaluate_separator
@@ -126,16 +126,16 @@ TRAINED_ROWS = {**{label: (without, "semi") for label, without in ABLATION.items
 _WORKER: "Reproduction | None" = None  # a row process's own Reproduction, built once per process
 
 
-def _init_row_process(args: tuple, kwargs: dict, threads: int) -> None:
+def _init_row_process(args: tuple, kwargs: dict, profile: ReproduceProfile) -> None:
     global _WORKER
-    if threads:
-        torch.set_num_threads(threads)
+    if profile.threads:
+        torch.set_num_threads(profile.threads)
     _WORKER = Reproduction(*args, progress=False, **kwargs)
+    _WORKER.p = dataclasses.replace(profile, workers=1)  # the parent's profile; museval beside the other rows: one each
 
 
 def _train_row_in_process(name: str, seed: int) -> str:
-    without, objective = TRAINED_ROWS[name]
-    return str(_WORKER.train_row(name, without, seed, objective))
+    return str(_WORKER.row(name, seed))
 
 
 class Reproduction:
@@ -214,6 +214,15 @@ class Reproduction:
         atomic_write_json(run / "summary.json", {**summary, **by_sdr, "row": name, "seed": seed})
         return run
 
+    def row(self, name: str, seed: int) -> Path:
+        """:meth:`train_row` for a row of :data:`TRAINED_ROWS`, and, where the profile scores rows as they are
+        trained (``score_as_trained``), its scores under every protocol right away."""
+        without, objective = TRAINED_ROWS[name]
+        run = self.train_row(name, without, seed, objective)
+        if self.p.score_as_trained:
+            self.scores(row_key(name, seed), lambda: load_separator(run, device=self.device))
+        return run
+
     def train_rows(self) -> None:
         """Every trained row for every seed, after the shared warm-ups: ``row_processes`` rows at a time, each in
         its own process (``threads`` threads each; a row's result does not depend on which process trains it,
@@ -226,13 +235,12 @@ class Reproduction:
                 and not self.scored(row_key(name, seed))]
         if self.p.row_processes <= 1 or len(jobs) < 2:
             for name, seed in jobs:
-                without, objective = TRAINED_ROWS[name]
-                self.train_row(name, without, seed, objective)
+                self.row(name, seed)
             return
         if self.progress:
             print(f"training {len(jobs)} rows, {self.p.row_processes} at a time", flush=True)
         with ProcessPoolExecutor(self.p.row_processes, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_row_process, initargs=(self.args, self.kwargs, self.p.threads)) as pool:
+                                 initializer=_init_row_process, initargs=(self.args, self.kwargs, self.p)) as pool:
             for run in pool.map(_train_row_in_process, *zip(*jobs)):
                 if self.progress:
                     print(f"  trained {Path(run).name}", flush=True)

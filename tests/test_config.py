@@ -78,11 +78,13 @@ def test_one_registry_gives_every_scale_everything():
         assert isinstance(p.notebook, NotebookProfile) == (name in PROFILES)  # long: reproduce only
         if p.notebook:
             assert set(p.notebook.g_steps) | set(p.notebook.warmups) <= set(NOTEBOOK_RUNS)
-    # the long profile is the cpu recipe, longer (>= 2000 g steps per row), scored both ways
+    # the long profile is the cpu recipe, longer (>= 2000 g steps per row), scored both ways, each row as it is
+    # trained (a run over several sessions keeps its scores row by row)
     long, cpu = Config.from_preset("long"), Config.from_preset("cpu")
     assert long.to_dict() == {**cpu.to_dict(), "preset": "long"}
     assert preset("long").reproduce.steps - long.train.d_warmup >= 2000
-    assert preset("long").reproduce.protocols == ("v4", "v3")
+    assert preset("long").reproduce.protocols == ("v4", "v3") and preset("long").reproduce.score_as_trained
+    assert not preset("cpu").reproduce.score_as_trained
     # reproduce and `semisep baselines` fit the same NMF at every scale (the registry's)
     assert preset("smoke").nmf == {} and preset("smoke").reproduce.train_tracks == 6
     with pytest.raises(UsageError, match="Unknown profile 'huge'"):

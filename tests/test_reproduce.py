@@ -10,13 +10,14 @@ import pytest
 
 from semisep_lib import config
 from semisep_lib.listen import reproduce_runs
-from semisep_lib.reproduce import TRAINED_ROWS, Reproduction
+from semisep_lib.reproduce import TRAINED_ROWS, Reproduction, row_key
 
 
-def _run(root, out, processes, monkeypatch, protocols=("v4",)):
+def _run(root, out, processes, monkeypatch, protocols=("v4",), score_as_trained=False):
     smoke = config.PRESETS["smoke"]
     monkeypatch.setitem(config.PRESETS, "smoke", dataclasses.replace(
-        smoke, reproduce=dataclasses.replace(smoke.reproduce, row_processes=processes, protocols=protocols)))
+        smoke, reproduce=dataclasses.replace(smoke.reproduce, row_processes=processes, protocols=protocols,
+                                             score_as_trained=score_as_trained)))
     Reproduction("smoke", "toy", str(root), 1, out, device="cpu", progress=False).run()
     tables = {name: json.loads((out / name).read_text().replace(str(out), "OUT"))  # the command names it
               for name in ("table1.json", "table3.json")}
@@ -27,11 +28,22 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     """Two row processes give the tables of one. The parallel run also scores with the paper's protocol, as the
     long profile does (``protocols=("v4", "v3")``: SiSEC-2018 tables in OUT/, the paper's — v3, per-track
     means — in OUT/paper-protocol/, Kendall's τ of each in ordering.json), and a later session that has only its
-    scores (the run folders gone) trains nothing again and writes the same tables."""
+    scores (the run folders gone) trains nothing again and writes the same tables. It also scores each row in
+    its row process as soon as it is trained (``score_as_trained``, as the long profile does), with the same
+    numbers."""
     from semisep_lib import reproduce
 
     serial, _ = _run(toy_root, tmp_path / "serial", 1, monkeypatch)
-    parallel, timing = _run(toy_root, tmp_path / "parallel", 2, monkeypatch, protocols=("v4", "v3"))
+    train_rows = Reproduction.train_rows
+
+    def scored_as_trained(self):  # the long profile's way: every row's scores are written as it is trained
+        train_rows(self)
+        assert all(self.scored(row_key(name, 0)) for name in TRAINED_ROWS)
+
+    monkeypatch.setattr(Reproduction, "train_rows", scored_as_trained)
+    parallel, timing = _run(toy_root, tmp_path / "parallel", 2, monkeypatch, protocols=("v4", "v3"),
+                            score_as_trained=True)
+    monkeypatch.setattr(Reproduction, "train_rows", train_rows)
     assert parallel == serial
     assert timing["row_processes"] == 2 and set(timing["stages"]) >= {
         "training (warm-up, rows, their mask tuning)", "evaluation of the trained rows", "baselines (fit and evaluation)"}
