@@ -7,7 +7,10 @@ Nothing is computed here: tables, JSON and timings are copied as the commands wr
 has them, Kendall's τ in ordering.json, the paper's-protocol tables in paper-protocol/, and the per-method
 scores in scores/ and scores-v3/ — from which `reproduce` continues a run whose models are gone). Of every
 trained row only its small files travel (runs/<row>/summary.json and valid.jsonl: the best step and the curve on
-the selection songs; never its weights), drawn per seed in selection-curves-seed<N>.png. The learning curve of
+the selection songs; never its weights), drawn per seed in selection-curves-seed<N>.png. A reproduction still
+running (no tables yet: the long profile scores each row as it is trained) gives what it has so far: its scores
+and rows, so that it can continue from a clone —
+`cp -r results/reproduce-long-musdb/. runs/reproduce-long-musdb/` and the same command. The learning curve of
 `curve` is drawn from the run's own valid.jsonl (copied beside it).
 """
 
@@ -41,7 +44,9 @@ def main(kind: str, src: str, dest: str) -> None:
     src_p, dest_p = Path(src), Path(dest)
     dest_p.mkdir(parents=True, exist_ok=True)
     if kind == "reproduce":
-        for name in ("table1.md", "table1.json", "table3.md", "table3.json", "ablation.png", "timing.json"):
+        finished = (src_p / "table3.json").is_file()
+        tables = ("table1.md", "table1.json", "table3.md", "table3.json", "ablation.png", "timing.json")
+        for name in tables if finished else ():
             shutil.copy(src_p / name, dest_p / name)
         if (src_p / "ordering.json").is_file():
             shutil.copy(src_p / "ordering.json", dest_p / "ordering.json")
@@ -49,6 +54,10 @@ def main(kind: str, src: str, dest: str) -> None:
             if (src_p / folder).is_dir():
                 shutil.copytree(src_p / folder, dest_p / folder, dirs_exist_ok=True)
         rows_on_selection_songs(src_p, dest_p)
+        if not finished:
+            scored = sorted(p.stem for p in (src_p / "scores").glob("*.json"))
+            print(f"{src}: still running (no tables yet); copied the {len(scored)} methods scored so far: "
+                  f"{', '.join(scored) or 'none'}")
     elif kind == "curve":
         shutil.copy(src_p / "valid.jsonl", dest_p / "valid.jsonl")
         validation_curves(src_p).savefig(dest_p / "learning_curve.png", dpi=110)

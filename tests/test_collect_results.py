@@ -40,3 +40,17 @@ def test_a_reproduction_is_copied_with_its_ordering_protocol_tables_and_scores(t
                                                                          "selection-curves-seed1.png"]
     with pytest.raises(SystemExit, match="unknown kind"):
         _collect()("nothing", str(src), str(dest))
+
+
+def test_a_reproduction_still_running_gives_its_scores_and_rows_so_far(tmp_path, capsys):
+    """The long profile scores each row as it is trained: before its tables exist, what it has is copied (and
+    said), so that a later session can continue it from a clone."""
+    src, dest = tmp_path / "run", tmp_path / "results"
+    for name in ("scores/all-losses-seed0.json", "scores-v3/all-losses-seed0.json", "runs/all-losses-seed0/summary.json"):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text("{}")
+    (src / "runs" / "all-losses-seed0" / "valid.jsonl").write_text('{"step": 1000, "val_sdr": 1.0, "val_vocal_fraction": 0.1}\n')
+    _collect()("reproduce", str(src), str(dest))
+    assert (dest / "scores" / "all-losses-seed0.json").is_file() and (dest / "scores-v3" / "all-losses-seed0.json").is_file()
+    assert (dest / "runs" / "all-losses-seed0" / "valid.jsonl").is_file() and not (dest / "table3.json").exists()
+    assert "still running" in capsys.readouterr().out
