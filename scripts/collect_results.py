@@ -7,37 +7,84 @@ Nothing is computed here: tables, JSON and timings are copied as the commands wr
 has them, Kendall's τ in ordering.json, the paper's-protocol tables in paper-protocol/, and the per-method
 scores in scores/ and scores-v3/ — from which `reproduce` continues a run whose models are gone). Of every
 trained row only its small files travel (runs/<row>/summary.json and valid.jsonl: the best step and the curve on
-the selection songs; never its weights), drawn per seed in selection-curves-seed<N>.png. A reproduction still
+the selection songs; never its weights), drawn per seed in selection-curves-seed<N>.png, and its training log
+averaged over blocks of 50 steps (runs/<row>/losses.jsonl), from which game-seed<N>.png draws the adversarial
+game of every row: each discriminator's loss and g's GAN terms beside what a discriminator that cannot tell
+real from fake scores (it answers 0.5 everywhere: 0.5 per scale for D, 0.25 per scale for g). A reproduction still
 running (no tables yet: the long profile scores each row as it is trained) gives what it has so far: its scores
 and rows, so that it can continue from a clone —
 `cp -r results/reproduce-long-musdb/. runs/reproduce-long-musdb/` and the same command. The learning curve of
 `curve` is drawn from the run's own valid.jsonl (copied beside it).
 """
 
+import json
 import shutil
 import sys
 from pathlib import Path
 
-from semisep_lib.plots import compare_runs, validation_curves
+import numpy as np
+import yaml
+
+from semisep_lib.plots import compare_runs, read_jsonl, validation_curves
+
+GAME = ("D_A", "D_C", "GAN_A", "GAN_C")  # the losses of game-seed<N>.png
+
+
+def block_means(log: Path, every: int = 50) -> list[dict]:
+    """A training log (one line per step) as the mean of every key over blocks of ``every`` steps, each line
+    stamped with its block's last step: what of a row's log is committed."""
+    columns = read_jsonl(log)
+    if not columns:
+        return []
+    blocks = (columns["step"] // every).astype(int)
+    lines = []
+    for b in np.unique(blocks):
+        at = blocks == b
+        line = {"step": int(columns["step"][at].max())}
+        for key, values in columns.items():
+            if key != "step" and np.isfinite(values[at]).any():
+                line[key] = round(float(np.nanmean(values[at])), 5)
+        lines.append(line)
+    return lines
+
+
+def game(logs: dict[str, Path], scales: int):
+    """Every row's adversarial terms against the step, with the level of a discriminator that cannot tell."""
+    fig = compare_runs(logs, GAME, window=1)
+    for ax, key in zip(fig.axes, GAME):
+        ax.axhline((0.5 if key.startswith("D_") else 0.25) * scales, color="k", ls="--", lw=0.8)
+    return fig
 
 
 def rows_on_selection_songs(src: Path, dest: Path) -> None:
     """Copy each trained row's summary.json and valid.jsonl (no weights) and draw, per seed, every row's
     validation SDR and vocal energy fraction on the selection songs against the step."""
     curves: dict[str, dict[str, Path]] = {}
+    logs: dict[str, dict[str, Path]] = {}
+    scales = 0
     for summary in sorted((src / "runs").glob("*/summary.json")):
         row = dest / "runs" / summary.parent.name
         row.mkdir(parents=True, exist_ok=True)
         for name in ("summary.json", "valid.jsonl"):
             if (summary.parent / name).is_file():
                 shutil.copy(summary.parent / name, row / name)
+        label, _, seed = summary.parent.name.rpartition("-seed")
         if (row / "valid.jsonl").is_file():
-            label, _, seed = summary.parent.name.rpartition("-seed")
             curves.setdefault(seed, {})[label] = row / "valid.jsonl"
+        if lines := block_means(summary.parent / "log.jsonl"):
+            (row / "losses.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+            logs.setdefault(seed, {})[label] = row / "losses.jsonl"
+        if (summary.parent / "config.yaml").is_file():
+            scales = yaml.safe_load((summary.parent / "config.yaml").read_text())["model"]["d_scales"]
     for seed, runs in curves.items():
         fig = compare_runs(runs, ("val_sdr", "val_vocal_fraction"), window=1)
         fig.suptitle(f"seed {seed}: every row on the selection songs (median vocal SDR in dB; vocal energy fraction)")
         fig.savefig(dest / f"selection-curves-seed{seed}.png", dpi=100)
+    for seed, runs in logs.items():
+        fig = game(runs, scales)
+        fig.suptitle(f"seed {seed}: the adversarial game of every row (means over 50 steps; dashed: a discriminator "
+                     f"that cannot tell, {scales} scales)")
+        fig.savefig(dest / f"game-seed{seed}.png", dpi=100)
 
 
 def main(kind: str, src: str, dest: str) -> None:

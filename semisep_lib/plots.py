@@ -222,7 +222,8 @@ def compare_runs(runs: Mapping[str, object], keys: Sequence[str] = ("mask_a", "v
                 ax.plot(log["step"][ok], smooth(log[key][ok], window), color=f"C{i}", label=label)
         ax.set_title(key, fontsize=10)
         ax.set_xlabel("step")
-        ax.legend(fontsize=8)
+        if ax.lines:  # a key no run logged leaves its panel empty
+            ax.legend(fontsize=8)
     return fig
 
 

@@ -1,6 +1,7 @@
 """scripts/collect_results.py copies what `reproduce` wrote, unchanged, including the long profile's extras."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,9 @@ def test_a_reproduction_is_copied_with_its_ordering_protocol_tables_and_scores(t
         (src / "runs" / key).mkdir()
         (src / "runs" / key / "summary.json").write_text(f'{{"row": "{key}"}}')
         (src / "runs" / key / "best.pt").write_text("weights")
+        (src / "runs" / key / "config.yaml").write_text("model:\n  d_scales: 3\n")
+        (src / "runs" / key / "log.jsonl").write_text(  # one line per step: committed as means over 50 steps
+            "".join(f'{{"step": {s}, "D_A": {s % 2}, "GAN_A": 0.75}}\n' for s in range(800, 900)))
         if not key.startswith("warm-up"):
             (src / "runs" / key / "valid.jsonl").write_text(
                 "".join(f'{{"step": {s}, "val_sdr": {s / 1000}, "val_vocal_fraction": 0.1}}\n' for s in (1000, 1250)))
@@ -38,6 +42,10 @@ def test_a_reproduction_is_copied_with_its_ordering_protocol_tables_and_scores(t
     assert (dest / "runs" / "warm-up-seed0" / "summary.json").is_file()
     assert sorted(p.name for p in dest.glob("selection-curves-*.png")) == ["selection-curves-seed0.png",
                                                                          "selection-curves-seed1.png"]
+    losses = [json.loads(line) for line in (dest / "runs/wo-R1-seed0/losses.jsonl").read_text().splitlines()]
+    assert losses == [{"step": 849, "D_A": 0.5, "GAN_A": 0.75}, {"step": 899, "D_A": 0.5, "GAN_A": 0.75}]
+    assert not (dest / "runs/wo-R1-seed0/log.jsonl").exists()
+    assert sorted(p.name for p in dest.glob("game-*.png")) == ["game-seed0.png", "game-seed1.png"]
     with pytest.raises(SystemExit, match="unknown kind"):
         _collect()("nothing", str(src), str(dest))
 
