@@ -460,11 +460,12 @@ def fit_terms(cfg: Config, A: torch.Tensor, C: torch.Tensor, terms: Sequence[str
 def committed_ablations(directory: str | Path = RESULTS_DIR, data: str = "musdb") -> dict[str, dict]:
     """The committed ``reproduce`` runs on ``data`` (folders ``results/reproduce-<profile>-<data>`` with a
     ``table3.json``), by folder name, each ``{"tables": {protocol name: {"json": table3.json, "markdown":
-    table3.md}}, "ordering": ordering.json, "curves": [png]}``: the tables of every protocol it was scored with
-    (:data:`~semisep_lib.reproduce.PROTOCOL_FILES`), Kendall's τ against the paper per protocol name (``{}``
-    when the run wrote none), and the figures of every row's validation on the selection songs, one per seed
-    (``selection-curves-seed<N>.png``, drawn by ``scripts/collect_results.py``). ``{}`` when ``directory`` is
-    absent (an installed package has no ``results/``)."""
+    table3.md}}, "ordering": ordering.json, "curves": [png], "game": [png]}``: the tables of every protocol it
+    was scored with (:data:`~semisep_lib.reproduce.PROTOCOL_FILES`), Kendall's τ against the paper per protocol
+    name (``{}`` when the run wrote none), and, one per seed, the figures of every row's validation on the
+    selection songs (``selection-curves-seed<N>.png``) and of its adversarial losses (``game-seed<N>.png``),
+    both drawn by ``scripts/collect_results.py``. ``{}`` when ``directory`` is absent (an installed package has
+    no ``results/``)."""
     found = {}
     for folder in sorted(Path(directory).glob(f"reproduce-*-{data}")):
         tables = {}
@@ -477,7 +478,8 @@ def committed_ablations(directory: str | Path = RESULTS_DIR, data: str = "musdb"
             order = folder / "ordering.json"
             found[folder.name] = {"tables": tables,
                                   "ordering": json.loads(order.read_text()) if order.is_file() else {},
-                                  "curves": sorted(folder.glob("selection-curves-seed*.png"))}
+                                  "curves": sorted(folder.glob("selection-curves-seed*.png")),
+                                  "game": sorted(folder.glob("game-seed*.png"))}
     return found
 
 

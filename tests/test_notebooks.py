@@ -235,6 +235,7 @@ def test_committed_ablations_are_read_from_results_per_protocol(tmp_path):
         (where / "table3.md").write_text(f"table {sdr}")
     (long / "ordering.json").write_text(json.dumps({v4: {"kendall_tau": 0.5}}))
     (long / "selection-curves-seed0.png").write_bytes(b"png")
+    (long / "game-seed0.png").write_bytes(b"png")
     (tmp_path / "reproduce-cpu-musdb").mkdir()  # nothing scored yet: not a committed run
     (tmp_path / "reproduce-cpu-toy").mkdir()
     found = committed_ablations(tmp_path)
@@ -243,6 +244,7 @@ def test_committed_ablations_are_read_from_results_per_protocol(tmp_path):
     assert found["reproduce-long-musdb"]["tables"][v4]["markdown"] == "table 3.0"
     assert found["reproduce-long-musdb"]["ordering"][v4]["kendall_tau"] == 0.5
     assert found["reproduce-long-musdb"]["curves"] == [long / "selection-curves-seed0.png"]
+    assert found["reproduce-long-musdb"]["game"] == [long / "game-seed0.png"]
     assert committed_ablations(tmp_path / "absent") == {}
     if RESULTS_DIR.is_dir():  # the repository's own: the cpu profile on MUSDB18-7 is committed
         assert "reproduce-cpu-musdb" in committed_ablations()
