@@ -98,6 +98,12 @@ def _done(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _trained(run: Path) -> dict | None:
+    """A finished run's ``summary.json``, if its weights are there too: a run folder copied back from
+    ``results/`` holds only its small files, and counts as not trained."""
+    return _done(run / "summary.json") if any((run / n).is_file() for n in ("best.pt", "checkpoint.pt")) else None
+
+
 def git_commit(path: Path | None = None) -> str | None:
     """``HEAD`` of the git work tree holding ``path`` (default: this library), with ``+ local changes`` when
     tracked files differ from it; ``None`` outside git."""
@@ -186,7 +192,7 @@ class Reproduction:
         run = self.out / "runs" / f"warm-up-seed{seed}"
         cfg = dataclasses.replace(self.cfg, train=dataclasses.replace(
             self.cfg.train, seed=seed, steps=self.cfg.train.d_warmup, val_segments=0))  # g is not trained yet
-        if cfg.train.steps and not _done(run / "summary.json"):
+        if cfg.train.steps and not _trained(run):
             summary = train(cfg, self.td, run, progress=self.progress)  # no validation chunks: not validated
             atomic_write_json(run / "summary.json", summary)
         return run / "checkpoint.pt"
@@ -196,7 +202,7 @@ class Reproduction:
         exponent on the selection songs. Every row starts from the shared warm-up and then gets the same number
         of ``g`` steps."""
         run = self.out / "runs" / row_key(name, seed)
-        if _done(run / "summary.json"):
+        if _trained(run):
             return run
         cfg = dataclasses.replace(self.cfg, loss=self.cfg.loss.without(list(without)),
                                   train=dataclasses.replace(self.cfg.train, seed=seed))
@@ -231,8 +237,7 @@ class Reproduction:
             if not all(self.scored(row_key(name, seed)) for name in TRAINED_ROWS):
                 self.warm_up(seed)
         jobs = [(name, seed) for name in TRAINED_ROWS for seed in range(self.seeds)
-                if not _done(self.out / "runs" / row_key(name, seed) / "summary.json")
-                and not self.scored(row_key(name, seed))]
+                if not _trained(self.out / "runs" / row_key(name, seed)) and not self.scored(row_key(name, seed))]
         if self.p.row_processes <= 1 or len(jobs) < 2:
             for name, seed in jobs:
                 self.row(name, seed)

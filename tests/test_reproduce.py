@@ -71,6 +71,23 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     assert {name: (out / name).read_text() for name in tables} == before
 
 
+def test_a_run_copied_back_from_results_trains_what_is_not_scored_from_its_warm_up(toy_root, tmp_path, monkeypatch):
+    """A run continued from a clone has its rows' small files (summary.json, valid.jsonl) but no weights: a row
+    not scored yet is trained again, from a warm-up trained again (not from scratch), and the tables come out
+    the same."""
+    tables, _ = _run(toy_root, tmp_path / "out", 1, monkeypatch)
+    out = tmp_path / "out"
+    for weights in (out / "runs").glob("*/*.pt"):
+        weights.unlink()
+    (out / "scores" / "all-losses-seed0.json").unlink()
+    trained = []
+    from semisep_lib import reproduce
+    train = reproduce.train
+    monkeypatch.setattr(reproduce, "train", lambda cfg, td, run, **k: trained.append(run.name) or train(cfg, td, run, **k))
+    again, _ = _run(toy_root, out, 1, monkeypatch)
+    assert trained == ["warm-up-seed0", "all-losses-seed0"] and again == tables
+
+
 def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, tmp_path, monkeypatch):
     """A GPU run stays on the GPU: training, loading ``g``, tuning its mask, separating for museval and NES all
     ask for the device ``reproduce`` picked (a fake ``cuda:7`` here, so that a stage falling back to its own
