@@ -1,0 +1,121 @@
+"""Can the discriminators tell? The adversarial signal of a training checkpoint, measured on held-out songs.
+
+``g`` learns to remove the voice only as far as ``d_C`` can hear it: GAN_C rewards ``g(a)`` for looking like a
+real instrumental *to d_C*. This script asks, for a checkpoint's own ``g``, ``d_A`` and ``d_C`` (the weights
+training was playing with, not the EMA), how well each discriminator separates its real inputs from its fakes on
+the **selection** songs — never trained on, and paired stems, so the only difference between a mixture and its
+accompaniment is the voice:
+
+* ``d_C``: real instrumentals ``c`` against ``g(a)`` (its game), and against the raw mixtures ``a`` (can it hear
+  the voice at all?);
+* ``d_A``: real mixtures against synthetic ones ``ā = b̄ + c'`` (``b̄ = (1 − mask(a))·A`` of one segment, ``c'``
+  the accompaniment of a segment of another song).
+
+Each is an **AUC**: the probability that a real example scores above a fake one (0.5: it cannot tell; 1: always
+right), an example's score being the mean of its score maps over positions and scales. Segments are cut as
+training cuts them (``segment_samples``, half-overlapping), levelled as training levels them (``unit_peak`` where
+the discriminators see levels); "voiced" segments are those whose voice carries at least 10 % of the mixture's
+energy.
+
+    python experiments/discriminators/tell.py runs/reproduce-long-musdb/runs/warm-up-seed0 \\
+        --out experiments/discriminators/results/warm-up-seed0.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from semisep_lib.checkpoint import load_checkpoint, load_weights
+from semisep_lib.config import Config
+from semisep_lib.data import load_songs
+from semisep_lib.losses import synthetic_mixture, unit_peak
+from semisep_lib.models import build_models
+from semisep_lib.spectral import STFT, crop, magnitude
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "musdb18-7"
+VOICED = 0.1  #: a segment is voiced when the voice carries at least this share of the mixture's energy
+
+
+def auc(real: np.ndarray, fake: np.ndarray) -> float:
+    """P(score(real) > score(fake)) over all pairs, ties counting one half (the Mann–Whitney U statistic)."""
+    real, fake = np.asarray(real)[:, None], np.asarray(fake)[None, :]
+    return float(((real > fake).mean() + 0.5 * (real == fake).mean()))
+
+
+def segments(songs, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Half-overlapping segments of ``n`` samples of every song: mixtures, accompaniments, song index."""
+    mix, acc, which = [], [], []
+    for i, s in enumerate(songs):
+        m, a = s.mixture.reshape(-1), s.accompaniment.reshape(-1)
+        for start in range(0, len(m) - n + 1, n // 2):
+            mix.append(m[start:start + n])
+            acc.append(a[start:start + n])
+            which.append(i)
+    as_tensor = lambda xs: torch.from_numpy(np.stack(xs).astype(np.float32))  # noqa: E731
+    return as_tensor(mix), as_tensor(acc), torch.tensor(which)
+
+
+def score(d, mag: torch.Tensor) -> np.ndarray:
+    """One number per example: the mean of ``d``'s score maps over positions, then scales."""
+    return torch.stack([s.flatten(1).mean(1) for s in d(mag)]).mean(0).numpy()
+
+
+@torch.no_grad()
+def tell(checkpoint: Path, root: Path) -> dict:
+    """The AUCs of one checkpoint on the selection songs (see the module docstring)."""
+    state = load_checkpoint(checkpoint)
+    cfg = Config.from_dict(state["config"])
+    g, d_A, d_C = build_models(cfg)
+    for net, key in ((g, "g"), (d_A, "d_A"), (d_C, "d_C")):
+        load_weights(net, state[key], key, state["path"])
+        net.eval()
+    songs = load_songs(root, subset="train", split="select", sample_rate=cfg.spectral.sample_rate, mono=True)
+    mix, acc, which = segments(songs, cfg.spectral.segment_samples)
+    stft = STFT(cfg.spectral)
+    A, C = crop(stft(mix)), crop(stft(acc))
+    voiced = ((mix - acc).square().sum(1) / mix.square().sum(1).clamp_min(1e-12) >= VOICED).numpy()
+    other = torch.roll(torch.arange(len(which)), int((which == which[0]).sum()))  # a segment of another song
+    C_other = C[other]
+    if d_C.sees_level:
+        A, C, C_other = unit_peak(A, C, C_other)
+    a, c = magnitude(A), magnitude(C)
+    mask_a = g.mask(a)
+    abar = magnitude(synthetic_mixture(A, mask_a, C_other)[1])
+    s = {"c": score(d_C, c), "g(a)": score(d_C, mask_a * a), "a": score(d_C, a),
+         "real a": score(d_A, a), "abar": score(d_A, abar)}
+    out = {"checkpoint": str(checkpoint), "step": state["step"], "songs": [x.name for x in songs],
+           "segments": len(which), "voiced_segments": int(voiced.sum()),
+           "mean_mask_on_mixtures": round(float(mask_a.mean()), 4)}
+    for name, subset in (("all", np.ones_like(voiced)), ("voiced", voiced)):
+        out[name] = {"d_C: instrumental vs g(a)": auc(s["c"], s["g(a)"][subset]),
+                     "d_C: instrumental vs mixture": auc(s["c"], s["a"][subset]),
+                     "d_A: mixture vs synthetic": auc(s["real a"][subset], s["abar"])}
+        out[name] = {k: round(v, 3) for k, v in out[name].items()}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", type=Path, help="run folders (their checkpoint.pt) or checkpoint files")
+    p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="MUSDB18-7 (its selection songs are used)")
+    p.add_argument("--out", type=Path, help="a JSON file for the results (default: print only)")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    results = {}
+    for run in args.runs:
+        path = run / "checkpoint.pt" if run.is_dir() else run
+        results[run.name if run.is_dir() else run.stem] = r = tell(path, args.root)
+        print(f"{run}: step {r['step']}, {r['segments']} segments ({r['voiced_segments']} voiced): "
+              f"all {r['all']} | voiced {r['voiced']}", flush=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
