@@ -7,7 +7,9 @@ the **selection** songs — never trained on, and paired stems, so the only diff
 accompaniment is the voice:
 
 * ``d_C``: real instrumentals ``c`` against ``g(a)`` (its game), and against the raw mixtures ``a`` (can it hear
-  the voice at all?);
+  the voice at all?); and two controls for the level cue (where the discriminators see levels, ``g(a)`` is
+  quieter than a unit-peak instrumental whatever it removed): ``g(a)`` brought back to unit peak, and the mixture
+  brought down to ``g(a)``'s peak;
 * ``d_A``: real mixtures against synthetic ones ``ā = b̄ + c'`` (``b̄ = (1 − mask(a))·A`` of one segment, ``c'``
   the accompaniment of a segment of another song).
 
@@ -19,6 +21,9 @@ energy.
 
     python experiments/discriminators/tell.py runs/reproduce-long-musdb/runs/warm-up-seed0 \\
         --out experiments/discriminators/results/warm-up-seed0.json
+    # while a run trains, now and then: one line per (run, checkpoint step) not yet in the file
+    python experiments/discriminators/tell.py runs/reproduce-long-musdb/runs/*-seed* \\
+        --append experiments/discriminators/results/long-ablation.jsonl
 """
 
 from __future__ import annotations
@@ -86,7 +91,10 @@ def tell(checkpoint: Path, root: Path) -> dict:
     a, c = magnitude(A), magnitude(C)
     mask_a = g.mask(a)
     abar = magnitude(synthetic_mixture(A, mask_a, C_other)[1])
-    s = {"c": score(d_C, c), "g(a)": score(d_C, mask_a * a), "a": score(d_C, a),
+    g_a = mask_a * a
+    peak = lambda x: x.flatten(1).amax(1).clamp_min(1e-8)[:, None, None]  # noqa: E731 - (batch, 1, 1)
+    s = {"c": score(d_C, c), "g(a)": score(d_C, g_a), "a": score(d_C, a),
+         "g(a) at unit peak": score(d_C, g_a / peak(g_a) * peak(a)), "a at g(a)'s peak": score(d_C, a / peak(a) * peak(g_a)),
          "real a": score(d_A, a), "abar": score(d_A, abar)}
     out = {"checkpoint": str(checkpoint), "step": state["step"], "songs": [x.name for x in songs],
            "segments": len(which), "voiced_segments": int(voiced.sum()),
@@ -94,6 +102,8 @@ def tell(checkpoint: Path, root: Path) -> dict:
     for name, subset in (("all", np.ones_like(voiced)), ("voiced", voiced)):
         out[name] = {"d_C: instrumental vs g(a)": auc(s["c"], s["g(a)"][subset]),
                      "d_C: instrumental vs mixture": auc(s["c"], s["a"][subset]),
+                     "d_C: instrumental vs g(a) at the mixture's peak": auc(s["c"], s["g(a) at unit peak"][subset]),
+                     "d_C: instrumental vs mixture at g(a)'s peak": auc(s["c"], s["a at g(a)'s peak"][subset]),
                      "d_A: mixture vs synthetic": auc(s["real a"][subset], s["abar"])}
         out[name] = {k: round(v, 3) for k, v in out[name].items()}
     return out
@@ -104,12 +114,24 @@ def main() -> None:
     p.add_argument("runs", nargs="+", type=Path, help="run folders (their checkpoint.pt) or checkpoint files")
     p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="MUSDB18-7 (its selection songs are used)")
     p.add_argument("--out", type=Path, help="a JSON file for the results (default: print only)")
+    p.add_argument("--append", type=Path, help="a JSON-lines file: one line per run and checkpoint step, each "
+                   "measured once (a checkpoint whose step is already there is skipped)")
     args = p.parse_args()
     torch.set_num_threads(1)
+    seen = set()
+    if args.append and args.append.is_file():
+        seen = {(r["run"], r["step"]) for r in map(json.loads, args.append.read_text().splitlines())}
     results = {}
     for run in args.runs:
         path = run / "checkpoint.pt" if run.is_dir() else run
-        results[run.name if run.is_dir() else run.stem] = r = tell(path, args.root)
+        name = run.name if run.is_dir() else run.stem
+        if not path.is_file() or (args.append and (name, load_checkpoint(path)["step"]) in seen):
+            continue
+        results[name] = r = tell(path, args.root)
+        if args.append:
+            args.append.parent.mkdir(parents=True, exist_ok=True)
+            with open(args.append, "a") as f:
+                f.write(json.dumps({"run": name, **r}) + "\n")
         print(f"{run}: step {r['step']}, {r['segments']} segments ({r['voiced_segments']} voiced): "
               f"all {r['all']} | voiced {r['voiced']}", flush=True)
     if args.out:
