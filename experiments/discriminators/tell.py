@@ -24,6 +24,8 @@ energy.
     # while a run trains, now and then: one line per (run, checkpoint step) not yet in the file
     python experiments/discriminators/tell.py runs/reproduce-long-musdb/runs/*-seed* \\
         --append experiments/discriminators/results/long-ablation.jsonl
+    # the figure of such a file: every AUC against the step, one line per run
+    python experiments/discriminators/tell.py --report experiments/discriminators/results/long-ablation.jsonl
 """
 
 from __future__ import annotations
@@ -109,14 +111,52 @@ def tell(checkpoint: Path, root: Path) -> dict:
     return out
 
 
+def report(path: Path, subset: str = "voiced") -> Path:
+    """``<path>.png``: every AUC of an ``--append`` file against the training step, one line per run (a row's
+    first point is its seed's warm-up), with the 0.5 of a discriminator that cannot tell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs: dict[str, list[dict]] = {}
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        runs.setdefault(r["run"], []).append({"step": r["step"], **r[subset]})
+    warm = {name.rpartition("-seed")[2]: rows[0] for name, rows in runs.items() if name.startswith("warm-up")}
+    runs = {name: sorted({r["step"]: r for r in [warm.get(name.rpartition("-seed")[2], rows[0])] + rows}.values(),
+                         key=lambda r: r["step"])
+            for name, rows in sorted(runs.items()) if not name.startswith("warm-up") or len(runs) == len(warm)}
+    keys = [k for k in next(iter(runs.values()))[0] if k != "step"]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.8), sharey=True, layout="constrained")
+    for i, (name, rows) in enumerate(runs.items()):
+        for ax, key in zip(axes, keys):
+            ax.plot([r["step"] for r in rows], [r[key] for r in rows], marker="o", ms=3, color=f"C{i // 2 % 10}",
+                    ls="-" if name.endswith("seed0") else "--", label=name)
+    for ax, key in zip(axes, keys):
+        ax.axhline(0.5, color="k", ls=":", lw=0.8)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("step")
+    axes[0].set_ylabel("AUC")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"AUC on the selection songs' {subset} segments against the training step (0.5: cannot tell)")
+    out = path.with_suffix(".png")
+    fig.savefig(out, dpi=90)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("runs", nargs="+", type=Path, help="run folders (their checkpoint.pt) or checkpoint files")
+    p.add_argument("runs", nargs="*", type=Path, help="run folders (their checkpoint.pt) or checkpoint files")
+    p.add_argument("--report", type=Path, help="draw an --append file's AUCs against the step (FILE.png)")
     p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="MUSDB18-7 (its selection songs are used)")
     p.add_argument("--out", type=Path, help="a JSON file for the results (default: print only)")
     p.add_argument("--append", type=Path, help="a JSON-lines file: one line per run and checkpoint step, each "
                    "measured once (a checkpoint whose step is already there is skipped)")
     args = p.parse_args()
+    if args.report:
+        print(report(args.report))
+        return
     torch.set_num_threads(1)
     seen = set()
     if args.append and args.append.is_file():
