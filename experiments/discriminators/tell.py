@@ -113,7 +113,9 @@ def tell(checkpoint: Path, root: Path) -> dict:
 
 def report(path: Path, subset: str = "voiced") -> Path:
     """``<path>.png``: every AUC of an ``--append`` file against the training step, one line per run (a row's
-    first point is its seed's warm-up), with the 0.5 of a discriminator that cannot tell."""
+    first point is its seed's warm-up), with the 0.5 of a discriminator that cannot tell; ``<path>.md``: each
+    run's first and last point, also written into this folder's README between ``<!-- <stem>:start -->`` and
+    ``<!-- <stem>:end -->``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,6 +144,18 @@ def report(path: Path, subset: str = "voiced") -> Path:
     fig.suptitle(f"AUC on the selection songs' {subset} segments against the training step (0.5: cannot tell)")
     out = path.with_suffix(".png")
     fig.savefig(out, dpi=90)
+    short = {k: k.replace("instrumental", "instr.").replace(" vs ", " / ") for k in keys}
+    lines = ["| run | step | " + " | ".join(short.values()) + " |", "|---" * (len(keys) + 2) + "|"]
+    for name, rows in runs.items():
+        for r in (rows[0], rows[-1]) if len(rows) > 1 else rows:
+            lines.append(f"| {name} | {r['step']} | " + " | ".join(f"{r[k]:.2f}" for k in keys) + " |")
+    table = "\n".join(lines) + "\n"
+    path.with_suffix(".md").write_text(table)
+    readme = Path(__file__).with_name("README.md")
+    start, end = f"<!-- {path.stem}:start -->", f"<!-- {path.stem}:end -->"
+    if readme.is_file() and start in (doc := readme.read_text()) and end in doc:
+        head, rest = doc.split(start, 1)
+        readme.write_text(head + start + "\n" + table + end + rest.split(end, 1)[1])
     return out
 
 
