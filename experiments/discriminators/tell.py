@@ -73,15 +73,16 @@ def score(d, mag: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def tell(checkpoint: Path, root: Path) -> dict:
-    """The AUCs of one checkpoint on the selection songs (see the module docstring)."""
+def tell(checkpoint: Path, root: Path, split: str = "select") -> dict:
+    """The AUCs of one checkpoint on the selection songs (see the module docstring), or on another split of the
+    train subset (``"train"``: the songs it trained on, whose mixtures and instrumentals it saw unpaired)."""
     state = load_checkpoint(checkpoint)
     cfg = Config.from_dict(state["config"])
     g, d_A, d_C = build_models(cfg)
     for net, key in ((g, "g"), (d_A, "d_A"), (d_C, "d_C")):
         load_weights(net, state[key], key, state["path"])
         net.eval()
-    songs = load_songs(root, subset="train", split="select", sample_rate=cfg.spectral.sample_rate, mono=True)
+    songs = load_songs(root, subset="train", split=split, sample_rate=cfg.spectral.sample_rate, mono=True)
     mix, acc, which = segments(songs, cfg.spectral.segment_samples)
     stft = STFT(cfg.spectral)
     A, C = crop(stft(mix)), crop(stft(acc))
@@ -98,7 +99,7 @@ def tell(checkpoint: Path, root: Path) -> dict:
     s = {"c": score(d_C, c), "g(a)": score(d_C, g_a), "a": score(d_C, a),
          "g(a) at unit peak": score(d_C, g_a / peak(g_a) * peak(a)), "a at g(a)'s peak": score(d_C, a / peak(a) * peak(g_a)),
          "real a": score(d_A, a), "abar": score(d_A, abar)}
-    out = {"checkpoint": str(checkpoint), "step": state["step"], "songs": [x.name for x in songs],
+    out = {"checkpoint": str(checkpoint), "step": state["step"], "split": split, "songs": [x.name for x in songs],
            "segments": len(which), "voiced_segments": int(voiced.sum()),
            "mean_mask_on_mixtures": round(float(mask_a.mean()), 4)}
     for name, subset in (("all", np.ones_like(voiced)), ("voiced", voiced)):
@@ -164,6 +165,8 @@ def main() -> None:
     p.add_argument("runs", nargs="*", type=Path, help="run folders (their checkpoint.pt) or checkpoint files")
     p.add_argument("--report", type=Path, help="draw an --append file's AUCs against the step (FILE.png)")
     p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="MUSDB18-7 (its selection songs are used)")
+    p.add_argument("--split", default="select", choices=("select", "train"),
+                   help="the songs: held out (select, the default) or those training drew from (train)")
     p.add_argument("--out", type=Path, help="a JSON file for the results (default: print only)")
     p.add_argument("--append", type=Path, help="a JSON-lines file: one line per run and checkpoint step, each "
                    "measured once (a checkpoint whose step is already there is skipped)")
@@ -181,7 +184,7 @@ def main() -> None:
         name = run.name if run.is_dir() else run.stem
         if not path.is_file() or (args.append and (name, load_checkpoint(path)["step"]) in seen):
             continue
-        results[name] = r = tell(path, args.root)
+        results[name] = r = tell(path, args.root, args.split)
         if args.append:
             args.append.parent.mkdir(parents=True, exist_ok=True)
             with open(args.append, "a") as f:
