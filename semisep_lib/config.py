@@ -89,6 +89,11 @@ class LossConfig:
     GAN_A: float = 3.0
     GAN_C: float = 3.0
     detach_bbar: bool = False  # the authors detach nothing
+    # not in the paper: the discriminators also learn from fakes that need no g and no clean voice — d_C that a
+    # real mixture is not an instrumental, d_A that a real instrumental is not a mixture — with this weight
+    # (0: the paper's discriminators). A guard against their forgetting the voice while they chase g
+    # (experiments/discriminators).
+    d_anchor: float = 0.0
 
     def weights(self) -> dict[str, float]:
         """The six weights by name."""

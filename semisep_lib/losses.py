@@ -62,6 +62,11 @@ def lsgan_generator(scores: list[torch.Tensor]) -> torch.Tensor:
     return sum(((s - 1) ** 2).mean() for s in scores)
 
 
+def lsgan_fake(scores: list[torch.Tensor]) -> torch.Tensor:
+    """LSGAN loss of a discriminator on fakes alone: ``Σ_scales mean(D(fake)²)`` (the anchors of ``d_anchor``)."""
+    return sum((s**2).mean() for s in scores)
+
+
 def lsgan_discriminator(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
     """LSGAN loss of a discriminator: ``Σ_scales mean(D(fake)²) + mean((D(real) − 1)²)``."""
     return sum((f**2).mean() + ((r - 1) ** 2).mean() for r, f in zip(real, fake))
@@ -198,7 +203,9 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
     """One discriminator step's loss: ``d_C`` tells real instrumentals ``c`` from ``g(a)``; ``d_A`` tells real
     mixtures from synthetic ones ``ā``. ``A_real`` is a batch of real mixtures other than ``A``. Fakes are made
     without gradient to ``g``; each discriminator scores its real and fake batches in one call. A
-    discriminator whose GAN term is off is not trained."""
+    discriminator whose GAN term is off is not trained. With ``loss.d_anchor > 0`` each also scores fakes that
+    need no ``g`` — ``d_C`` the real mixtures, ``d_A`` the real instrumentals — weighted by it and logged apart
+    (``D_C_anchor``, ``D_A_anchor``), so that ``D_C`` and ``D_A`` stay the paper's losses."""
     w = loss.weights()
     if getattr(d_C, "sees_level", False):
         A, C, A_real = unit_peak(A, C, A_real)
@@ -208,11 +215,20 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
         g_a = mask_a * a
         abar = magnitude(synthetic_mixture(A, mask_a, C)[1]) if w["GAN_A"] > 0 else None
     parts: dict[str, torch.Tensor] = {}
-    if w["GAN_C"] > 0:
-        parts["D_C"] = lsgan_discriminator(*batched(d_C, c, g_a))
-    if w["GAN_A"] > 0:
-        parts["D_A"] = lsgan_discriminator(*batched(d_A, magnitude(A_real), abar))
-    total = sum(parts.values()) if parts else None
+    anchor = loss.d_anchor
+    a_real = magnitude(A_real)
+    if w["GAN_C"] > 0:  # with an anchor, the real mixtures are d_C's fakes too: a mixture is not an instrumental
+        scores = batched(d_C, c, g_a, *([a_real] if anchor else []))
+        parts["D_C"] = lsgan_discriminator(*scores[:2])
+        if anchor:
+            parts["D_C_anchor"] = lsgan_fake(scores[2])
+    if w["GAN_A"] > 0:  # and the real instrumentals are d_A's: an instrumental is not a mixture
+        scores = batched(d_A, a_real, abar, *([c] if anchor else []))
+        parts["D_A"] = lsgan_discriminator(*scores[:2])
+        if anchor:
+            parts["D_A_anchor"] = lsgan_fake(scores[2])
+    weight = {"D_C_anchor": anchor, "D_A_anchor": anchor}
+    total = sum(weight.get(k, 1.0) * v for k, v in parts.items()) if parts else None
     return total, {k: float(v.item()) for k, v in parts.items()}
 
 

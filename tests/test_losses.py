@@ -1,5 +1,8 @@
 """The six terms against hand computations, the identity's zero R-losses, and term switches."""
 
+import dataclasses
+
+import pytest
 import torch
 
 from semisep_lib.config import TERMS, Config
@@ -132,6 +135,31 @@ def test_discriminator_losses_train_only_active_discriminators():
     assert all(p.grad is None for p in g.parameters())  # fakes are made without gradient to g
     total, log = discriminator_losses(g, d_A, d_C, A, C, A, cfg.loss.without(["GAN_A"]))
     assert set(log) == {"D_C"}
+
+
+def test_anchored_discriminators_also_learn_that_a_mixture_is_not_an_instrumental_and_back():
+    """``d_anchor``: d_C's fakes include the real mixtures, d_A's the real instrumentals, weighted by it and logged
+    apart; the paper's D_C and D_A are unchanged, and 0 is the paper's step exactly."""
+    from semisep_lib.losses import lsgan_fake
+    from semisep_lib.spectral import magnitude
+
+    cfg = Config.from_preset("smoke")
+    torch.manual_seed(0)
+    g, d_A, d_C = build_models(cfg)
+    A, C = _batch(cfg)
+    A_real = A.flip(0)
+    plain, plain_log = discriminator_losses(g, d_A, d_C, A, C, A_real, cfg.loss)
+    anchored = dataclasses.replace(cfg.loss, d_anchor=0.5)
+    total, log = discriminator_losses(g, d_A, d_C, A, C, A_real, anchored)
+    assert set(log) == {"D_A", "D_C", "D_A_anchor", "D_C_anchor"}
+    assert log["D_A"] == pytest.approx(plain_log["D_A"]) and log["D_C"] == pytest.approx(plain_log["D_C"])
+    with torch.no_grad():
+        assert log["D_C_anchor"] == pytest.approx(float(lsgan_fake(d_C(magnitude(A_real)))), rel=1e-5)
+        assert log["D_A_anchor"] == pytest.approx(float(lsgan_fake(d_A(magnitude(C)))), rel=1e-5)
+    expected = plain + 0.5 * (log["D_C_anchor"] + log["D_A_anchor"])
+    assert total.item() == pytest.approx(expected.item(), rel=1e-5)
+    _, log = discriminator_losses(g, d_A, d_C, A, C, A_real, anchored.without(["GAN_A"]))
+    assert set(log) == {"D_C", "D_C_anchor"}
 
 
 def test_discriminators_that_see_level_tell_an_attenuated_g_a_from_c():
