@@ -76,6 +76,8 @@ class ModelConfig:
     d_sees_level: bool = False  # True: as the authors, inputs are scaled to unit peak once and d_A/d_C see
     # levels (g(a) keeps a's scale, so removing too much shows as a quieter instrumental); False: every
     # discriminator input is renormalised by its own peak, so a uniformly attenuated g(a) looks like c
+    d_spectral_norm: bool = False  # not in the paper: every convolution of d_A/d_C spectrally normalised
+    # (each layer at most 1-Lipschitz), so that a small change of g(a) cannot swing their scores far
 
 
 @dataclass

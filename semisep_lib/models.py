@@ -78,17 +78,19 @@ class MaskNet(nn.Module):
 
 class PatchDiscriminator(nn.Module):
     """One scale: ``layers`` stride-2 4×4 convolutions (channels doubling up to 8× the first), LeakyReLU 0.2,
-    no normalisation, then a 1×1 convolution to a map of patch scores."""
+    no normalisation, then a 1×1 convolution to a map of patch scores; with ``spectral_norm`` (not the paper's)
+    every convolution's weight is divided by its largest singular value."""
 
-    def __init__(self, ch: int, layers: int):
+    def __init__(self, ch: int, layers: int, spectral_norm: bool = False):
         super().__init__()
+        norm = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda conv: conv)
         mods: list[nn.Module] = []
         c_in = 1
         for i in range(layers):
             c_out = ch * min(2**i, 8)
-            mods += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+            mods += [norm(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, True)]
             c_in = c_out
-        mods.append(nn.Conv2d(c_in, 1, 1))
+        mods.append(norm(nn.Conv2d(c_in, 1, 1)))
         self.net = nn.Sequential(*mods)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,7 +107,7 @@ class MultiScaleDiscriminator(nn.Module):
         super().__init__()
         self.power = spectral.compress
         self.sees_level = bool(model.d_sees_level)
-        self.scales = nn.ModuleList(PatchDiscriminator(model.d_channels, model.d_layers)
+        self.scales = nn.ModuleList(PatchDiscriminator(model.d_channels, model.d_layers, model.d_spectral_norm)
                                     for _ in range(model.d_scales))
         self.pool = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from semisep_lib.config import Config
-from semisep_lib.models import MaskNet, build_models, count_parameters
+from semisep_lib.models import MaskNet, MultiScaleDiscriminator, build_models, count_parameters
 
 
 @pytest.mark.parametrize("preset", ["smoke", "cpu"])
@@ -63,3 +63,24 @@ def test_compressed_domain_mask_is_the_linear_mask_to_the_power_one_over_compres
     assert torch.allclose((m_cmp * mag) ** c, m_lin * mag ** c, atol=1e-5)
     with pytest.raises(ValueError, match="mask_domain"):
         build_models(cfg.updated({"model": {"mask_domain": "log"}}))
+
+
+def test_spectrally_normalised_discriminators_have_unit_spectral_norm_layers():
+    """``d_spectral_norm``: each convolution's weight, as a matrix (out, in·kh·kw), has largest singular value 1
+    once power iteration has run; the scores keep their shapes; off, the paper's discriminator is untouched."""
+    import dataclasses
+
+    cfg = Config.from_preset("smoke")
+    plain = MultiScaleDiscriminator(cfg.model, cfg.spectral)
+    assert not any("parametrizations" in k for k in plain.state_dict())
+    torch.manual_seed(0)
+    d = MultiScaleDiscriminator(dataclasses.replace(cfg.model, d_spectral_norm=True), cfg.spectral)
+    x = torch.rand(2, 64, 32)
+    for _ in range(30):  # training-mode calls refine the power iteration's estimate
+        out = d(x)
+    assert [o.shape for o in out] == [o.shape for o in plain(x)]
+    convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == cfg.model.d_scales * (cfg.model.d_layers + 1)
+    for conv in convs:
+        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
+        assert sigma == pytest.approx(1.0, abs=0.05)

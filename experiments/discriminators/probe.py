@@ -1,5 +1,6 @@
 """A short probe of a change to the game: one row of the long ablation, continued from its seed's warm-up with
-some config values changed, then asked by ``tell.py`` what its discriminators can tell.
+some config values changed (or from its own warm-up with them), then asked by ``tell.py`` what its
+discriminators can tell.
 
 The row is trained exactly as ``reproduce --profile long --data musdb`` trains it (the long profile's config and
 overrides, the same data split, validated on the selection songs every 250 steps), so its selection-song curve
@@ -44,7 +45,8 @@ def main() -> None:
     p.add_argument("--set", nargs="+", default=[], metavar="SECTION.KEY=VALUE", help="config values to change")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--steps", type=int, required=True, help="training steps, the warm-up's included")
-    p.add_argument("--warm-up", type=Path, required=True, help="the seed's warm-up run folder (its checkpoint.pt)")
+    p.add_argument("--warm-up", type=Path, help="the seed's warm-up run folder (its checkpoint.pt); without it the "
+                   "probe runs its own warm-up (a change to the discriminators' layout needs one)")
     p.add_argument("--out", type=Path, required=True, help="the probe's run folder (resumed if it has a checkpoint)")
     p.add_argument("--root", type=Path, default=DEFAULT_ROOT)
     args = p.parse_args()
@@ -52,12 +54,13 @@ def main() -> None:
     cfg = Config.from_preset("long").updated(preset("long").reproduce.overrides).updated(changes(args.set))
     cfg.train.steps, cfg.train.seed = args.steps, args.seed
     td = load_training_data(cfg, args.root)  # reproduce's split: seed 0 for every row
-    if not (args.out / "checkpoint.pt").exists():
+    if args.warm_up and not (args.out / "checkpoint.pt").exists():
         args.out.mkdir(parents=True, exist_ok=True)
         shutil.copy(args.warm_up / "checkpoint.pt", args.out / "checkpoint.pt")
     train(cfg, td, args.out, progress=False, validator=mask_validator(td, cfg))
     curve = [json.loads(line) for line in (args.out / "valid.jsonl").read_text().splitlines()]
     line = {"probe": args.out.name, "set": args.set, "seed": args.seed,
+            "warm_up": str(args.warm_up) if args.warm_up else "its own",
             "selection_sdr": {v["step"]: round(v["val_sdr"], 3) for v in curve},
             "selection_vocal_fraction": {v["step"]: round(v["val_vocal_fraction"], 3) for v in curve},
             **tell(args.out / "checkpoint.pt", args.root)}
