@@ -101,6 +101,8 @@ def render(results: dict, command: str) -> str:
                     secs += f" (best of {len(r['times'])}, median {f(r['seconds_median'], 3)})"
             L.append(f"| {name} | {timed} | {secs} | {f(rt)} | {f(r['peak_rss_mb'], 0)} | "
                      f"{'—' if name == 'ours-cpu' else f(r['ours_cpu_speedup'])} |")
+        for name, why in sep.get("skipped", {}).items():
+            L.append(f"| {name} | skipped: {why} | | | | |")
         again = [f"{k} (load {r['remeasured']['load_average'][0]})" for k, r in main.items() if r.get("remeasured")]
         if again:
             L.append(f"\nRe-measured together with `--remeasure` (see above): {', '.join(again)}; the ratios use "
