@@ -47,6 +47,8 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 #: The repository's committed results (``results/``): tables that ``reproduce`` wrote, copied there by
 #: ``scripts/collect_results.py``. Absent from an installed package; the notebooks then skip what reads it.
 RESULTS_DIR = NOTEBOOK_DIR.parent / "results"
+#: The repository's experiments (``experiments/``): studies with their own scripts and committed results.
+EXPERIMENTS_DIR = NOTEBOOK_DIR.parent / "experiments"
 #: The profiles a notebook runs at: the scales of the preset registry (``config.PRESETS``), each with its
 #: ``NotebookProfile`` (training songs, threads, and the length of every run below).
 PROFILES = tuple(name for name, p in PRESETS.items() if p.notebook is not None)
@@ -483,6 +485,16 @@ def committed_ablations(directory: str | Path = RESULTS_DIR, data: str = "musdb"
     return found
 
 
+def committed_discriminator_tests(directory: str | Path = EXPERIMENTS_DIR / "discriminators" / "results",
+                                  name: str = "long-ablation") -> dict:
+    """What ``experiments/discriminators/tell.py --report`` committed for a run: ``{"table": <name>.md,
+    "figure": <name>.png}`` — how well the discriminators of every row tell real from fake on held-out songs,
+    against the step. ``{}`` when absent (an installed package has no ``experiments/``)."""
+    table, figure = Path(directory) / f"{name}.md", Path(directory) / f"{name}.png"
+    return {"table": table.read_text(), "figure": figure} if table.is_file() and figure.is_file() else {}
+
+
 __all__ = ["NOTEBOOK_DIR", "NOTEBOOK_RUNS", "PROFILES", "training_steps", "NotebookError", "list_notebooks",
            "run_notebooks", "Session", "setup", "superposition_errors", "layer_shapes", "parameter_table", "FixedMask", "hand_made_maps", "map_terms",
-           "fit_terms", "RESULTS_DIR", "committed_ablations"]
+           "fit_terms", "RESULTS_DIR", "committed_ablations", "EXPERIMENTS_DIR",
+           "committed_discriminator_tests"]

@@ -225,6 +225,18 @@ def _tiny_notebooks(folder: Path, fail: bool) -> Path:
 
 
 @pytest.mark.slow
+def test_committed_discriminator_tests_are_read_when_both_files_are_there(tmp_path):
+    from semisep_lib.notebooks import EXPERIMENTS_DIR, committed_discriminator_tests
+
+    assert committed_discriminator_tests(tmp_path) == {}
+    (tmp_path / "long-ablation.md").write_text("| run | step |")
+    assert committed_discriminator_tests(tmp_path) == {}  # no figure yet
+    (tmp_path / "long-ablation.png").write_bytes(b"png")
+    assert committed_discriminator_tests(tmp_path) == {"table": "| run | step |", "figure": tmp_path / "long-ablation.png"}
+    if EXPERIMENTS_DIR.is_dir():  # the repository's own
+        assert committed_discriminator_tests()["table"].startswith("| run | step |")
+
+
 def test_committed_ablations_are_read_from_results_per_protocol(tmp_path):
     import json
     v4, v3 = (PROTOCOL_FILES[p]["name"] for p in ("v4", "v3"))
