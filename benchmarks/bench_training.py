@@ -78,7 +78,7 @@ def run_step_case(preset: str, threads: int, warmup: int, steps: int, variant: d
     def iteration() -> None:
         nonlocal t_d, t_g
         t0 = time.perf_counter()
-        for _ in range(d_steps):
+        for _ in range(tc.d_steps):
             A, Cc, A_real = batch(), batch(), batch()
             with autocast():
                 d_loss, _ = discriminator_losses(g, d_A, d_C, A, Cc, A_real, cfg.loss)
