@@ -96,6 +96,9 @@ class LossConfig:
     # (0: the paper's discriminators). A guard against their forgetting the voice while they chase g
     # (experiments/discriminators).
     d_anchor: float = 0.0
+    # not in the paper: d_C's real examples are g(c), instrumentals passed through g, instead of c — both sides
+    # then carry g's mask, so that d_C cannot tell them apart by it and is left with the voice
+    d_C_real_through_g: bool = False
 
     def weights(self) -> dict[str, float]:
         """The six weights by name."""

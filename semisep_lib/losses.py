@@ -205,7 +205,8 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
     without gradient to ``g``; each discriminator scores its real and fake batches in one call. A
     discriminator whose GAN term is off is not trained. With ``loss.d_anchor > 0`` each also scores fakes that
     need no ``g`` — ``d_C`` the real mixtures, ``d_A`` the real instrumentals — weighted by it and logged apart
-    (``D_C_anchor``, ``D_A_anchor``), so that ``D_C`` and ``D_A`` stay the paper's losses."""
+    (``D_C_anchor``, ``D_A_anchor``), so that ``D_C`` and ``D_A`` stay the paper's losses. With
+    ``loss.d_C_real_through_g`` ``d_C``'s real examples are ``g(c)`` instead of ``c``."""
     w = loss.weights()
     if getattr(d_C, "sees_level", False):
         A, C, A_real = unit_peak(A, C, A_real)
@@ -213,12 +214,13 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
         a, c = magnitude(A), magnitude(C)
         mask_a = g.mask(a)
         g_a = mask_a * a
+        c_real = g.mask(c) * c if loss.d_C_real_through_g else c  # d_C's real side
         abar = magnitude(synthetic_mixture(A, mask_a, C)[1]) if w["GAN_A"] > 0 else None
     parts: dict[str, torch.Tensor] = {}
     anchor = loss.d_anchor
     a_real = magnitude(A_real)
     if w["GAN_C"] > 0:  # with an anchor, the real mixtures are d_C's fakes too: a mixture is not an instrumental
-        scores = batched(d_C, c, g_a, *([a_real] if anchor else []))
+        scores = batched(d_C, c_real, g_a, *([a_real] if anchor else []))
         parts["D_C"] = lsgan_discriminator(*scores[:2])
         if anchor:
             parts["D_C_anchor"] = lsgan_fake(scores[2])

@@ -162,6 +162,23 @@ def test_anchored_discriminators_also_learn_that_a_mixture_is_not_an_instrumenta
     assert set(log) == {"D_C", "D_C_anchor"}
 
 
+def test_d_c_can_see_instrumentals_through_g_as_its_real_side():
+    """``d_C_real_through_g``: d_C's real examples are g(c); its fakes and d_A are unchanged."""
+    from semisep_lib.spectral import magnitude
+
+    cfg = Config.from_preset("smoke")
+    torch.manual_seed(0)
+    g, d_A, d_C = build_models(cfg)
+    A, C = _batch(cfg)
+    _, plain = discriminator_losses(g, d_A, d_C, A, C, A, cfg.loss)
+    _, log = discriminator_losses(g, d_A, d_C, A, C, A, dataclasses.replace(cfg.loss, d_C_real_through_g=True))
+    with torch.no_grad():
+        a, c = magnitude(A), magnitude(C)
+        expected = lsgan_discriminator(d_C(g(c)), d_C(g(a)))
+    assert log["D_C"] == pytest.approx(expected.item(), rel=1e-5) and log["D_C"] != pytest.approx(plain["D_C"])
+    assert log["D_A"] == pytest.approx(plain["D_A"])
+
+
 def test_discriminators_that_see_level_tell_an_attenuated_g_a_from_c():
     """Scale-invariant discriminators score 0.5·c as c; with ``d_sees_level`` they do not, and the losses
     scale mixtures and instrumentals to unit peak first, so the step does not depend on the input level."""

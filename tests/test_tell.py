@@ -40,7 +40,7 @@ def test_a_checkpoint_is_measured_on_the_selection_songs_and_reported(tell, toy_
     out = tell.tell(tmp_path / "run" / "checkpoint.pt", toy_root)
     assert out["step"] == 7 and out["songs"] == list_tracks(toy_root, "train", "select")
     assert out["segments"] >= out["voiced_segments"] > 0
-    assert all(0 <= v <= 1 for part in ("all", "voiced") for v in out[part].values()) and len(out["all"]) == 5
+    assert all(0 <= v <= 1 for part in ("all", "voiced") for v in out[part].values()) and len(out["all"]) == 6
     log = tmp_path / "auc.jsonl"
     monkeypatch.setattr("sys.argv", ["tell.py", str(tmp_path / "run"), "--root", str(toy_root), "--append", str(log)])
     tell.main()

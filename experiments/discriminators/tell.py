@@ -9,7 +9,8 @@ accompaniment is the voice:
 * ``d_C``: real instrumentals ``c`` against ``g(a)`` (its game), and against the raw mixtures ``a`` (can it hear
   the voice at all?); and two controls for the level cue (where the discriminators see levels, ``g(a)`` is
   quieter than a unit-peak instrumental whatever it removed): ``g(a)`` brought back to unit peak, and the mixture
-  brought down to ``g(a)``'s peak;
+  brought down to ``g(a)``'s peak; and ``g(c)`` against ``g(a)``, both through ``g`` (the real side of
+  ``loss.d_C_real_through_g``);
 * ``d_A``: real mixtures against synthetic ones ``ā = b̄ + c'`` (``b̄ = (1 − mask(a))·A`` of one segment, ``c'``
   the accompaniment of a segment of another song).
 
@@ -96,7 +97,7 @@ def tell(checkpoint: Path, root: Path, split: str = "select") -> dict:
     abar = magnitude(synthetic_mixture(A, mask_a, C_other)[1])
     g_a = mask_a * a
     peak = lambda x: x.flatten(1).amax(1).clamp_min(1e-8)[:, None, None]  # noqa: E731 - (batch, 1, 1)
-    s = {"c": score(d_C, c), "g(a)": score(d_C, g_a), "a": score(d_C, a),
+    s = {"c": score(d_C, c), "g(a)": score(d_C, g_a), "a": score(d_C, a), "g(c)": score(d_C, g.mask(c) * c),
          "g(a) at unit peak": score(d_C, g_a / peak(g_a) * peak(a)), "a at g(a)'s peak": score(d_C, a / peak(a) * peak(g_a)),
          "real a": score(d_A, a), "abar": score(d_A, abar)}
     out = {"checkpoint": str(checkpoint), "step": state["step"], "split": split, "songs": [x.name for x in songs],
@@ -105,6 +106,7 @@ def tell(checkpoint: Path, root: Path, split: str = "select") -> dict:
     for name, subset in (("all", np.ones_like(voiced)), ("voiced", voiced)):
         out[name] = {"d_C: instrumental vs g(a)": auc(s["c"], s["g(a)"][subset]),
                      "d_C: instrumental vs mixture": auc(s["c"], s["a"][subset]),
+                     "d_C: g(instrumental) vs g(a)": auc(s["g(c)"], s["g(a)"][subset]),
                      "d_C: instrumental vs g(a) at the mixture's peak": auc(s["c"], s["g(a) at unit peak"][subset]),
                      "d_C: instrumental vs mixture at g(a)'s peak": auc(s["c"], s["a at g(a)'s peak"][subset]),
                      "d_A: mixture vs synthetic": auc(s["real a"][subset], s["abar"])}
@@ -130,11 +132,12 @@ def report(path: Path, subset: str = "voiced") -> Path:
     runs = {name: sorted({r["step"]: r for r in [warm.get(name.rpartition("-seed")[2], rows[0])] + rows}.values(),
                          key=lambda r: r["step"])
             for name, rows in sorted(runs.items()) if not name.startswith("warm-up") or len(runs) == len(warm)}
-    keys = [k for k in next(iter(runs.values()))[0] if k != "step"]
+    keys = list(dict.fromkeys(k for rows in runs.values() for r in rows for k in r if k != "step"))
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.8), sharey=True, layout="constrained")
     for i, (name, rows) in enumerate(runs.items()):
         for ax, key in zip(axes, keys):
-            ax.plot([r["step"] for r in rows], [r[key] for r in rows], marker="o", ms=3, color=f"C{i // 2 % 10}",
+            have = [r for r in rows if key in r]  # a question added later is missing from earlier lines
+            ax.plot([r["step"] for r in have], [r[key] for r in have], marker="o", ms=3, color=f"C{i // 2 % 10}",
                     ls="-" if name.endswith("seed0") else "--", label=name)
     for ax, key in zip(axes, keys):
         ax.axhline(0.5, color="k", ls=":", lw=0.8)
@@ -149,7 +152,8 @@ def report(path: Path, subset: str = "voiced") -> Path:
     lines = ["| run | step | " + " | ".join(short.values()) + " |", "|---" * (len(keys) + 2) + "|"]
     for name, rows in runs.items():
         for r in (rows[0], rows[-1]) if len(rows) > 1 else rows:
-            lines.append(f"| {name} | {r['step']} | " + " | ".join(f"{r[k]:.2f}" for k in keys) + " |")
+            lines.append(f"| {name} | {r['step']} | " + " | ".join(f"{r[k]:.2f}" if k in r else "–" for k in keys)
+                         + " |")
     table = "\n".join(lines) + "\n"
     path.with_suffix(".md").write_text(table)
     readme = Path(__file__).with_name("README.md")
