@@ -229,8 +229,7 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
         parts["D_A"] = lsgan_discriminator(*scores[:2])
         if anchor:
             parts["D_A_anchor"] = lsgan_fake(scores[2])
-    weight = {"D_C_anchor": anchor, "D_A_anchor": anchor}
-    total = sum(weight.get(k, 1.0) * v for k, v in parts.items()) if parts else None
+    total = sum((anchor if k.endswith("_anchor") else 1.0) * v for k, v in parts.items()) if parts else None
     return total, {k: float(v.item()) for k, v in parts.items()}
 
 
