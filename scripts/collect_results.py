@@ -3,8 +3,7 @@
     python scripts/collect_results.py reproduce runs/reproduce-cpu-toy results/reproduce-cpu-toy
     python scripts/collect_results.py curve runs/pretrained results/pretrained
 
-Nothing is computed here: tables, JSON and timings are copied as the commands wrote them (with, where the run
-has them, Kendall's τ in ordering.json, the paper's-protocol tables in paper-protocol/, and the per-method
+Tables, JSON and timings are copied as the commands wrote them (with, where the run has them, Kendall's τ in ordering.json, the paper's-protocol tables in paper-protocol/, and the per-method
 scores in scores/ and scores-v3/ — from which `reproduce` continues a run whose models are gone). Of every
 trained row only its small files travel (runs/<row>/summary.json and valid.jsonl: the best step and the curve on
 the selection songs; never its weights), drawn per seed in selection-curves-seed<N>.png, and its training log
@@ -13,8 +12,9 @@ game of every row: each discriminator's loss and g's GAN terms beside what a dis
 real from fake scores (it answers 0.5 everywhere: 0.5 per scale for D, 0.25 per scale for g). A reproduction still
 running (no tables yet: the long profile scores each row as it is trained) gives what it has so far: its scores
 and rows, so that it can continue from a clone —
-`cp -r results/reproduce-long-musdb/. runs/reproduce-long-musdb/` and the same command. The learning curve of
-`curve` is drawn from the run's own valid.jsonl (copied beside it).
+`cp -r results/reproduce-long-musdb/. runs/reproduce-long-musdb/` and the same command — and, in so-far/, the
+one thing computed here: Table 3 of the rows scored so far under each protocol, by the library's own `tables`.
+The learning curve of `curve` is drawn from the run's own valid.jsonl (copied beside it).
 """
 
 import json
@@ -25,9 +25,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from semisep_lib.data import list_tracks
+from semisep_lib.paper import PAPER_TABLE3
 from semisep_lib.plots import compare_runs, read_jsonl, validation_curves
+from semisep_lib.reproduce import ABLATION, PROTOCOL_FILES, row_key, run_name
+from semisep_lib.tables import ordering, summarise, table3
 
 GAME = ("D_A", "D_C", "GAN_A", "GAN_C")  # the losses of game-seed<N>.png
+DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "musdb18-7"  # names the selection songs
 
 
 def block_means(log: Path, every: int = 50) -> list[dict]:
@@ -87,6 +92,40 @@ def rows_on_selection_songs(src: Path, dest: Path) -> None:
         fig.savefig(dest / f"game-seed{seed}.png", dpi=100)
 
 
+def table3_so_far(src: Path, dest: Path, root: Path = DEFAULT_ROOT) -> list[str]:
+    """While a reproduction runs: Table 3 of the rows scored so far under every protocol, from its scores/ and
+    scores-v3/ as they are (``so-far/table3.md``, ``so-far/paper-protocol/table3.md``, their JSON and
+    ``so-far/ordering.json``: what each removal costs against the full method, ours beside the paper's; τ only
+    over the rows there). A row counts once every seed scored so far under v4 is also scored under v3; seeds
+    are those of the full method. Returns the labels written (none: nothing is written)."""
+    seeds = sorted(int(p.stem.rpartition("-seed")[2]) for p in (src / "scores").glob(f"{run_name('all losses')}-seed*.json"))
+    keys = {label: [row_key(label, s) for s in seeds] for label in ABLATION}
+    done = [label for label, ks in keys.items() if seeds and all(
+        (src / PROTOCOL_FILES[p]["scores"] / f"{k}.json").is_file() for k in ks for p in PROTOCOL_FILES)]
+    if not done:
+        return []
+    config = yaml.safe_load((src / "runs" / keys[done[0]][0] / "config.yaml").read_text()) \
+        if (src / "runs" / keys[done[0]][0] / "config.yaml").is_file() else {}
+    orders = {}
+    for protocol, files in PROTOCOL_FILES.items():
+        scores = {label: [json.loads((src / files["scores"] / f"{k}.json").read_text()) for k in keys[label]]
+                  for label in done}
+        report = [t["name"] for t in scores[done[0]][0]["tracks"]]
+        select = list_tracks(root, "train", "select") if root.is_dir() else []
+        info = {"profile": config.get("preset", "?"), "data": "musdb",
+                "evaluation_songs": len(report), "evaluated_on": "report", "seeds": len(seeds),
+                "steps": config.get("train", {}).get("steps", "?"), "report_songs": report,
+                "selection_songs": select or ["(not named: data root absent)"], "protocol": files["name"]}
+        rows3 = {label: summarise(s) for label, s in scores.items()}
+        (dest / "so-far" / files["tables"]).mkdir(parents=True, exist_ok=True)
+        md = table3(rows3, dest / "so-far" / files["tables"], info, files["aggregation"])
+        (dest / "so-far" / files["tables"] / "table3.md").write_text(  # say it is not the run's table
+            md.replace("# Table 3 — ablation", "# Table 3 so far (the run is not finished) — ablation", 1))
+        orders[files["name"]] = ordering(rows3, PAPER_TABLE3)
+    (dest / "so-far" / "ordering.json").write_text(json.dumps(orders, indent=2) + "\n")
+    return done
+
+
 def main(kind: str, src: str, dest: str) -> None:
     src_p, dest_p = Path(src), Path(dest)
     dest_p.mkdir(parents=True, exist_ok=True)
@@ -105,6 +144,8 @@ def main(kind: str, src: str, dest: str) -> None:
             scored = sorted(p.stem for p in (src_p / "scores").glob("*.json"))
             print(f"{src}: still running (no tables yet); copied the {len(scored)} methods scored so far: "
                   f"{', '.join(scored) or 'none'}")
+            if rows := table3_so_far(src_p, dest_p):
+                print(f"Table 3 of the rows scored so far ({', '.join(rows)}) in {dest_p / 'so-far'}")
     elif kind == "curve":
         shutil.copy(src_p / "valid.jsonl", dest_p / "valid.jsonl")
         validation_curves(src_p).savefig(dest_p / "learning_curve.png", dpi=110)

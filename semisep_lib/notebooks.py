@@ -466,19 +466,21 @@ def committed_ablations(directory: str | Path = RESULTS_DIR, data: str = "musdb"
     was scored with (:data:`~semisep_lib.reproduce.PROTOCOL_FILES`), Kendall's τ against the paper per protocol
     name (``{}`` when the run wrote none), and, one per seed, the figures of every row's validation on the
     selection songs (``selection-curves-seed<N>.png``) and of its adversarial losses (``game-seed<N>.png``),
-    both drawn by ``scripts/collect_results.py``. ``{}`` when ``directory`` is absent (an installed package has
-    no ``results/``)."""
+    both drawn by ``scripts/collect_results.py``. A run still in progress has no tables of its own: its
+    ``so-far/`` tables (the rows scored so far) stand in, and ``"finished"`` is ``False``. ``{}`` when
+    ``directory`` is absent (an installed package has no ``results/``)."""
     found = {}
     for folder in sorted(Path(directory).glob(f"reproduce-*-{data}")):
-        tables = {}
+        finished = (folder / "table3.json").is_file()
+        tables, base = {}, folder if finished else folder / "so-far"
         for files in PROTOCOL_FILES.values():
-            where = folder / files["tables"]
+            where = base / files["tables"]
             if (where / "table3.json").is_file():
                 tables[files["name"]] = {"json": json.loads((where / "table3.json").read_text()),
                                          "markdown": (where / "table3.md").read_text()}
         if tables:
-            order = folder / "ordering.json"
-            found[folder.name] = {"tables": tables,
+            order = base / "ordering.json"
+            found[folder.name] = {"tables": tables, "finished": finished,
                                   "ordering": json.loads(order.read_text()) if order.is_file() else {},
                                   "curves": sorted(folder.glob("selection-curves-seed*.png")),
                                   "game": sorted(folder.glob("game-seed*.png"))}

@@ -237,6 +237,20 @@ def test_committed_discriminator_tests_are_read_when_both_files_are_there(tmp_pa
         assert committed_discriminator_tests()["table"].startswith("| run | step |")
 
 
+def test_a_committed_ablation_still_running_shows_its_tables_so_far(tmp_path):
+    import json
+    v4 = PROTOCOL_FILES["v4"]["name"]
+    so_far = tmp_path / "reproduce-long-musdb" / "so-far"
+    for where in (so_far, so_far / "paper-protocol"):
+        where.mkdir(parents=True)
+        (where / "table3.json").write_text(json.dumps({"rows": {"all losses": {"SDR": 3.0}}}))
+        (where / "table3.md").write_text("# Table 3 so far")
+    (so_far / "ordering.json").write_text(json.dumps({v4: {"kendall_tau": 1.0}}))
+    run = committed_ablations(tmp_path)["reproduce-long-musdb"]
+    assert not run["finished"] and run["tables"][v4]["markdown"] == "# Table 3 so far"
+    assert run["ordering"][v4]["kendall_tau"] == 1.0 and len(run["tables"]) == 2
+
+
 def test_committed_ablations_are_read_from_results_per_protocol(tmp_path):
     import json
     v4, v3 = (PROTOCOL_FILES[p]["name"] for p in ("v4", "v3"))
@@ -257,6 +271,7 @@ def test_committed_ablations_are_read_from_results_per_protocol(tmp_path):
     assert found["reproduce-long-musdb"]["ordering"][v4]["kendall_tau"] == 0.5
     assert found["reproduce-long-musdb"]["curves"] == [long / "selection-curves-seed0.png"]
     assert found["reproduce-long-musdb"]["game"] == [long / "game-seed0.png"]
+    assert found["reproduce-long-musdb"]["finished"]
     assert committed_ablations(tmp_path / "absent") == {}
     if RESULTS_DIR.is_dir():  # the repository's own: the cpu profile on MUSDB18-7 is committed
         assert "reproduce-cpu-musdb" in committed_ablations()
