@@ -7,7 +7,7 @@ import pytest
 
 from semisep_lib.cli import main
 from semisep_lib.data import selection_report_split, validation_names
-from semisep_lib.pretrained import PRETRAINED_DIR, example_vocal_sdr
+from semisep_lib.pretrained import PRETRAINED_DIR, example_vocal_sdr, render_card
 from semisep_lib.separate import default_model, load_separator
 
 CARD = PRETRAINED_DIR / "card.json"
@@ -19,6 +19,19 @@ def test_pretrained_model_is_shipped_small_with_a_card():
     assert {"ours (this model)", "mixture", "oracle IRM", "supervised same g", "NES", "NMF"} <= set(card["report"])
     assert card["command"] and "MODEL_CARD" not in card["command"]
     assert default_model() == PRETRAINED_DIR
+
+
+def test_the_card_is_its_json_rendered_and_names_the_threads_training_used():
+    """MODEL_CARD.md is card.json through ``render_card``; training time is said with the run's own thread
+    count (its ``train.threads``), not that of the process that made the card."""
+    card = json.loads(CARD.read_text())
+    assert (PRETRAINED_DIR / "MODEL_CARD.md").read_text() == render_card(card)
+    threads = card["config"]["train"].get("threads")
+    minutes = f"{card['training_seconds'] / 60:.0f} min on "
+    said = render_card(card).split(minutes)[1].split(";")[0]
+    assert said.endswith(f"{threads} torch thread" + ("" if threads == 1 else "s")) if threads else said == card["machine"]
+    made_elsewhere = {**card, "machine": "cpu, 16 torch threads", "config": {"train": {"threads": 1}}}
+    assert "16 torch threads" not in render_card(made_elsewhere) and "cpu, 1 torch thread;" in render_card(made_elsewhere)
 
 
 def test_the_card_reports_on_songs_that_chose_nothing(tmp_path):
