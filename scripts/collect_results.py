@@ -3,8 +3,9 @@
     python scripts/collect_results.py reproduce runs/reproduce-cpu-toy results/reproduce-cpu-toy
     python scripts/collect_results.py curve runs/pretrained results/pretrained
 
-Tables, JSON and timings are copied as the commands wrote them (with, where the run has them, Kendall's τ in ordering.json, the paper's-protocol tables in paper-protocol/, and the per-method
-scores in scores/ and scores-v3/ — from which `reproduce` continues a run whose models are gone). Of every
+Tables, JSON and timings are copied as the commands wrote them (with, where the run has them, Kendall's τ in
+ordering.json, the paper's-protocol tables in paper-protocol/, and the per-method scores in scores/ and
+scores-v3/ — from which `reproduce` continues a run whose models are gone). Of every
 trained row only its small files travel (runs/<row>/summary.json and valid.jsonl: the best step and the curve on
 the selection songs; never its weights), drawn per seed in selection-curves-seed<N>.png, and its training log
 averaged over blocks of 50 steps (runs/<row>/losses.jsonl), from which game-seed<N>.png draws the adversarial
@@ -104,14 +105,14 @@ def table3_so_far(src: Path, dest: Path, root: Path = DEFAULT_ROOT) -> list[str]
         (src / PROTOCOL_FILES[p]["scores"] / f"{k}.json").is_file() for k in ks for p in PROTOCOL_FILES)]
     if not done:
         return []
-    config = yaml.safe_load((src / "runs" / keys[done[0]][0] / "config.yaml").read_text()) \
-        if (src / "runs" / keys[done[0]][0] / "config.yaml").is_file() else {}
+    config_file = src / "runs" / keys[done[0]][0] / "config.yaml"
+    config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
+    select = list_tracks(root, "train", "select") if root.is_dir() else []
     orders = {}
     for protocol, files in PROTOCOL_FILES.items():
         scores = {label: [json.loads((src / files["scores"] / f"{k}.json").read_text()) for k in keys[label]]
                   for label in done}
         report = [t["name"] for t in scores[done[0]][0]["tracks"]]
-        select = list_tracks(root, "train", "select") if root.is_dir() else []
         info = {"profile": config.get("preset", "?"), "data": "musdb",
                 "evaluation_songs": len(report), "evaluated_on": "report", "seeds": len(seeds),
                 "steps": config.get("train", {}).get("steps", "?"), "report_songs": report,
