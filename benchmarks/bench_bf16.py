@@ -1,0 +1,108 @@
+"""Does `g` learn the same in bf16? The selection-song curves of runs trained with ``train.bf16`` against the fp32
+runs of the same seed, warm-up and data order.
+
+The runs are trained elsewhere (this script only reads their ``valid.jsonl``): the fp32 runs are the long
+ablation's ``all losses`` rows, the bf16 runs the same rows continued from the same warm-up with bf16 autocast::
+
+    python experiments/discriminators/probe.py --set train.bf16=true --seed S --steps 2800 \\
+        --warm-up runs/reproduce-long-musdb/runs/warm-up-seedS --out runs/probes/bf16-seedS   # S = 0, 1
+    python benchmarks/bench_bf16.py --fp32 runs/reproduce-long-musdb/runs/all-losses-seed{0,1} \\
+        --bf16 runs/probes/bf16-seed{0,1} --json benchmarks/results/bf16.json
+
+The rule (the speed issue's): bf16 is kept only if ``g``'s validation score after a fixed number of steps is
+unchanged within seed noise. The score is the mean selection-song SDR over the validations of the last 1,000 steps
+(the recipe study's criterion; one validation alone wanders by tenths of a dB from one to the next), and "within
+seed noise" is what the ablation tables call it (``tables.removal_costs``' ``beyond_seeds``): the bf16 runs' range
+over seeds overlaps the fp32 runs' range. The final and best scores are reported beside it. Seconds per ``g`` step come from the ``time`` column (validation included) between the first and the last
+validation; they are end-to-end figures of runs that each had one thread beside another process, not the
+benchmark's A/B ratio (``bench_training.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from _common import write_json
+
+
+def curve(run: Path) -> list[dict]:
+    """The run's validations on the selection songs, in step order."""
+    rows = [json.loads(line) for line in (Path(run) / "valid.jsonl").read_text().splitlines() if line.strip()]
+    return sorted(rows, key=lambda r: r["step"])
+
+
+LATE_STEPS = 1000  # the score: the mean over the validations of the last LATE_STEPS steps
+
+
+def summary(run: Path) -> dict:
+    """Late-mean, final and best selection-song SDR, the final vocal energy fraction and seconds per step."""
+    c = curve(run)
+    best = max(c, key=lambda r: r["val_sdr"])
+    span = c[-1]["step"] - c[0]["step"]
+    late = [r["val_sdr"] for r in c if r["step"] >= c[-1]["step"] - LATE_STEPS]
+    return {"run": str(run), "steps": c[-1]["step"], "late_mean_sdr": round(sum(late) / len(late), 3),
+            "final_sdr": round(c[-1]["val_sdr"], 3),
+            "best_sdr": round(best["val_sdr"], 3), "best_step": best["step"],
+            "final_vocal_fraction": round(c[-1]["val_vocal_fraction"], 4),
+            "seconds_per_step": round((c[-1]["time"] - c[0]["time"]) / span, 3) if span else None,
+            "curve": {r["step"]: round(r["val_sdr"], 3) for r in c}}
+
+
+SCORES = ("late_mean_sdr", "final_sdr", "best_sdr")
+
+
+def compare(fp32: list[Path], bf16: list[Path]) -> dict:
+    """Per seed (the i-th fp32 run beside the i-th bf16 run) the differences; over seeds, each score's range per
+    precision and whether they overlap; the verdict of the rule above (on the late mean)."""
+    if len(fp32) != len(bf16) or len(fp32) < 2:
+        raise SystemExit("Give the same number (at least 2) of fp32 and bf16 runs, seed by seed.")
+    a, b = [summary(r) for r in fp32], [summary(r) for r in bf16]
+    ranges = {k: {"fp32": [min(r[k] for r in a), max(r[k] for r in a)],
+                  "bf16": [min(r[k] for r in b), max(r[k] for r in b)]} for k in SCORES}
+    overlap = {k: r["bf16"][0] <= r["fp32"][1] and r["fp32"][0] <= r["bf16"][1] for k, r in ranges.items()}
+    seeds = []
+    for x, y in zip(a, b):
+        common = sorted(set(x["curve"]) & set(y["curve"]), key=int)
+        seeds.append({"fp32": x, "bf16": y, "difference": {k: round(y[k] - x[k], 3) for k in SCORES},
+                      "max_pointwise_difference": round(max(abs(y["curve"][s] - x["curve"][s]) for s in common), 3)})
+    speed = [x["fp32"]["seconds_per_step"] / x["bf16"]["seconds_per_step"] for x in seeds
+             if x["fp32"]["seconds_per_step"] and x["bf16"]["seconds_per_step"]]
+    fractions = [r["final_vocal_fraction"] for r in a + b]
+    return {"late_steps": LATE_STEPS, "ranges_over_seeds": ranges, "ranges_overlap": overlap, "seeds": seeds,
+            "end_to_end_speedup": [round(s, 2) for s in speed], "final_vocal_fractions": [min(fractions), max(fractions)],
+            "keep_bf16": overlap["late_mean_sdr"]}
+
+
+def markdown(result: dict) -> str:
+    """The comparison as a table (one row per seed and precision)."""
+    lines = [f"| seed | precision | mean of the last {result['late_steps']:,} steps | final | best (step) | "
+             "final vocal fraction | s / step |", "|---|---|---|---|---|---|---|"]
+    for i, s in enumerate(result["seeds"]):
+        for name in ("fp32", "bf16"):
+            r = s[name]
+            lines.append(f"| {i} | {name} | {r['late_mean_sdr']:.2f} | {r['final_sdr']:.2f} | {r['best_sdr']:.2f} "
+                         f"({r['best_step']}) | {r['final_vocal_fraction']:.3f} | {r['seconds_per_step']} |")
+    span = lambda r: f"[{r[0]:.2f}, {r[1]:.2f}]"  # noqa: E731
+    lines += ["", "Selection-song SDR (dB) over seeds, fp32 / bf16: " + "; ".join(
+        f"{k.replace('_sdr', '').replace('_', ' ')} {span(r['fp32'])} / {span(r['bf16'])}"
+        + ("" if result["ranges_overlap"][k] else " (no overlap)") for k, r in result["ranges_over_seeds"].items())
+        + f". Keep bf16 (the late means overlap): {result['keep_bf16']}."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--fp32", nargs="+", type=Path, required=True, help="fp32 run folders, one per seed")
+    p.add_argument("--bf16", nargs="+", type=Path, required=True, help="bf16 run folders, the same seeds in order")
+    p.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bf16.json")
+    args = p.parse_args()
+    result = compare(args.fp32, args.bf16)
+    result["markdown"] = markdown(result)
+    write_json(args.json, result)
+    print(result["markdown"])
+
+
+if __name__ == "__main__":
+    main()
