@@ -407,8 +407,10 @@ def _cmd_card(args: argparse.Namespace) -> None:
 def add_pretrained_commands(sub: argparse._SubParsersAction) -> None:
     """``pretrained-card``."""
     p = sub.add_parser("pretrained-card", help="install a run's best g as the pretrained model, with its card")
-    p.add_argument("--run", required=True, help="semi-supervised run directory")
-    p.add_argument("--supervised", required=True, help="supervised run of the same preset (a card baseline)")
+    p.add_argument("--run", required=True, nargs="+",
+                   help="semi-supervised run directory; of several, the best on the selection songs is installed")
+    p.add_argument("--supervised", required=True, nargs="+",
+                   help="supervised run(s) of the same preset (a card baseline; chosen likewise)")
     p.add_argument("--root", required=True, help="MUSDB18 root the runs were trained on")
     p.add_argument("--out", default=str(PRETRAINED_DIR))
     p.add_argument("--command", default="", help="the training command to record in the card")

@@ -5,12 +5,13 @@
 and ``MODEL_CARD.md``.
 ``separate`` uses it when no ``--model`` is given.
 
-:func:`build_card` (``semisep pretrained-card --run RUN --supervised SUP_RUN --root MUSDB --out
-semisep_lib/pretrained``) copies the best ``g`` of a training run, and scores it with museval on the *report*
-songs (half of musdb's validation songs; the other half, the selection songs, chose the checkpoint and the
-post-processing) with its SDR-favouring and its SIR-favouring post-processing, beside the mixture, the silent
-estimate, the oracle mask, the same ``g`` trained supervised, NES and NMF
-trained on the same data; it also stores the vocal SDR on stempeg's example track, which ``tests/test_pretrained.py`` checks (±0.1 dB).
+:func:`build_card` (``semisep pretrained-card --run RUN [RUN ...] --supervised SUP_RUN [SUP_RUN ...] --root MUSDB
+--out semisep_lib/pretrained``) copies the best ``g`` of a training run — of several candidate runs, the one whose
+best checkpoint scored highest on the selection songs (:func:`choose_run`) — and scores it with museval on the
+*report* songs (half of musdb's validation songs; the other half, the selection songs, chose the checkpoint and
+the post-processing) with its SDR-favouring and its SIR-favouring post-processing, beside the mixture, the
+silent estimate, the oracle mask, the same ``g`` trained supervised, NES and NMF trained on the same data; it
+also stores the vocal SDR on stempeg's example track, which ``tests/test_pretrained.py`` checks (±0.1 dB).
 Every number in the card comes from this command.
 """
 
@@ -65,14 +66,36 @@ def _slim_checkpoint(run: Path, dest: Path) -> dict:
     return slim
 
 
-def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: str | Path = PRETRAINED_DIR,
-               command: str = "", workers: int = 2) -> dict:
-    """Install ``run``'s best ``g`` into ``out`` and write ``card.json`` and ``MODEL_CARD.md``. NES and NMF get
-    the sizes of the run's preset (``config.PRESETS``); museval's per-track files go to a temporary folder that
-    is removed at the end (they are not shipped)."""
-    run, out = Path(run), Path(out)
-    if not (run / "best.pt").is_file() or not (Path(supervised) / "best.pt").is_file():
-        raise UsageError("pretrained-card needs two finished runs: --run (semi-supervised) and --supervised.")
+CHOICE_RULE = ("the highest selection-song score of each run's best checkpoint (`val_sdr`: the vocal SDR of "
+               "separating the selection songs, the figure that chose each run's checkpoint)")
+
+
+def choose_run(candidates: list[str | Path]) -> tuple[Path, list[dict]]:
+    """The candidate run whose ``best.pt`` scored highest on the selection songs (its ``valid["val_sdr"]``, from
+    ``reproduce.mask_validator``: the same songs for every seed and every training path, so runs compare), and
+    every candidate's figure in the order given. Raises :class:`UsageError` when a candidate has no scored ``best.pt``."""
+    table = []
+    for run in map(Path, candidates):
+        valid = (load_checkpoint(run).get("valid") or {}) if (run / "best.pt").is_file() else {}
+        if "val_sdr" not in valid:
+            raise UsageError(f"{run} has no best.pt scored on the selection songs: not a finished training run.")
+        table.append({"run": str(run), "val_sdr": round(float(valid["val_sdr"]), 4), "step": int(valid["step"])})
+    best = max(range(len(table)), key=lambda i: table[i]["val_sdr"])  # the first of equals
+    return Path(table[best]["run"]), table
+
+
+def build_card(runs: str | Path | list, supervised: str | Path | list, root: str | Path,
+               out: str | Path = PRETRAINED_DIR, command: str = "", workers: int = 2) -> dict:
+    """Install the best ``g`` of ``runs`` (one run or candidates, :func:`choose_run`) into ``out`` and write
+    ``card.json`` and ``MODEL_CARD.md``; the supervised baseline is chosen among ``supervised`` by the same rule.
+    NES and NMF get the sizes of the run's preset (``config.PRESETS``); museval's per-track files go to a
+    temporary folder that is removed at the end (they are not shipped)."""
+    runs = [runs] if isinstance(runs, (str, Path)) else list(runs)
+    sups = [supervised] if isinstance(supervised, (str, Path)) else list(supervised)
+    (run, candidates), (supervised, sup_candidates) = choose_run(runs), choose_run(sups)
+    out = Path(out)
+    if not (run / "checkpoint.pt").is_file():
+        raise UsageError(f"{run} has no checkpoint.pt: the chosen run must be a whole training run.")
     out.mkdir(parents=True, exist_ok=True)
     slim = _slim_checkpoint(run, out)
     cfg = Config.from_dict(slim["config"])
@@ -106,7 +129,8 @@ def build_card(run: str | Path, supervised: str | Path, root: str | Path, out: s
                 "report songs (half of musdb's validation songs; the other half, the selection songs, chose the "
                 "checkpoint and the post-processing) with museval v4, 1 s windows, median over windows then songs",
         "report_songs": [s.name for s in report],
-        "command": command, "seed": cfg.train.seed, "best_step": slim["step"],
+        "command": command, "run": str(run), "seed": cfg.train.seed, "best_step": slim["step"],
+        "chosen_from": {"rule": CHOICE_RULE, "runs": candidates, "supervised": sup_candidates},
         "steps_trained": int(state.get("step", 0)), "training_seconds": round(float(state.get("elapsed", 0)), 1),
         "postprocessing": {"by_sdr": _setting(cfg.updated({"separate": tuned.get("separate") or {}})),
                            "favouring_sir": favouring_sir, "criterion": tuning.get("criterion")},
@@ -128,9 +152,24 @@ def _threads(n: int) -> str:
 
 def _training_machine(card: dict) -> str:
     """Where the run trained: ``card["machine"]`` is the card's own process (its processor and threads); the
-    run's threads are its config's ``train.threads`` when it set them."""
+    run's threads are its config's ``train.threads`` when it set them; otherwise its command says (a
+    ``reproduce`` row's threads are its profile's), and the card names the processor only."""
     threads = (card.get("config") or {}).get("train", {}).get("threads")
-    return f"{card['machine'].split(',')[0]}, {_threads(threads)}" if threads else card["machine"]
+    processor = card["machine"].split(",")[0]
+    return f"{processor}, {_threads(threads)}" if threads else processor
+
+
+def _choice(card: dict) -> list[str]:
+    """The card line saying which candidate runs the model (and the supervised baseline) was chosen from."""
+    chosen = card.get("chosen_from") or {}
+    if len(chosen.get("runs", [])) + len(chosen.get("supervised", [])) <= 2:
+        return []
+
+    def listing(rows: list[dict]) -> str:
+        return "; ".join(f"`{r['run']}` {r['val_sdr']:.2f} dB (step {r['step']})" for r in rows)
+
+    return [f"- **Chosen** by {chosen['rule']}, from {listing(chosen['runs'])}; the supervised baseline likewise "
+            f"from {listing(chosen['supervised'])}. The report songs below played no part in the choice."]
 
 
 def _setting(cfg: Config) -> dict:
@@ -160,6 +199,7 @@ def render_card(card: dict) -> str:
              f"- **Trained with:** `{card['command']}` (seed {card['seed']}); {card['steps_trained']} steps in "
              f"{card['training_seconds'] / 60:.0f} min on {_training_machine(card)}; best step on the selection "
              f"songs {card['best_step']}.",
+             *_choice(card),
              f"- **Size:** {card['parameters_g']:,} parameters in `g`.",
              f"- **Post-processing** (chosen on the selection songs by `semisep tune-mask`: "
              f"{card['postprocessing']['criterion']}): SDR-favouring, the default of `semisep separate`: "
