@@ -14,7 +14,8 @@ real from fake scores (it answers 0.5 everywhere: 0.5 per scale for D, 0.25 per 
 running (no tables yet: the long profile scores each row as it is trained) gives what it has so far: its scores
 and rows, so that it can continue from a clone —
 `cp -r results/reproduce-long-musdb/. runs/reproduce-long-musdb/` and the same command — and, in so-far/, the
-one thing computed here: Table 3 of the rows scored so far under each protocol, by the library's own `tables`.
+one thing computed here: Table 3 of the rows scored so far under each protocol, by the library's own `tables`
+(removed again once the run's own tables are copied).
 The learning curve of `curve` is drawn from the run's own valid.jsonl (copied beside it).
 """
 
@@ -135,6 +136,8 @@ def main(kind: str, src: str, dest: str) -> None:
         tables = ("table1.md", "table1.json", "table3.md", "table3.json", "ablation.png", "timing.json")
         for name in tables if finished else ():
             shutil.copy(src_p / name, dest_p / name)
+        if finished and (dest_p / "so-far").is_dir():
+            shutil.rmtree(dest_p / "so-far")  # the run's own tables replace the tables of the rows so far
         if (src_p / "ordering.json").is_file():
             shutil.copy(src_p / "ordering.json", dest_p / "ordering.json")
         for folder in ("paper-protocol", "scores", "scores-v3"):

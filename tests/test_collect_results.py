@@ -93,3 +93,7 @@ def test_a_reproduction_still_running_gets_the_table3_of_the_rows_scored_under_e
     costs = {c["row"]: c for c in json.loads((dest / "so-far" / "ordering.json").read_text())[
         "museval v4 (1 s windows, medians)"]["removal_costs"]}
     assert costs["w/o R1"]["ours"] == -2.0 and costs["w/o R1"]["agrees"] and costs["w/o R2"]["ours"] == 1.0
+    for name in ("table1.md", "table1.json", "table3.md", "table3.json", "ablation.png", "timing.json"):
+        (src / name).write_text("{}")  # the run finishes: its own tables replace the tables so far
+    _collect()("reproduce", str(src), str(dest))
+    assert (dest / "table3.json").is_file() and not (dest / "so-far").exists()
