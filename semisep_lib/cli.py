@@ -400,7 +400,7 @@ def add_notebooks_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_card(args: argparse.Namespace) -> None:
     cmd = args.command or "semisep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    card = build_card(args.run, args.supervised, args.root, args.out, command=cmd)
+    card = build_card(args.run, args.supervised, args.root, args.out, command=cmd, split_seed=args.split_seed)
     print(json.dumps(card["report"], indent=1))
 
 
@@ -414,6 +414,9 @@ def add_pretrained_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", required=True, help="MUSDB18 root the runs were trained on")
     p.add_argument("--out", default=str(PRETRAINED_DIR))
     p.add_argument("--command", default="", help="the training command to record in the card")
+    p.add_argument("--split-seed", type=int, default=None,
+                   help="seed of the runs' mixture/instrumental split, for NES and NMF (default: the chosen run's "
+                        "train.seed, as `semisep train` splits; 0 for a `reproduce` row)")
     p.set_defaults(func=_cmd_card)
 
 

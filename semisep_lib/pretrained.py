@@ -85,11 +85,13 @@ def choose_run(candidates: list[str | Path]) -> tuple[Path, list[dict]]:
 
 
 def build_card(runs: str | Path | list, supervised: str | Path | list, root: str | Path,
-               out: str | Path = PRETRAINED_DIR, command: str = "", workers: int = 2) -> dict:
+               out: str | Path = PRETRAINED_DIR, command: str = "", workers: int = 2,
+               split_seed: int | None = None) -> dict:
     """Install the best ``g`` of ``runs`` (one run or candidates, :func:`choose_run`) into ``out`` and write
     ``card.json`` and ``MODEL_CARD.md``; the supervised baseline is chosen among ``supervised`` by the same rule.
-    NES and NMF get the sizes of the run's preset (``config.PRESETS``); museval's per-track files go to a
-    temporary folder that is removed at the end (they are not shipped)."""
+    NES and NMF get the sizes of the run's preset (``config.PRESETS``) and the run's mixture/instrumental split:
+    ``split_seed``, by default the run's ``train.seed`` as ``semisep train`` splits (``reproduce`` splits with 0
+    for every row). museval's per-track files go to a temporary folder that is removed at the end (not shipped)."""
     runs = [runs] if isinstance(runs, (str, Path)) else list(runs)
     sups = [supervised] if isinstance(supervised, (str, Path)) else list(supervised)
     (run, candidates), (supervised, sup_candidates) = choose_run(runs), choose_run(sups)
@@ -103,7 +105,8 @@ def build_card(runs: str | Path | list, supervised: str | Path | list, root: str
     tuned = read_tuning(out)  # separate.yaml: the SDR choice (``separate``) and the rest of the tuning
     tuning = tuned.get("tuning") or {}
     favouring_sir = tuning.get("favouring_sir")
-    td = load_training_data(cfg, root, seed=cfg.train.seed)
+    split_seed = cfg.train.seed if split_seed is None else int(split_seed)
+    td = load_training_data(cfg, root, seed=split_seed)
     t0 = time.perf_counter()
     methods = {
         "ours (this model)": lambda: load_separator(out),
@@ -129,7 +132,8 @@ def build_card(runs: str | Path | list, supervised: str | Path | list, root: str
                 "report songs (half of musdb's validation songs; the other half, the selection songs, chose the "
                 "checkpoint and the post-processing) with museval v4, 1 s windows, median over windows then songs",
         "report_songs": [s.name for s in report],
-        "command": command, "run": str(run), "seed": cfg.train.seed, "best_step": slim["step"],
+        "command": command, "run": str(run), "seed": cfg.train.seed, "split_seed": split_seed,
+        "best_step": slim["step"],
         "chosen_from": {"rule": CHOICE_RULE, "runs": candidates, "supervised": sup_candidates},
         "steps_trained": int(state.get("step", 0)), "training_seconds": round(float(state.get("elapsed", 0)), 1),
         "postprocessing": {"by_sdr": _setting(cfg.updated({"separate": tuned.get("separate") or {}})),
