@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from semisep_lib.cli import main
+from semisep_lib.config import Config
 from semisep_lib.data import selection_report_split, validation_names
 from semisep_lib.pretrained import PRETRAINED_DIR, example_vocal_sdr, render_card
 from semisep_lib.separate import default_model, load_separator
@@ -86,4 +87,5 @@ def test_separate_without_model_uses_pretrained(tmp_path):
     acc, _ = read_audio(tmp_path / "out" / "song" / "accompaniment.wav")
     assert rate == 22050 and voc.shape == song.shape
     assert np.abs(voc + acc - song).max() < 1e-2
-    assert load_separator().cfg.preset == "cpu"
+    shipped, cpu = load_separator().cfg, Config.from_preset("cpu")
+    assert (shipped.model, shipped.spectral) == (cpu.model, cpu.spectral)  # the cpu preset's g
