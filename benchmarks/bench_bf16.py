@@ -1,30 +1,49 @@
-"""Does `g` learn the same in bf16? The selection-song curves of runs trained with ``train.bf16`` against the fp32
-runs of the same seed, warm-up and data order.
+"""Does bf16 change what `g` does? Two questions, each answered on the selection songs (never the report songs):
+does `g` *learn* the same in bf16 (``training``), and does separating with `g`'s mask in bf16 score the same
+(``separation``)? Both write their section of ``results/bf16.json``.
 
-The runs are trained elsewhere (this script only reads their ``valid.jsonl``): the fp32 runs are the long
-ablation's ``all losses`` rows, the bf16 runs the same rows continued from the same warm-up with bf16 autocast::
+**training** compares the selection-song curves of runs trained with ``train.bf16`` against the fp32 runs of the
+same seed, warm-up and data order. The runs are trained elsewhere (this only reads their ``valid.jsonl``): the fp32
+runs are the long ablation's ``all losses`` rows, the bf16 runs the same rows continued from the same warm-up with
+bf16 autocast::
 
     python experiments/discriminators/probe.py --set train.bf16=true --seed S --steps 2800 \\
         --warm-up runs/reproduce-long-musdb/runs/warm-up-seedS --out runs/probes/bf16-seedS   # S = 0, 1
-    python benchmarks/bench_bf16.py --fp32 runs/reproduce-long-musdb/runs/all-losses-seed{0,1} \\
-        --bf16 runs/probes/bf16-seed{0,1} --json benchmarks/results/bf16.json
+    python benchmarks/bench_bf16.py training --fp32 runs/reproduce-long-musdb/runs/all-losses-seed{0,1} \\
+        --bf16 runs/probes/bf16-seed{0,1}
 
 The rule (the speed issue's): bf16 is kept only if ``g``'s validation score after a fixed number of steps is
 unchanged within seed noise. The score is the mean selection-song SDR over the validations of the last 1,000 steps
 (the recipe study's criterion; one validation alone wanders by tenths of a dB from one to the next), and "within
 seed noise" is what the ablation tables call it (``tables.removal_costs``' ``beyond_seeds``): the bf16 runs' range
-over seeds overlaps the fp32 runs' range. The final and best scores are reported beside it. Seconds per ``g`` step come from the ``time`` column (validation included) between the first and the last
-validation; they are end-to-end figures of runs that each had one thread beside another process, not the
-benchmark's A/B ratio (``bench_training.py``).
+over seeds overlaps the fp32 runs' range. The final and best scores are reported beside it. Seconds per ``g`` step
+come from the ``time`` column (validation included) between the first and the last validation; they are
+end-to-end figures of runs that each had one thread beside another process, not the benchmark's A/B ratio
+(``bench_training.py``).
+
+**separation** separates the selection songs (44.1 kHz stereo, as they are) with a model (default: the shipped
+one) in fp32 and in bf16, scores both with museval v4 and times both (``_common.score_and_time``)::
+
+    python benchmarks/bench_bf16.py separation --root ../shared/data/musdb18-7
+
+The rule, as for the block layout (``bench_blocks.py``): bf16 is kept if its SDR is within 0.05 dB of fp32's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
-from _common import write_json
+import torch
+
+from _common import RESULTS, machine_info, score_and_time, write_json  # first: puts the repository on sys.path
+from semisep_lib.checkpoint import cpu_has_bf16
+from semisep_lib.data import load_songs
+from semisep_lib.separate import PRETRAINED_DIR, load_separator
+
+TOLERANCE_DB = 0.05  # separation: the SDR bf16 may lose against fp32 on the selection songs
 
 
 def curve(run: Path) -> list[dict]:
@@ -92,16 +111,43 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def separation(model: Path, root: Path) -> dict:
+    """fp32 against bf16 separation of the selection songs with ``model``: SDR, SIR, speed, and the verdict."""
+    songs = load_songs(root, subset="train", split="select")
+    rows = {name: score_and_time(load_separator(model, device="cpu", bf16=flag), songs)
+            for name, flag in (("fp32", False), ("bf16", True))}
+    for name, r in rows.items():
+        print(f"{name}: SDR {r['SDR']:.3f}  SIR {r['SIR']:.3f}  {r['times_real_time']}x real time", flush=True)
+    return {"model": str(model), "songs": [s.name for s in songs], "chosen_on": "selection songs",
+            "rule": f"bf16 if its SDR is within {TOLERANCE_DB} dB of fp32's", "rows": rows,
+            "sdr_difference": round(rows["bf16"]["SDR"] - rows["fp32"]["SDR"], 4),
+            "speedup": round(rows["fp32"]["seconds"] / rows["bf16"]["seconds"], 2),
+            "cpu_has_bf16": cpu_has_bf16(),
+            "keep_bf16": cpu_has_bf16() and rows["bf16"]["SDR"] >= rows["fp32"]["SDR"] - TOLERANCE_DB,
+            "threads": torch.get_num_threads(), "load_average_before": os.getloadavg(), "machine": machine_info()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--fp32", nargs="+", type=Path, required=True, help="fp32 run folders, one per seed")
-    p.add_argument("--bf16", nargs="+", type=Path, required=True, help="bf16 run folders, the same seeds in order")
-    p.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bf16.json")
+    sub = p.add_subparsers(dest="section", required=True)
+    t = sub.add_parser("training", help="compare bf16 and fp32 runs' selection-song curves")
+    t.add_argument("--fp32", nargs="+", type=Path, required=True, help="fp32 run folders, one per seed")
+    t.add_argument("--bf16", nargs="+", type=Path, required=True, help="bf16 run folders, the same seeds in order")
+    s = sub.add_parser("separation", help="separate the selection songs in fp32 and in bf16")
+    s.add_argument("--root", type=Path, required=True, help="MUSDB18(-7) root with musdb's validation songs")
+    s.add_argument("--model", type=Path, default=PRETRAINED_DIR)
+    s.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", type=Path, default=RESULTS / "bf16.json")
     args = p.parse_args()
-    result = compare(args.fp32, args.bf16)
-    result["markdown"] = markdown(result)
-    write_json(args.json, result)
-    print(result["markdown"])
+    if args.section == "training":
+        result = compare(args.fp32, args.bf16)
+        result["markdown"] = markdown(result)
+        print(result["markdown"])
+    else:
+        torch.set_num_threads(args.threads)
+        result = separation(args.model, args.root)
+    old = json.loads(args.json.read_text()) if args.json.is_file() else {}
+    write_json(args.json, {**old, args.section: result})
 
 
 if __name__ == "__main__":

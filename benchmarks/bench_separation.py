@@ -75,15 +75,11 @@ def make_ours(preset: str, variant: dict):
             p.requires_grad_(False)
     if variant.get("mkldnn") is False:
         torch.backends.mkldnn.enabled = False
+    if "bf16" in variant:  # g's mask under bf16 autocast (MaskSeparator's bf16; without the key: the preset's)
+        kwargs["bf16"] = bool(variant["bf16"])
     sep = MaskSeparator(g, cfg, device="cpu", **kwargs)
-    mask = sep._mask  # what raw_mask calls: g.mask, wrapped here for the bf16 variants
-    if variant.get("bf16"):
-        def bf16_mask(x, _mask=mask):
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return _mask(x).float()
-        sep._mask = bf16_mask
     if variant.get("compile"):
-        # as MaskSeparator(compile=True) does, around the bf16 wrapper too when there is one
+        # MaskSeparator(compile=True) compiles g.mask; here the whole mask call, autocast included
         sep._mask = torch.compile(sep._mask, dynamic=False)
     info = {"batch_blocks": sep.batch_blocks, "block_frames": sep.block, "model_rate": cfg.spectral.sample_rate,
             "g_parameters": sum(p.numel() for p in g.parameters())}

@@ -100,3 +100,18 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU runs bf16 convolutions natively (oneDNN's check: AVX512-BF16 or AMX); without them bf16
+    autocast on the CPU is emulated and slower than fp32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def bf16_available(device: torch.device) -> bool:
+    """Whether bf16 autocast runs on native kernels on ``device``: CUDA, or a CPU with :func:`cpu_has_bf16`. A
+    request for bf16 (``train.bf16``, ``separate.bf16``) is ignored elsewhere, and the work stays fp32."""
+    return device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())

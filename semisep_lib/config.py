@@ -131,7 +131,7 @@ class TrainConfig:
     val_segments: int = 32  # validation segments scored with the fast SDR
     seed: int = 0
     device: str = "auto"  # "auto" picks CUDA when present
-    bf16: bool = False  # bf16 autocast on CUDA, or on a CPU with bf16 kernels (train.cpu_has_bf16); else fp32
+    bf16: bool = False  # bf16 autocast on CUDA, or on a CPU with bf16 kernels (checkpoint.bf16_available); else fp32
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
     ema_decay: float = 0.0  # > 0 (e.g. 0.999): validate and keep as best.pt an exponential moving average of g
     tensorboard: bool = False  # also log losses, validation scores and audio to RUN/tensorboard/
@@ -157,6 +157,7 @@ class SeparateConfig:
     block_factor: int = 1  # blocks of segment_frames × this many frames (1: the length g was trained on)
     stereo: str = "channels"  # "channels": g masks each channel on its own (the authors'); "mid": one mask, from
     # the mid channel (L + R) / 2, applied to every channel — half of g's work on a stereo input
+    bf16: bool = False  # g's mask in bf16 autocast where the hardware has bf16 kernels (checkpoint.bf16_available)
 
 
 @dataclass
@@ -264,11 +265,18 @@ def _cpu() -> Config:
     # above) a mask per channel by the median and the mean SDR over the 87 MUSDB18-7 songs that do not report,
     # at 44.1 kHz stereo (benchmarks/bench_stereo.py, benchmarks/results/stereo.json)
     cfg.separate.stereo = "mid"
+    # bf16 autocast where the CPU has bf16 kernels (elsewhere fp32, checkpoint.bf16_available), chosen on the
+    # selection songs by benchmarks/bench_bf16.py (results/bf16.json): training — the full method continued from
+    # the long ablation's warm-ups in bf16 ends within the fp32 seeds' range (mean selection SDR of the last 1,000
+    # steps) at 1.8x the steps per second; separation — 0.002 dB below fp32 at 1.5x the speed
+    cfg.train.bf16 = True
+    cfg.separate.bf16 = True
     return cfg
 
 
 def _long() -> Config:
-    # the cpu preset under its own name, for the long ablation (its rows and checkpoints say "long")
+    # the cpu preset under its own name, for the long ablation (its rows and checkpoints say "long"; the committed
+    # run, results/reproduce-long-musdb, trained in fp32 before the cpu preset turned bf16 on: its rows' config.yaml)
     cfg = _cpu()
     cfg.preset = "long"
     return cfg

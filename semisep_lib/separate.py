@@ -42,7 +42,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from .audio import read_audio
-from .checkpoint import load_g, pick_device
+from .checkpoint import bf16_available, load_g, pick_device
 from .config import Config
 from .data import iter_songs, list_tracks, load_songs, musdb_folder
 from .errors import AudioError, DataError, UsageError
@@ -114,6 +114,8 @@ class MaskSeparator(Separator):
     through ``torch.compile`` (an opt-in for long jobs: the first blocks pay tens of seconds of compilation, the
     output is unchanged to float rounding; ``benchmarks/README.md`` measures it). ``stereo``: ``"channels"``
     (``g`` masks each channel) or ``"mid"`` (one mask from the mid channel for all; default ``cfg.separate``).
+    ``bf16``: ``g``'s mask under bf16 autocast where the hardware has bf16 kernels (default ``cfg.separate``;
+    the mask changes by about 1 %, ``benchmarks/bench_bf16.py`` measures what that does to the SDR).
     """
 
     name = "ours"
@@ -122,10 +124,11 @@ class MaskSeparator(Separator):
                  mask_power: float | None = None, smooth_frames: int | None = None, overlap: float | None = None,
                  block_factor: int | None = None, chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0,
                  batch_blocks: int | None = None, name: str | None = None, mask_family: str | None = None,
-                 compile: bool = False, stereo: str | None = None):
+                 compile: bool = False, stereo: str | None = None, bf16: bool | None = None):
         self.device = torch.device(device)
         self.g = g.to(self.device).eval()
-        self._mask = torch.compile(self.g.mask, dynamic=False) if compile else self.g.mask
+        self._compiled = torch.compile(self.g.mask, dynamic=False) if compile else self.g.mask
+        self.bf16 = bool(cfg.separate.bf16 if bf16 is None else bf16) and bf16_available(self.device)
         self.cfg = cfg
         self.rate = int(cfg.spectral.sample_rate)
         self.mask_power = float(cfg.separate.mask_power if mask_power is None else mask_power)
@@ -170,6 +173,11 @@ class MaskSeparator(Separator):
             self.name = name
 
     # -- the mask ----------------------------------------------------------------------------------------------
+    def _mask(self, mag: torch.Tensor) -> torch.Tensor:
+        """``g``'s mask of a batch of blocks ``(B, F, T)``, in bf16 autocast if ``self.bf16``; float32 out."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self._compiled(mag).float()
+
     def raw_mask(self, mag: torch.Tensor) -> torch.Tensor:
         """``g``'s instrumental mask of a whole magnitude spectrogram ``(C, F, T)`` (Nyquist bin dropped),
         computed in overlapping blocks and blended with a triangular window. Returns ``(C, F, T)`` in [0, 1]."""

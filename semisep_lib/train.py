@@ -47,7 +47,7 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import data as data_lib
-from .checkpoint import checkpoint_header, load_checkpoint, load_weights, pick_device, save_checkpoint
+from .checkpoint import bf16_available, checkpoint_header, load_checkpoint, load_weights, pick_device, save_checkpoint
 from .config import Config
 from .data import TrainingData
 from .errors import CheckpointError, TrainingError, UsageError
@@ -103,15 +103,6 @@ class Batches:
 # ------------------------------------------------------------------------------------------------------------
 # validation
 # ------------------------------------------------------------------------------------------------------------
-def cpu_has_bf16() -> bool:
-    """Whether this CPU runs bf16 convolutions natively (oneDNN's check: AVX512-BF16 or AMX); without them bf16
-    autocast on the CPU is emulated and slower than fp32."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def validation_chunks(td: TrainingData, cfg: Config) -> list[tuple[np.ndarray, np.ndarray]]:
     """Fixed (mixture, vocals) chunks of the validation songs, each 4 training segments long, at most
     ``val_segments`` of them, spread over the songs."""
@@ -360,7 +351,7 @@ class _Trainer:
         self.train_d = objective == "semi" and (weights["GAN_A"] > 0 or weights["GAN_C"] > 0)
         # bf16 autocast where the hardware has bf16 kernels (CUDA; CPUs whose oneDNN has them, e.g. AVX512-BF16);
         # elsewhere the request is ignored and training stays fp32
-        self.bf16 = bool(tc.bf16) and (device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16()))
+        self.bf16 = bool(tc.bf16) and bf16_available(device)
         self.autocast = lambda: torch.autocast(device.type if self.bf16 else "cpu", dtype=torch.bfloat16,
                                                enabled=self.bf16)
         self.validator, self.board, self._mixture_logged = validator if self.main else None, None, False

@@ -122,3 +122,14 @@ def test_the_separation_layout_of_the_cpu_preset_is_the_benchmarks_choice():
     assert blocks["chosen_on"] == "selection songs" and stereo["chosen_on"].startswith("selection songs")
     assert cpu.stereo == stereo["choice"]
     assert (paper.stereo, paper.overlap, paper.block_factor) == ("channels", 0.5, 1)
+
+
+def test_the_cpu_preset_runs_g_in_bf16_as_the_bf16_benchmark_chose():
+    """train.bf16 and separate.bf16 of the cpu preset are bench_bf16.py's verdicts (results/bf16.json, decided on
+    the selection songs); the paper preset, not checked in bf16, stays fp32."""
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    bf16 = json.loads((results / "bf16.json").read_text())
+    cpu, paper = Config.from_preset("cpu"), Config.from_preset("paper")
+    assert cpu.train.bf16 == bf16["training"]["keep_bf16"] and cpu.separate.bf16 == bf16["separation"]["keep_bf16"]
+    assert bf16["separation"]["chosen_on"] == "selection songs"
+    assert not paper.train.bf16 and not paper.separate.bf16

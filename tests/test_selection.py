@@ -79,9 +79,11 @@ def test_reproduce_records_its_command_and_commit(no_test_reproduction):
 
 
 def test_the_benchmarks_that_chose_a_setting_saw_no_report_song(shared_data):
-    """bench_blocks.py and bench_stereo.py chose the cpu preset's separation layout: on songs that never report."""
+    """bench_blocks.py, bench_stereo.py and bench_bf16.py chose the cpu preset's separation layout and precision:
+    on songs that never report."""
     results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
     report = set(list_tracks(shared_data, "train", "report"))
-    for name in ("blocks.json", "stereo.json", "stereo-select.json"):
-        songs = json.loads((results / name).read_text())["songs"]
-        assert songs and not set(songs) & report, name
+    bf16 = json.loads((results / "bf16.json").read_text())["separation"]
+    for name, chosen in [(n, json.loads((results / n).read_text())) for n in ("blocks.json", "stereo.json",
+                                                                             "stereo-select.json")] + [("bf16", bf16)]:
+        assert chosen["songs"] and not set(chosen["songs"]) & report, name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from conftest import ConstantMask, make_run, tones
 from semisep_lib import cli
@@ -194,7 +195,7 @@ def test_compile_is_an_opt_in_that_leaves_the_output_unchanged(run_dir):
     audio = tones(2, 16000, 3.0)
     plain = load_separator(run_dir, device="cpu")
     compiled = load_separator(run_dir, device="cpu", compile=True)
-    assert plain._mask == plain.g.mask and compiled._mask != compiled.g.mask
+    assert plain._compiled == plain.g.mask and compiled._compiled != compiled.g.mask
     assert np.abs(plain.separate(audio, 16000) - compiled.separate(audio, 16000)).max() < 1e-4
 
 
@@ -219,3 +220,23 @@ def test_a_mid_channel_mask_runs_g_once_and_serves_every_channel(run_dir):
     assert not np.allclose(stems["vocals"], per_channel.separate(y, 16000), atol=1e-4)  # a different mask
     with pytest.raises(UsageError, match="stereo"):
         load_separator(run_dir, device="cpu", stereo="side")
+
+
+def test_bf16_separation_is_an_opt_in_close_to_fp32_and_needs_bf16_kernels(run_dir, monkeypatch):
+    """``separate.bf16`` / ``MaskSeparator(bf16=True)`` runs g's mask under bf16 autocast where the hardware has
+    bf16 kernels: a mask within a few percent of fp32's, float32 out, the stems still summing to the input; on a
+    CPU without them the request is ignored (fp32, the same stems as the default)."""
+    from semisep_lib import separate as module
+
+    audio = tones(2, 16000, 2.0)
+    plain = load_separator(run_dir, device="cpu", bf16=False)
+    assert Config().separate.bf16 is False and not plain.bf16
+    monkeypatch.setattr(module, "bf16_available", lambda device: False)
+    ignored = load_separator(run_dir, device="cpu", bf16=True)
+    assert not ignored.bf16 and np.array_equal(ignored.separate(audio, 16000), plain.separate(audio, 16000))
+    monkeypatch.setattr(module, "bf16_available", lambda device: True)
+    half = load_separator(run_dir, device="cpu", bf16=True)
+    mag = torch.rand(1, half.cfg.spectral.n_fft // 2, 64)
+    m_plain, m_half = plain.raw_mask(mag), half.raw_mask(mag)
+    assert half.bf16 and m_half.dtype == torch.float32 and not torch.equal(m_plain, m_half)
+    assert (m_plain - m_half).abs().max() < 0.05

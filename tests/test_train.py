@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from semisep_lib import train as train_mod
-from semisep_lib.checkpoint import HEADER_KEYS, load_checkpoint, load_g
+from semisep_lib.checkpoint import HEADER_KEYS, cpu_has_bf16, load_checkpoint, load_g
 from semisep_lib.cli import main
 from semisep_lib.config import Config
 from semisep_lib.data import load_training_data
@@ -290,12 +290,12 @@ def test_two_process_gloo_data_parallel(toy_root, tmp_path):
     assert len((out / "log.jsonl").read_text().splitlines()) == 6  # only rank 0 writes
 
 
-def test_bf16_is_an_opt_in_that_trains_on_a_cpu_with_bf16_kernels(td, tmp_path):
+def test_bf16_autocast_trains_near_fp32_on_a_cpu_with_bf16_kernels(td, tmp_path):
     """``train.bf16`` autocasts g's and the discriminators' steps to bf16 where the CPU has bf16 kernels: the same
-    schedule trains to finite losses near fp32's but not equal to them; the default stays fp32."""
-    if not train_mod.cpu_has_bf16():
+    schedule trains to finite losses near fp32's but not equal to them; the paper preset stays fp32."""
+    if not cpu_has_bf16():
         pytest.skip("this CPU has no bf16 kernels: train.bf16 falls back to fp32 here")
-    assert Config.from_preset("cpu").train.bf16 is False
+    assert Config.from_preset("paper").train.bf16 is False
     train(_cfg(steps=12, d_warmup=2), td, tmp_path / "fp32", progress=False)
     train(_cfg(steps=12, d_warmup=2, bf16=True), td, tmp_path / "bf16", progress=False)
     fp32, bf16 = _log(tmp_path / "fp32"), _log(tmp_path / "bf16")
