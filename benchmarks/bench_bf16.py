@@ -90,7 +90,8 @@ def compare(fp32: list[Path], bf16: list[Path]) -> dict:
              if x["fp32"]["seconds_per_step"] and x["bf16"]["seconds_per_step"]]
     fractions = [r["final_vocal_fraction"] for r in a + b]
     return {"late_steps": LATE_STEPS, "ranges_over_seeds": ranges, "ranges_overlap": overlap, "seeds": seeds,
-            "end_to_end_speedup": [round(s, 2) for s in speed], "final_vocal_fractions": [min(fractions), max(fractions)],
+            "end_to_end_speedup": [round(s, 2) for s in speed],
+            "final_vocal_fractions": [min(fractions), max(fractions)],
             "keep_bf16": overlap["late_mean_sdr"]}
 
 

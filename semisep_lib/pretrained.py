@@ -73,7 +73,8 @@ CHOICE_RULE = ("the highest selection-song score of each run's best checkpoint (
 def choose_run(candidates: list[str | Path]) -> tuple[Path, list[dict]]:
     """The candidate run whose ``best.pt`` scored highest on the selection songs (its ``valid["val_sdr"]``, from
     ``reproduce.mask_validator``: the same songs for every seed and every training path, so runs compare), and
-    every candidate's figure in the order given. Raises :class:`UsageError` when a candidate has no scored ``best.pt``."""
+    every candidate's figure in the order given. Raises :class:`UsageError` when a candidate has no scored
+    ``best.pt``."""
     table = []
     for run in map(Path, candidates):
         valid = (load_checkpoint(run).get("valid") or {}) if (run / "best.pt").is_file() else {}
