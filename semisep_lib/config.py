@@ -276,7 +276,7 @@ def _cpu() -> Config:
 
 def _long() -> Config:
     # the cpu preset under its own name, for the long ablation (its rows and checkpoints say "long"; the committed
-    # run, results/reproduce-long-musdb, trained in fp32 before the cpu preset turned bf16 on: its rows' config.yaml)
+    # run, results/reproduce-long-musdb, trained in fp32, before the cpu preset turned bf16 on)
     cfg = _cpu()
     cfg.preset = "long"
     return cfg
