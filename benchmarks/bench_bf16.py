@@ -15,7 +15,7 @@ bf16 autocast::
 The rule (the speed issue's): bf16 is kept only if ``g``'s validation score after a fixed number of steps is
 unchanged within seed noise. The score is the mean selection-song SDR over the validations of the last 1,000 steps
 (the recipe study's criterion; one validation alone wanders by tenths of a dB from one to the next), and "within
-seed noise" is what the ablation tables call it (``tables.removal_costs``' ``beyond_seeds``): the bf16 runs' range
+seed noise" is what the ablation tables call it (``tables.ranges_apart``, ``removal_costs``' ``beyond_seeds``): the bf16 runs' range
 over seeds overlaps the fp32 runs' range. The final and best scores are reported beside it. Seconds per ``g`` step
 come from the ``time`` column (validation included) between the first and the last validation; they are
 end-to-end figures of runs that each had one thread beside another process, not the benchmark's A/B ratio
@@ -42,6 +42,7 @@ from _common import RESULTS, machine_info, score_and_time, write_json  # first: 
 from semisep_lib.checkpoint import cpu_has_bf16
 from semisep_lib.data import load_songs
 from semisep_lib.separate import PRETRAINED_DIR, load_separator
+from semisep_lib.tables import ranges_apart
 
 TOLERANCE_DB = 0.05  # separation: the SDR bf16 may lose against fp32 on the selection songs
 
@@ -80,7 +81,7 @@ def compare(fp32: list[Path], bf16: list[Path]) -> dict:
     a, b = [summary(r) for r in fp32], [summary(r) for r in bf16]
     ranges = {k: {"fp32": [min(r[k] for r in a), max(r[k] for r in a)],
                   "bf16": [min(r[k] for r in b), max(r[k] for r in b)]} for k in SCORES}
-    overlap = {k: r["bf16"][0] <= r["fp32"][1] and r["fp32"][0] <= r["bf16"][1] for k, r in ranges.items()}
+    overlap = {k: not ranges_apart(r["bf16"], r["fp32"]) for k, r in ranges.items()}
     seeds = []
     for x, y in zip(a, b):
         common = sorted(set(x["curve"]) & set(y["curve"]), key=int)

@@ -279,6 +279,11 @@ def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
     return (concordant - discordant) / denominator if denominator else float("nan")
 
 
+def ranges_apart(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether two ``[min, max]`` ranges over seeds do not overlap: a difference beyond seed noise."""
+    return a[1] < b[0] or a[0] > b[1]
+
+
 def removal_costs(rows3: Mapping, paper: Mapping, metric: str = "SDR", full: str = "all losses") -> list[dict]:
     """What removing each term costs, ours beside the paper's: for every row both tables have but ``full``,
     ``ours`` and ``paper`` are its ``metric`` minus the full method's (dB; negative: the removal hurts),
@@ -292,7 +297,7 @@ def removal_costs(rows3: Mapping, paper: Mapping, metric: str = "SDR", full: str
         value, spread = cell_stat(rows3[label][metric])
         ours, theirs = value - ours_full, paper[label][metric] - paper[full][metric]
         several = spread and full_spread and (spread[0] != spread[1] or full_spread[0] != full_spread[1])
-        apart = (spread[1] < full_spread[0] or spread[0] > full_spread[1]) if several else None
+        apart = ranges_apart(spread, full_spread) if several else None
         out.append({"row": label, "ours": round(ours, 2), "paper": round(theirs, 2),
                     "agrees": bool(np.sign(ours) == np.sign(theirs)), "beyond_seeds": apart})
     return out

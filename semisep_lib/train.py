@@ -349,9 +349,7 @@ class _Trainer:
         self.td, self.rank = td, rank
         weights = cfg.loss.weights()
         self.train_d = objective == "semi" and (weights["GAN_A"] > 0 or weights["GAN_C"] > 0)
-        # bf16 autocast where the hardware has bf16 kernels (CUDA; CPUs whose oneDNN has them, e.g. AVX512-BF16);
-        # elsewhere the request is ignored and training stays fp32
-        self.bf16 = bool(tc.bf16) and bf16_available(device)
+        self.bf16 = bool(tc.bf16) and bf16_available(device)  # elsewhere the request is ignored: fp32
         self.autocast = lambda: torch.autocast(device.type if self.bf16 else "cpu", dtype=torch.bfloat16,
                                                enabled=self.bf16)
         self.validator, self.board, self._mixture_logged = validator if self.main else None, None, False
