@@ -116,6 +116,24 @@ def run_step_case(preset: str, threads: int, warmup: int, steps: int, variant: d
             "d_parameters": sum(p.numel() for p in d_A.parameters()) * 2}
 
 
+def plain_norms(g) -> None:
+    """Swap ``g``'s ``models.InstanceNorm2d`` / ``models.LayerNorm2d`` for PyTorch's own classes (same weights)."""
+    from torch import nn
+
+    from semisep_lib.models import InstanceNorm2d, LayerNorm2d
+
+    for module in list(g.modules()):
+        for name, m in list(module.named_children()):
+            if isinstance(m, LayerNorm2d):
+                plain = nn.GroupNorm(1, m.num_channels, m.eps)
+            elif isinstance(m, InstanceNorm2d):
+                plain = nn.InstanceNorm2d(m.num_features, m.eps, affine=m.affine)
+            else:
+                continue
+            plain.load_state_dict(m.state_dict())
+            setattr(module, name, plain)
+
+
 def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
     """Interleaved timings in one process, old training step against new: each setting trains its own models
     (same seed) ``per_round`` iterations in turn, ``rounds`` times, so that load changes hit all alike.
@@ -125,7 +143,8 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
     (``losses.frozen`` replaced by a no-op), contiguous weights, and — for the cpu preset — two discriminator
     updates per step (``d_steps`` 2, the preset's until the recipe study chose one slower discriminator step).
     *now* is what ``train.train`` runs on a CPU: the library's functions, channels-last weights and the preset's
-    ``d_steps``. Reports iterations/s per setting (median over rounds) and the median per-round ratio to
+    ``d_steps``; the row with *PyTorch's norms* puts ``nn.InstanceNorm2d`` and ``nn.GroupNorm`` back in place of
+    ``models.InstanceNorm2d`` and ``models.LayerNorm2d`` (the same values; the library's until December 5, 2026). Reports iterations/s per setting (median over rounds) and the median per-round ratio to
     *before, 2 threads*; every iteration trains ``g`` once on one batch, so the ratio is one of examples/s too."""
     import contextlib
     import statistics
@@ -151,9 +170,12 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
         starts = rng.integers(0, pool.numel() - n, size=bs)
         return crop(stft(torch.stack([pool[s:s + n] for s in starts])))
 
-    def models(layout):
+    def models(layout, torch_norms=False):
         torch.manual_seed(0)
-        g, d_A, d_C = (m.to(memory_format=layout) for m in build_models(cfg))
+        g, d_A, d_C = build_models(cfg)
+        if torch_norms:
+            plain_norms(g)
+        g, d_A, d_C = (m.to(memory_format=layout) for m in (g, d_A, d_C))
         adam = lambda ps, lr: torch.optim.Adam(ps, lr=lr, betas=tuple(tc.betas), weight_decay=tc.weight_decay)  # noqa: E731
         return g, d_A, d_C, adam(g.parameters(), tc.lr_g), adam(list(d_A.parameters()) + list(d_C.parameters()), tc.lr_d)
 
@@ -161,8 +183,9 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
     settings = {"before, 2 threads": (2, before, torch.contiguous_format, False, old_d_steps),
                 "now, 1 thread": (1, library, torch.channels_last, False, tc.d_steps),
                 "now, 2 threads": (2, library, torch.channels_last, False, tc.d_steps),
+                "now, 2 threads, bf16 autocast, PyTorch's norms": (2, library, torch.channels_last, True, tc.d_steps),
                 "now, 2 threads, bf16 autocast": (2, library, torch.channels_last, True, tc.d_steps)}
-    state = {k: models(v[2]) for k, v in settings.items()}
+    state = {k: models(v[2], torch_norms="PyTorch's norms" in k) for k, v in settings.items()}
 
     def iteration(label: str) -> None:
         threads, functions, _, bf16, d_steps = settings[label]

@@ -84,3 +84,39 @@ def test_spectrally_normalised_discriminators_have_unit_spectral_norm_layers():
     for conv in convs:
         sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
         assert sigma == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+@pytest.mark.parametrize("layout", [torch.channels_last, torch.contiguous_format])
+def test_g_norms_give_pytorchs_values_and_layout(bf16, layout):
+    """models.InstanceNorm2d / LayerNorm2d only change how the work is laid out: their output (values, dtype,
+    memory layout) and their gradients equal nn.InstanceNorm2d's / nn.GroupNorm(1, C)'s."""
+    from torch import nn
+
+    from semisep_lib.models import InstanceNorm2d, LayerNorm2d
+
+    torch.manual_seed(0)
+    ours_in, ours_ln = InstanceNorm2d(6, affine=True), LayerNorm2d(6)
+    for m in (ours_in, ours_ln):
+        with torch.no_grad():
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.5, 0.5)
+    theirs_in, theirs_ln = nn.InstanceNorm2d(6, affine=True), nn.GroupNorm(1, 6)
+    theirs_in.load_state_dict(ours_in.state_dict())
+    theirs_ln.load_state_dict(ours_ln.state_dict())
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    x0 = (torch.randn(3, 6, 16, 8) * 3 + 1).to(dtype).contiguous(memory_format=layout)
+    for ours, theirs in ((ours_in, theirs_in), (ours_ln, theirs_ln)):
+        outs = []
+        for m in (ours, theirs):
+            m.zero_grad()
+            x = x0.clone().requires_grad_()
+            y = m(x)
+            (y.float() * torch.linspace(-1, 1, y.numel()).view_as(y)).sum().backward()
+            outs.append((y, x.grad, m.weight.grad))
+        (y1, gx1, gw1), (y2, gx2, gw2) = outs
+        assert y1.dtype == y2.dtype and y1.is_contiguous(memory_format=layout)
+        tol = dict(atol=2e-2, rtol=2e-2) if bf16 else dict(atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(y1, y2, **tol)
+        torch.testing.assert_close(gx1, gx2, **tol)
+        torch.testing.assert_close(gw1, gw2, **tol)
