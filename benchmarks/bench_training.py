@@ -58,6 +58,11 @@ def run_step_case(preset: str, threads: int, warmup: int, steps: int, variant: d
     g, d_A, d_C = build_models(cfg)
     if variant.get("channels_last"):
         g, d_A, d_C = (m.to(memory_format=torch.channels_last) for m in (g, d_A, d_C))
+    if variant.get("compile"):  # the networks' layers, not the losses (compiled during the warm-up iterations)
+        g.net = torch.compile(g.net, dynamic=False)
+        for d in (d_A, d_C):
+            for i, scale in enumerate(d.scales):
+                d.scales[i] = torch.compile(scale, dynamic=False)
     stft = STFT(cfg.spectral)
     opt_g = torch.optim.Adam(g.parameters(), lr=tc.lr_g, betas=tuple(tc.betas), weight_decay=tc.weight_decay)
     opt_d = torch.optim.Adam(list(d_A.parameters()) + list(d_C.parameters()), lr=tc.lr_d, betas=tuple(tc.betas),
@@ -98,8 +103,10 @@ def run_step_case(preset: str, threads: int, warmup: int, steps: int, variant: d
         if not np.isfinite(log["G_total"]):
             raise RuntimeError("non-finite generator loss")
 
+    t_warm = time.perf_counter()
     for _ in range(warmup):
         iteration()
+    warmup_seconds = time.perf_counter() - t_warm
     t_d = t_g = 0.0
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -109,7 +116,7 @@ def run_step_case(preset: str, threads: int, warmup: int, steps: int, variant: d
     seg_s = n / rate
     return {"preset": preset, "threads": torch.get_num_threads(), "variant": variant, "batch_size": bs,
             "d_steps": tc.d_steps, "segment_frames": cfg.spectral.segment_frames, "segment_seconds": round(seg_s, 4),
-            "warmup": warmup, "steps": steps, "seconds": round(dt, 3), "it_per_s": round(its, 3),
+            "warmup": warmup, "warmup_seconds": round(warmup_seconds, 2), "steps": steps, "seconds": round(dt, 3), "it_per_s": round(its, 3),
             "examples_per_s": round(its * bs, 2), "audio_s_per_s": round(its * bs * seg_s, 2),
             "share_discriminator": round(t_d / dt, 3), "share_generator": round(t_g / dt, 3),
             "g_parameters": sum(p.numel() for p in g.parameters()),
@@ -207,6 +214,22 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
         g_loss.backward()
         opt_g.step()
 
+    def norms_difference() -> float:
+        """max |Δ| of g's output and weight gradients, ours against PyTorch's norms (bf16, same weights, one batch)."""
+        a = batch().abs()
+        results = []
+        for label in ("now, 2 threads, bf16 autocast, PyTorch's norms", "now, 2 threads, bf16 autocast"):
+            g = state[label][0]
+            g.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                y = g(a)
+            y.float().square().mean().backward()
+            results.append([y.detach().float()] + [p.grad.clone() for p in g.parameters()])
+            g.zero_grad(set_to_none=True)
+        return max(float((u - v).abs().max()) for u, v in zip(*results))
+
+    torch.set_num_threads(2)
+    difference = norms_difference()
     try:
         for label in settings:  # warm-up
             iteration(label)
@@ -226,7 +249,7 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
              "vs_before": round(statistics.median([x / b for x, b in zip(v, base)]), 3),
              "rates": [round(x, 3) for x in v]} for k, v in rates.items()]
     return {"preset": preset, "rounds": rounds, "per_round": per_round, "batch_size": bs,
-            "load_average": C.load_average(), "rows": rows}
+            "load_average": C.load_average(), "rows": rows, "norms_max_abs_difference": difference}
 
 
 def run_e2e_case(threads: int, steps: int) -> dict:
@@ -311,7 +334,10 @@ def main(argv=None) -> dict:
             for threads in (1, 2):
                 out["cases"].append(step_case(preset, threads, S[preset]))
         if mode == "full":
-            for label, var in (("channels_last", {"channels_last": True}), ("bf16 autocast", {"bf16": True})):
+            cl_bf16 = {"channels_last": True, "bf16": True}
+            for label, var in (("channels_last", {"channels_last": True}), ("bf16 autocast", {"bf16": True}),
+                               ("channels_last + bf16 (as train.train)", cl_bf16),
+                               ("channels_last + bf16 + torch.compile", {**cl_bf16, "compile": True})):
                 out["variants"].append(step_case("cpu", 2, S["cpu"], var, f"cpu, 2 threads, {label}"))
     if "ab" in sections:
         ab = S["ab"]

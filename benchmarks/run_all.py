@@ -210,7 +210,8 @@ def render(results: dict, command: str) -> str:
                  "peak RSS (MiB) |")
         L.append("|---|---|---|---|---|---|---|---|---|")
         for r in tr["cases"] + tr.get("variants", []):
-            L.append(f"| {r['label']} | {r['threads']} | {r['batch_size']} | {r['d_steps']} | {f(r['it_per_s'], 3)} | "
+            label = r["label"] + (f" ({r['warmup_seconds']:.0f} s to compile)" if r["variant"].get("compile") else "")
+            L.append(f"| {label} | {r['threads']} | {r['batch_size']} | {r['d_steps']} | {f(r['it_per_s'], 3)} | "
                      f"{f(r['examples_per_s'])} | {f(r['audio_s_per_s'])} | {100 * r['share_discriminator']:.0f}% / "
                      f"{100 * r['share_generator']:.0f}% | {f(r['peak_rss_mb'], 0)} |")
         for r in tr.get("end_to_end", []):
@@ -230,6 +231,10 @@ def render(results: dict, command: str) -> str:
                 label = r["label"] + (f" (D steps {r['d_steps']})" if "d_steps" in r else "")
                 L.append(f"| {label} | {f(r['it_per_s'], 3)} | {f(r['examples_per_s'])} | "
                          f"**{f(r.get('vs_before', r.get('vs_1_thread')))}×** |")
+            if "norms_max_abs_difference" in ab:
+                L.append(f"\n*PyTorch's norms*: `nn.InstanceNorm2d` and `nn.GroupNorm` in place of `models.InstanceNorm2d` "
+                         f"and `models.LayerNorm2d`; on one batch in bf16 the largest difference of `g`'s output and "
+                         f"weight gradients between the two is {ab['norms_max_abs_difference']:.3g}.")
             L.append("")
     if ev:
         s = ev["single"]
