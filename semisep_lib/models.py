@@ -33,13 +33,16 @@ class InstanceNorm2d(nn.InstanceNorm2d):
 
 class LayerNorm2d(nn.GroupNorm):
     """The decoder's layer norm: each example normalised over (channels, F, T), then a per-channel scale and
-    shift — ``GroupNorm(1, C)``. Computed in fp32 and returned in the input's dtype: the same values as PyTorch's
-    bf16 kernel, which on a CPU is several times slower on a channels-last input."""
+    shift — ``GroupNorm(1, C)``. A channels-last input is normalised in fp32 and returned in its own dtype: the
+    same values as PyTorch's bf16 kernel, which on a CPU is several times slower on that layout (on a contiguous
+    input it is the faster one, and is used)."""
 
     def __init__(self, channels: int):
         super().__init__(1, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)
         return super().forward(x.float()).to(x.dtype)
 
 
