@@ -116,7 +116,8 @@ def run_step_case(preset: str, threads: int, warmup: int, steps: int, variant: d
     seg_s = n / rate
     return {"preset": preset, "threads": torch.get_num_threads(), "variant": variant, "batch_size": bs,
             "d_steps": tc.d_steps, "segment_frames": cfg.spectral.segment_frames, "segment_seconds": round(seg_s, 4),
-            "warmup": warmup, "warmup_seconds": round(warmup_seconds, 2), "steps": steps, "seconds": round(dt, 3), "it_per_s": round(its, 3),
+            "warmup": warmup, "warmup_seconds": round(warmup_seconds, 2), "steps": steps, "seconds": round(dt, 3),
+            "it_per_s": round(its, 3),
             "examples_per_s": round(its * bs, 2), "audio_s_per_s": round(its * bs * seg_s, 2),
             "share_discriminator": round(t_d / dt, 3), "share_generator": round(t_g / dt, 3),
             "g_parameters": sum(p.numel() for p in g.parameters()),
@@ -151,8 +152,8 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
     updates per step (``d_steps`` 2, the preset's until the recipe study chose one slower discriminator step).
     *now* is what ``train.train`` runs on a CPU: the library's functions, channels-last weights and the preset's
     ``d_steps``; the row with *PyTorch's norms* puts ``nn.InstanceNorm2d`` and ``nn.GroupNorm`` back in place of
-    ``models.InstanceNorm2d`` and ``models.LayerNorm2d`` (the same values; the library's until December 5, 2026). Reports iterations/s per setting (median over rounds) and the median per-round ratio to
-    *before, 2 threads*; every iteration trains ``g`` once on one batch, so the ratio is one of examples/s too."""
+    ``models.InstanceNorm2d`` and ``models.LayerNorm2d`` (the same values; the library's until December 5, 2026).
+    Reports iterations/s per setting (median over rounds) and the median per-round ratio to *before, 2 threads*; every iteration trains ``g`` once on one batch, so the ratio is one of examples/s too."""
     import contextlib
     import statistics
 
@@ -190,7 +191,8 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
     settings = {"before, 2 threads": (2, before, torch.contiguous_format, False, old_d_steps),
                 "now, 1 thread": (1, library, torch.channels_last, False, tc.d_steps),
                 "now, 2 threads": (2, library, torch.channels_last, False, tc.d_steps),
-                "now, 2 threads, bf16 autocast, PyTorch's norms": (2, library, torch.channels_last, True, tc.d_steps),
+                "now, 2 threads, bf16 autocast, PyTorch's norms": (2, library, torch.channels_last, True,
+                                                                   tc.d_steps),
                 "now, 2 threads, bf16 autocast": (2, library, torch.channels_last, True, tc.d_steps)}
     state = {k: models(v[2], torch_norms="PyTorch's norms" in k) for k, v in settings.items()}
 
@@ -215,7 +217,8 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
         opt_g.step()
 
     def norms_difference() -> float:
-        """max |Δ| of g's output and weight gradients, ours against PyTorch's norms (bf16, same weights, one batch)."""
+        """max |Δ| of g's output and weight gradients, ours against PyTorch's norms (bf16, same weights, one
+        batch)."""
         a = batch().abs()
         results = []
         for label in ("now, 2 threads, bf16 autocast, PyTorch's norms", "now, 2 threads, bf16 autocast"):

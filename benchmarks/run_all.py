@@ -232,8 +232,9 @@ def render(results: dict, command: str) -> str:
                 L.append(f"| {label} | {f(r['it_per_s'], 3)} | {f(r['examples_per_s'])} | "
                          f"**{f(r.get('vs_before', r.get('vs_1_thread')))}×** |")
             if "norms_max_abs_difference" in ab:
-                L.append(f"\n*PyTorch's norms*: `nn.InstanceNorm2d` and `nn.GroupNorm` in place of `models.InstanceNorm2d` "
-                         f"and `models.LayerNorm2d`; on one batch in bf16 the largest difference of `g`'s output and "
+                L.append(f"\n*PyTorch's norms*: `nn.InstanceNorm2d` and `nn.GroupNorm` in place of "
+                         f"`models.InstanceNorm2d` and `models.LayerNorm2d`; on one batch in bf16 the largest "
+                         f"difference of `g`'s output and "
                          f"weight gradients between the two is {ab['norms_max_abs_difference']:.3g}.")
             L.append("")
     if ev:

@@ -22,7 +22,7 @@ from .spectral import compress, features
 class InstanceNorm2d(nn.InstanceNorm2d):
     """``nn.InstanceNorm2d``; a channels-last input (training on a CPU) is normalised as a contiguous copy and
     given back channels-last: the same values, faster than PyTorch's own channels-last path. With
-    :class:`LayerNorm2d`, the cpu preset's bf16 training step is ~1.17x faster (``benchmarks/bench_training.py``,
+    :class:`LayerNorm2d`, the cpu preset's bf16 training step is ~1.2x faster (``benchmarks/bench_training.py``,
     the A/B row with *PyTorch's norms*)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
