@@ -19,14 +19,19 @@ from .config import Config, ModelConfig, SpectralConfig
 from .spectral import compress, features
 
 
+def _channels_last(x: torch.Tensor) -> bool:
+    """Whether ``x`` ``(N, C, H, W)`` is laid out channels-last (and not also plain contiguous, as when C = 1)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
 class InstanceNorm2d(nn.InstanceNorm2d):
     """``nn.InstanceNorm2d``; a channels-last input (training on a CPU) is normalised as a contiguous copy and
-    given back channels-last: the same values, faster than PyTorch's own channels-last path. With
+    given back channels-last: the same values (to float rounding), faster than PyTorch's own channels-last path. With
     :class:`LayerNorm2d`, the cpu preset's bf16 training step is ~1.2x faster (``benchmarks/bench_training.py``,
     the A/B row with *PyTorch's norms*)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+        if not _channels_last(x):
             return super().forward(x)
         return super().forward(x.contiguous()).contiguous(memory_format=torch.channels_last)
 
@@ -34,14 +39,14 @@ class InstanceNorm2d(nn.InstanceNorm2d):
 class LayerNorm2d(nn.GroupNorm):
     """The decoder's layer norm: each example normalised over (channels, F, T), then a per-channel scale and
     shift — ``GroupNorm(1, C)``. A channels-last input is normalised in fp32 and returned in its own dtype: the
-    same values as PyTorch's bf16 kernel, which on a CPU is several times slower on that layout (on a contiguous
+    same values as PyTorch's bf16 kernel up to bf16 rounding, which on a CPU is several times slower on that layout (on a contiguous
     input it is the faster one, and is used)."""
 
     def __init__(self, channels: int):
         super().__init__(1, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+        if not _channels_last(x):
             return super().forward(x)
         return super().forward(x.float()).to(x.dtype)
 
