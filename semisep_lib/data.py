@@ -15,8 +15,12 @@ Arrays are float32 ``(channels, samples)`` unless stated otherwise.
 
 Why not ``musdb.DB`` for reading: it probes every file with ffprobe when listing (seconds for 94 previews) and
 decodes WAV through ffmpeg as 16-bit integers, which would break the toy set's exact superposition. So the
-layout is checked and listed here, musdb's own validation list gives the train/valid split, ``.stem.mp4``
-files are decoded with ``stempeg`` (musdb's decoder) as 32-bit floats, and WAV stems are read by soundfile.
+layout is checked and listed here, musdb's own validation list gives the train/valid split, WAV stems are read
+by soundfile, and ``.stem.mp4`` files are decoded by :func:`read_stem_file` exactly as ``musdb`` decodes them:
+``stempeg`` asks ffmpeg for 16-bit integers, divided by 32768. The samples are then musdb's to the last bit
+(``k / 32768`` is exact in float32, and so is a sum of three of them), so the references we score against are
+the ones ``museval.eval_mus_track`` scores against — which matters: BSS Eval's SIR, SAR and ISR on MUSDB18's
+band-limited AAC stems move by dB when the references move by 1e-5 (see :mod:`semisep_lib.evaluate`).
 ``musdb`` is still what downloads the 7-second preview.
 """
 
@@ -54,8 +58,8 @@ ACCOMPANIMENT = ("drums", "bass", "other")
 WAV_STEMS = ("mixture",) + SOURCES + ("accompaniment",)
 #: Where ``musdb.DB(download=True)`` puts the 7-second preview of MUSDB18.
 MUSDB_PREVIEW_ROOT = Path("~/MUSDB18/MUSDB18-7").expanduser()
-#: Bump when the cached arrays change meaning, so old cache files are ignored.
-CACHE_VERSION = 1
+#: Bump when the cached arrays change meaning, so old cache files are ignored (2: stem files on musdb's 16-bit grid).
+CACHE_VERSION = 2
 
 _LAYOUT_HINT = ("expected MUSDB18 laid out as train/ and test/ folders holding .stem.mp4 files, or song "
                 "folders with mixture.wav, vocals.wav, drums.wav, bass.wav and other.wav (MUSDB18-HQ; "
@@ -251,12 +255,29 @@ def _decode(root: Path, layout: str, subset: str, name: str) -> tuple[int, dict[
         # stems of one song should have equal lengths; trim to the shortest if they differ by a few samples
         n = min(a.shape[1] for a in arrays.values())
         return int(rate), {k: v[:, :n] for k, v in arrays.items()}
+    return read_stem_file(root / subset / f"{name}.stem.mp4")
+
+
+#: The streams of a MUSDB18 ``.stem.mp4`` file, in order.
+STEM_ORDER = ("mixture", "drums", "bass", "other", "vocals")
+
+
+def read_stem_file(path: str | Path, grid: str = "int16") -> tuple[int, dict[str, np.ndarray]]:
+    """Decode a MUSDB18 stem file: its rate and float32 ``(channels, samples)`` arrays of :data:`STEM_ORDER`.
+
+    ``grid="int16"`` (always, but for the demonstration in notebook 07): as ``musdb`` decodes — ffmpeg's 16-bit
+    integers divided by 32768, bit for bit the audio ``musdb.DB`` gives and ``museval.eval_mus_track`` scores
+    against. ``grid="float"``: ffmpeg's 32-bit float decode of the AAC streams, which differs from it by at
+    most half a 16-bit step (1.5e-5)."""
     import stempeg  # here, not at the top: it refuses to import without ffmpeg on PATH (WAV data needs none)
 
-    path = root / subset / f"{name}.stem.mp4"
+    if grid not in ("int16", "float"):
+        raise UsageError(f"Unknown decoding grid {grid!r}; choose int16 or float.")
+    path = Path(path)
     try:
-        # (stems, samples, channels), stems in MUSDB order: mixture, drums, bass, other, vocals
-        stems, rate = stempeg.read_stems(str(path), dtype=np.float32, always_3d=True)
+        # (stems, samples, channels)
+        stems, rate = stempeg.read_stems(str(path), dtype=np.float32, always_3d=True,
+                                         ffmpeg_format="s16le" if grid == "int16" else "f32le")
     except Exception as err:  # stempeg raises whatever ffmpeg-python or ffprobe raised
         raise AudioError(f"Could not decode the stem file {path} ({type(err).__name__}: {err}).") from None
     if stems.shape[0] < 5 or stems.shape[1] == 0:
@@ -264,8 +285,7 @@ def _decode(root: Path, layout: str, subset: str, name: str) -> tuple[int, dict[
                          f"expected 5 streams (mixture, drums, bass, other, vocals).")
     if not np.isfinite(stems).all():
         raise AudioError(f"Stem file {path} contains NaN or infinite samples.")
-    order = ("mixture", "drums", "bass", "other", "vocals")
-    return int(rate), {k: np.ascontiguousarray(stems[i].T) for i, k in enumerate(order)}
+    return int(rate), {k: np.ascontiguousarray(stems[i].T) for i, k in enumerate(STEM_ORDER)}
 
 
 def _to_song(name: str, rate: int, arrays: dict[str, np.ndarray], sample_rate: int | None, mono: bool) -> Song:

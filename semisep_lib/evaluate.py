@@ -40,7 +40,33 @@ working one:
 * ``fast_sdr`` — :func:`~semisep_lib.metrics.median_sdr`, the v4 SDR computed directly (equal to museval's);
 * ``silent_floor`` — the same fast SDR of an all-zero vocal estimate (0 dB in every window where the voice is
   present, computed, not assumed; museval itself gives a silent estimate NaN);
-* ``vocal_energy_fraction`` — energy of the vocal estimate over that of the mixture.
+* ``vocal_energy_fraction`` — energy of the vocal estimate over that of the mixture;
+* ``suspect_share`` — the share of vocal windows whose SIR, SAR and ISR cannot be trusted (below).
+
+SIR, SAR and ISR, and why they are fragile. BSS Eval splits an estimate ``ŝ`` of a source image ``s`` into
+``s + e_spat + e_interf + e_artif``: ``e_spat`` is what a 512-tap filter of ``s`` itself adds (a spatial or
+filtering distortion), ``e_interf`` what 512-tap filters of the *other* references explain (here: accompaniment
+heard in the vocals), ``e_artif`` the rest (musical noise, smearing). ``ISR = 10·log10(‖s‖²/‖e_spat‖²)``,
+``SIR = 10·log10(‖s + e_spat‖²/‖e_interf‖²)``, ``SAR = 10·log10(‖s + e_spat + e_interf‖²/‖e_artif‖²)`` and
+``SDR`` puts all three errors in the denominator. The split is a least-squares projection onto delayed copies
+of the references: it solves a linear system whose matrix is the references' auto- and cross-correlations. On
+MUSDB18 that system is close to singular: its stems are AAC-coded, and the encoder leaves almost nothing above
+its cut-off (about 16 kHz), so many filters explain the references equally well. Decoded as ``musdb`` decodes
+them (16-bit integers), every reference carries a faint full-band floor of rounding noise that keeps the system
+well posed; decoded to floats, the floor is gone, and a change of 1e-5 in a reference moves SIR and SAR by
+several dB, up or down (notebook 07 shows it on one excerpt; SDR, a plain ratio, stays put). So every MUSDB18
+stem file is decoded on musdb's grid (:func:`~semisep_lib.data.read_stem_file`), and our numbers equal
+``museval.eval_mus_track``'s window by window (``tests/test_evaluate_musdb.py``). The toy songs keep their
+exact float references: they are synthesised full-band, so their system is well posed without a noise floor,
+and quantising them would break ``mixture = vocals + accompaniment``. Each result records which grid its
+references were on (``references``: ``int16`` or ``float``).
+
+The guard. The three errors are orthogonal when the projection is exact, so ``‖ŝ − s‖² ≥ ‖e_spat‖²`` and a
+window's SDR can never exceed its ISR (in v3, whose filters are fitted per window, exactly; in v4, whose filters
+are fitted once per track and then cut into windows, up to a little). A window whose SDR exceeds its ISR by
+more than :data:`SUSPECT_MARGIN_DB` therefore signals a projection that went wrong; ``suspect_share`` is their
+share of the vocal windows, pooled over tracks, and every table shows it. Against musdb's references it is near
+0; against the float decode it was a quarter to two thirds of the windows on some songs.
 
 Per-track museval JSON files (the format of ``museval.TrackStore``, readable by ``museval.EvalStore``) are
 written under ``OUT/<name>/museval/``; the aggregated result goes to ``OUT/<name>/results.json``.
@@ -71,6 +97,14 @@ PROTOCOLS = {
 }
 TARGETS = ("vocals", "accompaniment")
 METRICS = ("SDR", "SIR", "ISR", "SAR")
+#: a vocal window whose SDR exceeds its ISR by more than this (dB) is *suspect* (see the module docstring)
+SUSPECT_MARGIN_DB = 0.5
+#: the grids a result's references can be on (``references``) → how the tables name the scorer
+SCORERS = {
+    "int16": "museval against references decoded as musdb decodes them (16-bit), the numbers of "
+             "museval.eval_mus_track",
+    "float": "museval against exact float references (the toy songs)",
+}
 #: aggregation key → what it does (the ``aggregation`` of a summary and of a table); see the module docstring
 AGGREGATIONS = {
     "median": "median over windows per track, then median over tracks (SiSEC 2018)",
@@ -112,6 +146,21 @@ def track_score(values, aggregation: str = "median") -> float:
     return _nanmean(values) if aggregation == "mean" else _nanmedian(values)
 
 
+def suspect_windows(frames: dict) -> tuple[int, int]:
+    """``(suspect, scored)``: of the windows where both are defined, how many have an SDR above their ISR by more
+    than :data:`SUSPECT_MARGIN_DB` — ``frames`` is one target's ``{metric: [per window]}`` (``None`` for NaN)."""
+    sdr = np.array([np.nan if v is None else v for v in frames["SDR"]], dtype=np.float64)
+    isr = np.array([np.nan if v is None else v for v in frames["ISR"]], dtype=np.float64)
+    ok = ~(np.isnan(sdr) | np.isnan(isr))
+    return int(np.sum(sdr[ok] > isr[ok] + SUSPECT_MARGIN_DB)), int(np.sum(ok))
+
+
+def reference_grid(references: np.ndarray) -> str:
+    """``"int16"`` if every sample is a whole number of 16-bit steps (musdb's decoding), else ``"float"``."""
+    scaled = np.asarray(references, dtype=np.float64) * 32768.0
+    return "int16" if np.array_equal(scaled, np.round(scaled)) else "float"
+
+
 def _samples_first(x: np.ndarray, length: int) -> np.ndarray:
     """``(channels, samples)`` → ``(length, channels)`` float64: cut or zero-padded at the end, as museval does."""
     x = np.asarray(x, dtype=np.float64).T
@@ -127,8 +176,10 @@ def score_track(name: str, rate: int, mixture: np.ndarray, references: dict[str,
     Arrays are ``(channels, samples)`` at ``rate``; ``references`` and ``estimates`` map ``vocals`` and
     ``accompaniment`` to arrays (estimates are cut or zero-padded to the reference length). Returns
     ``{"name", "frames": {target: {metric: [per window]}}, target: {metric: median}, "fast_sdr",
-    "silent_floor", "vocal_energy_fraction", "museval_json"}``; infinite window scores become NaN, as in
-    museval's JSON."""
+    "silent_floor", "vocal_energy_fraction", "suspect_windows": [suspect, scored], "references": "int16" or
+    "float", "museval_json"}``; infinite window scores become NaN, as in museval's JSON. Given the references
+    ``musdb`` gives (as :func:`~semisep_lib.data.load_songs` decodes them), every window equals
+    ``museval.eval_mus_track``'s."""
     import museval  # here, not at the top: it takes seconds to import (pandas) and only scoring needs it
 
     p = PROTOCOLS[protocol]
@@ -159,6 +210,8 @@ def score_track(name: str, rate: int, mixture: np.ndarray, references: dict[str,
     out["fast_sdr"] = median_sdr(voc_ref, voc_est, win, hop)
     out["silent_floor"] = median_sdr(voc_ref, np.zeros_like(voc_ref), win, hop)
     out["vocal_energy_fraction"] = energy_fraction(voc_est, mixture)
+    out["suspect_windows"] = list(suspect_windows(out["frames"]["vocals"]))
+    out["references"] = reference_grid(refs)
     out["museval_json"] = store.json
     return out
 
@@ -192,7 +245,17 @@ def aggregate(tracks: list[dict], aggregation: str = "median") -> dict:
                    for m in METRICS} for t in TARGETS}
     for key in ("fast_sdr", "silent_floor", "vocal_energy_fraction"):
         agg[key] = _nanmedian([tr[key] for tr in tracks])
+    agg["suspect_share"] = suspect_share(tracks)
+    grids = {tr.get("references") for tr in tracks}
+    agg["references"] = grids.pop() if len(grids) == 1 else "mixed"
     return agg
+
+
+def suspect_share(tracks: list[dict]) -> float:
+    """The share of the vocal windows of ``tracks`` (pooled) that :func:`suspect_windows` flags; NaN if none is
+    scored. Computed from the per-window ``frames``, so results written before the guard existed get it too."""
+    counts = np.array([suspect_windows(tr["frames"]["vocals"]) for tr in tracks if isinstance(tr.get("frames"), dict)])
+    return float(counts[:, 0].sum() / counts[:, 1].sum()) if counts.size and counts[:, 1].sum() else float("nan")
 
 
 def reaggregate(result: dict, aggregation: str) -> dict:

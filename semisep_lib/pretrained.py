@@ -28,7 +28,7 @@ import torch
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
 from .checkpoint import HEADER_KEYS, load_checkpoint, save_checkpoint
 from .config import Config, preset
-from .data import Song, load_songs, load_training_data
+from .data import Song, load_songs, load_training_data, read_stem_file
 from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
@@ -40,10 +40,9 @@ def example_song():
     """stempeg's example excerpt (a MUSDB18 *test* song, never trained on) as a :class:`~semisep_lib.data.Song`."""
     import stempeg  # here, not at the top: stempeg refuses to import without ffmpeg on PATH
 
-    stems, rate = stempeg.read_stems(stempeg.example_stem_path())  # (5, samples, 2): mix, drums, bass, other, vocals
-    stems = np.asarray(stems, dtype=np.float32).transpose(0, 2, 1)
-    return Song(name="The Easton Ellises - Falcon 69 (stempeg example)", rate=int(rate), mixture=stems[0],
-                vocals=stems[4], accompaniment=stems[1] + stems[2] + stems[3])
+    rate, s = read_stem_file(stempeg.example_stem_path())  # decoded as musdb decodes it
+    return Song(name="The Easton Ellises - Falcon 69 (stempeg example)", rate=rate, mixture=s["mixture"],
+                vocals=s["vocals"], accompaniment=s["drums"] + s["bass"] + s["other"])
 
 
 def example_vocal_sdr(model: str | Path = PRETRAINED_DIR) -> float:

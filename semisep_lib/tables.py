@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .errors import UsageError
-from .evaluate import AGGREGATIONS, check_aggregation, reaggregate
+from .evaluate import AGGREGATIONS, SCORERS, SUSPECT_MARGIN_DB, check_aggregation, reaggregate
 from .fileio import atomic_write_json, atomic_write_text, jsonable
 from .paper import PAPER_TABLE1, PAPER_TABLE3
 
@@ -50,7 +50,7 @@ NOT_REPRODUCIBLE = ("GLOM and NES-FT cannot be reproduced from public material: 
                     "their code are published, so only the paper's numbers are shown for them.")
 #: The vocal metrics and guards a summary carries.
 VOCAL_METRICS = ("SDR", "SIR", "SAR", "ISR")
-GUARDS = ("fast_sdr", "vocal_energy_fraction", "silent_floor")
+GUARDS = ("fast_sdr", "vocal_energy_fraction", "silent_floor", "suspect_share")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -67,9 +67,26 @@ def summarise(scores: list[dict]) -> dict:
         return {"median": float(np.nanmedian(vals)), "min": float(np.nanmin(vals)), "max": float(np.nanmax(vals))}
 
     out = {m: stat([s["vocals"][m] for s in scores]) for m in VOCAL_METRICS}
-    out.update({k: stat([s[k] for s in scores]) for k in GUARDS})
+    out.update({k: stat([s.get(k) for s in scores]) for k in GUARDS})
+    out["references"] = _references(scores)
     out["runs"] = len(scores)
     return out
+
+
+def _references(results) -> str | None:
+    """The one reference grid (``int16`` / ``float``, see :data:`~semisep_lib.evaluate.SCORERS`) of some
+    results, ``"mixed"`` if they differ, ``None`` if none records it."""
+    grids = {r.get("references") for r in results if isinstance(r, dict) and not r.get("paper_only")} - {None}
+    return grids.pop() if len(grids) == 1 else ("mixed" if grids else None)
+
+
+def scorer_note(results) -> str:
+    """The sentence a table carries about its scorer and its suspect-window guard."""
+    grid = _references(results)
+    scorer = SCORERS.get(grid, f"museval against references on {grid or 'unrecorded'} grids")
+    return (f"Scorer: {scorer}. Suspect: the share of vocal windows whose SDR exceeds their ISR by more than "
+            f"{SUSPECT_MARGIN_DB} dB, which a well-conditioned BSS Eval projection never gives "
+            "(semisep_lib.evaluate); where it is high, SIR, SAR and ISR cannot be trusted.")
 
 
 def cell_stat(value) -> tuple[float | None, tuple | None]:
@@ -105,10 +122,18 @@ def _row(result: dict) -> dict:
         row[m] = v.get(m)
     for key in GUARDS:
         row[key] = result.get(key)
+    row["references"] = result.get("references")
     row["tracks"] = len(result["tracks"]) if isinstance(result.get("tracks"), list) else result.get("tracks")
     if "runs" in result:
         row["runs"] = result["runs"]
     return row
+
+
+def _percent(value) -> str:
+    """A share (a number or a summary over runs) as a percentage; over runs, the largest (the guard's worst)."""
+    med, spread = cell_stat(value)
+    worst = spread[1] if spread is not None and spread[1] is not None else med
+    return "–" if worst is None or (isinstance(worst, float) and math.isnan(worst)) else f"{100 * worst:.0f}%"
 
 
 def _paper_cells(ref: dict) -> str:
@@ -121,9 +146,9 @@ def results_table(rows: list[dict], paper: dict | None = None) -> str:
     name) to ``{"SDR": .., "SIR": ..}`` — the paper's numbers beside. A row with ``paper_only`` shows the paper's
     numbers alone; paper entries matched by no row are listed at the end."""
     paper = paper or {}
-    head = ("| method | vocal SDR | vocal SIR | vocal SAR | fast SDR | vocal energy | silent floor "
+    head = ("| method | vocal SDR | vocal SIR | vocal SAR | fast SDR | vocal energy | silent floor | suspect "
             "| paper SDR | paper SIR |")
-    lines = [head, "|" + "---|" * 9]
+    lines = [head, "|" + "---|" * 10]
     shown = set()
     for res in rows:
         r = _row(res)
@@ -131,15 +156,15 @@ def results_table(rows: list[dict], paper: dict | None = None) -> str:
         shown.add(key)
         ref = paper.get(key) or {}
         if res.get("paper_only"):
-            lines.append(f"| {r['method']} (paper only) | – | – | – | – | – | – | {_paper_cells(ref)} |")
+            lines.append(f"| {r['method']} (paper only) | – | – | – | – | – | – | – | {_paper_cells(ref)} |")
             continue
         frac, _ = cell_stat(r["vocal_energy_fraction"])
         lines.append(f"| {r['method']} | {_cell(r['SDR'])} | {_cell(r['SIR'])} | {_cell(r['SAR'])} "
                      f"| {_cell(r['fast_sdr'])} | {'–' if frac is None else f'{100 * frac:.1f}%'} "
-                     f"| {_cell(r['silent_floor'])} | {_paper_cells(ref)} |")
+                     f"| {_cell(r['silent_floor'])} | {_percent(r['suspect_share'])} | {_paper_cells(ref)} |")
     for key, ref in paper.items():
         if key not in shown:
-            lines.append(f"| {key} (paper only) | – | – | – | – | – | – | {_paper_cells(ref)} |")
+            lines.append(f"| {key} (paper only) | – | – | – | – | – | – | – | {_paper_cells(ref)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -157,7 +182,7 @@ def _check_rows(rows, aggregation: str) -> str:
 def results_json(rows: list[dict], paper: dict | None = None, aggregation: str = "median") -> dict:
     """The content of :func:`results_table` as data: our rows (numbers only, no per-window frames) and the
     paper's, with the description of ``aggregation``."""
-    return jsonable({"aggregation": _check_rows(rows, aggregation),
+    return jsonable({"aggregation": _check_rows(rows, aggregation), "references": _references(rows),
                      "rows": [_row(r) | {"paper_row": r.get("paper_row"), "paper_only": bool(r.get("paper_only"))}
                               for r in rows],
                      "paper": paper or {}})
@@ -170,6 +195,7 @@ def write_table(rows: list[dict], out_dir: str | Path, stem: str = "results", pa
     data = results_json(rows, paper, aggregation)
     if data["aggregation"] not in note:
         note = (f"{note} " if note else "") + f"Aggregation: {data['aggregation']}."
+    note += " " + scorer_note(rows)
     md = results_table(rows, paper) + (f"\n{note}\n" if note else "")
     atomic_write_text(Path(out_dir) / f"{stem}.md", md)
     atomic_write_json(Path(out_dir) / f"{stem}.json", data | {"note": note, "info": info or {}})
@@ -237,12 +263,14 @@ def table3(rows: dict[str, dict], out_dir: str | Path, info: dict, aggregation: 
              f"{info['evaluation_songs']} {info['evaluated_on']} songs, {info['seeds']} seed(s), "
              f"{info['steps']} steps)", "",
              TABLE3_AGGREGATION[aggregation], "",
-             "| losses | SDR | SIR | vocal energy fraction | paper SDR | paper SIR |",
-             "|---|---|---|---|---|---|"]
+             scorer_note(rows.values()), "",
+             "| losses | SDR | SIR | vocal energy fraction | suspect | paper SDR | paper SIR |",
+             "|---|---|---|---|---|---|---|"]
     for label, r in rows.items():
         p_sdr, p_sir = PAPER_TABLE3[label]["SDR"], PAPER_TABLE3[label]["SIR"]
         lines.append(f"| {label} | {_seeds_cell(r['SDR'], r['runs'])} | {_seeds_cell(r['SIR'], r['runs'])} | "
-                     f"{r['vocal_energy_fraction']['median']:.3f} | {p_sdr:.1f} | {p_sir:.1f} |")
+                     f"{r['vocal_energy_fraction']['median']:.3f} | {_percent(r.get('suspect_share'))} "
+                     f"| {p_sdr:.1f} | {p_sir:.1f} |")
     floor = np.median([r["silent_floor"]["median"] for r in rows.values()])
     lines += ["", f"Silent-estimate floor (vocal SDR of an all-zero estimate): {floor:.2f} dB.", ""]
     if info.get("report_songs") is not None:
@@ -251,7 +279,8 @@ def table3(rows: dict[str, dict], out_dir: str | Path, info: dict, aggregation: 
                   f"{', '.join(info.get('selection_songs') or []) or 'none'}.", ""]
     md = "\n".join(lines)
     atomic_write_text(Path(out_dir) / "table3.md", md)
-    atomic_write_json(Path(out_dir) / "table3.json", {"info": info, "aggregation": described, "rows": rows,
+    atomic_write_json(Path(out_dir) / "table3.json", {"info": info, "aggregation": described,
+                                                      "references": _references(rows.values()), "rows": rows,
                                                       "paper": PAPER_TABLE3})
     return md
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import make_run
 from semisep_lib import cli
 from semisep_lib.data import Song
-from semisep_lib.evaluate import evaluate_separator
+from semisep_lib.evaluate import evaluate_separator, score_track
 from semisep_lib.metrics import median_sdr
 from semisep_lib.separator import Separator
 
@@ -107,3 +107,32 @@ def test_evaluate_command_on_separated_toy_songs(toy_root, tmp_path, capsys):
     rc = cli.main(["evaluate", "--estimates", str(est), "--root", str(toy_root), "--subset", "test"])
     err = capsys.readouterr().err
     assert rc == 3 and "have no estimates" in err and "Traceback" not in err
+
+
+def test_suspect_windows_flag_sdr_above_isr_and_pool_over_tracks():
+    from semisep_lib.evaluate import SUSPECT_MARGIN_DB, suspect_share, suspect_windows
+
+    frames = {"SDR": [5.0, 5.0, 5.0, None, 3.0], "ISR": [4.0, 4.6, 9.0, 1.0, None]}
+    # 5.0 > 4.0 + 0.5 flags; 5.0 > 4.6 + 0.5 does not; windows with a NaN (None) are not scored
+    assert SUSPECT_MARGIN_DB == 0.5 and suspect_windows(frames) == (1, 3)
+    tracks = [{"frames": {"vocals": frames}}, {"frames": {"vocals": {"SDR": [1.0], "ISR": [0.0]}}}]
+    assert suspect_share(tracks) == pytest.approx(2 / 4)
+    assert np.isnan(suspect_share([{"frames": {"vocals": {"SDR": [None], "ISR": [1.0]}}}]))
+
+
+def test_reference_grid_tells_musdbs_16_bit_decoding_from_floats():
+    from semisep_lib.evaluate import reference_grid
+
+    k = np.random.default_rng(0).integers(-32768, 32768, size=(2, 100))
+    assert reference_grid((k / 32768).astype(np.float32)) == "int16"
+    assert reference_grid(k / 32768 + 1e-6) == "float"
+
+
+def test_a_scored_track_carries_its_guard_and_reference_grid():
+    rng = np.random.default_rng(1)
+    voc, acc = (np.round(rng.standard_normal((2, 44100)) * 3000) / 32768 for _ in range(2))
+    est = {"vocals": voc + 0.1 * acc, "accompaniment": acc + 0 * voc}
+    out = score_track("t", 44100, voc + acc, {"vocals": voc, "accompaniment": acc}, est)
+    assert out["references"] == "int16"
+    suspect, scored = out["suspect_windows"]
+    assert scored == 1 and suspect == 0  # white-noise references: a well-conditioned projection

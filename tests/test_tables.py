@@ -14,14 +14,15 @@ from semisep_lib.tables import (TABLE1_ROWS, TABLE3_ROWS, kendall_tau, ordering,
 
 def fake_result(name: str, sdr: float) -> dict:
     return {"name": name, "vocals": {"SDR": sdr, "SIR": sdr + 10, "SAR": sdr + 1, "ISR": sdr + 5},
-            "fast_sdr": sdr, "silent_floor": 0.0, "vocal_energy_fraction": 0.1, "tracks": [{}, {}]}
+            "fast_sdr": sdr, "silent_floor": 0.0, "vocal_energy_fraction": 0.1, "suspect_share": 0.04,
+            "references": "int16", "tracks": [{}, {}]}
 
 
 def test_results_table_and_table1(tmp_path):
     md = results_table([fake_result("ours", 2.5)], paper={"ours": {"SDR": 3.2, "SIR": 14.2}})
     lines = md.strip().splitlines()
     assert lines[0].startswith("| method | vocal SDR | vocal SIR | vocal SAR")
-    assert "| ours | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 3.2 | 14.2 |" in lines
+    assert "| ours | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 4% | 3.2 | 14.2 |" in lines
     results = {"ours": fake_result("ours", 2.5), "gan": fake_result("gan", -1.0),
                "mixture": fake_result("mixture", -3.0), "nmf": fake_result("nmf", 0.5),
                "extra": fake_result("extra", 1.0)}
@@ -30,7 +31,7 @@ def test_results_table_and_table1(tmp_path):
     labels = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| ")][1:]
     assert labels == ["mixture (lower bound)", "NMF", "GAN (GAN_C only)", "GLOM (paper only)",
                       "NES (paper only)", "NES-FT (paper only)", "ours (all six losses)", "extra"]
-    assert "| ours (all six losses) | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 3.2 | 14.2 |" in md
+    assert "| ours (all six losses) | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 4% | 3.2 | 14.2 |" in md
     assert "| NMF | 0.50 |" in md and "| 0.0 | – |" in md  # the paper's NMF 0.0 dB beside ours
     assert "GLOM and NES-FT cannot be reproduced" in md
     data = json.loads((tmp_path / "table1.json").read_text())
@@ -39,7 +40,7 @@ def test_results_table_and_table1(tmp_path):
     spread = {"SDR": {"median": 1.0, "min": 0.5, "max": 2.0}, "SIR": {"median": 9.0, "min": 8.0, "max": 9.5},
               "vocal_energy_fraction": 0.2, "silent_floor": 0.0, "runs": 2}
     md = table1({"oracle_irm": spread, "gan": spread, "ours": spread}, tmp_path)
-    assert "| GAN (GAN_C only) | 1.00 [0.50, 2.00] | 9.00 [8.00, 9.50] | – | – | 20.0% | 0.00 | 0.3 | – |" in md
+    assert "| GAN (GAN_C only) | 1.00 [0.50, 2.00] | 9.00 [8.00, 9.50] | – | – | 20.0% | 0.00 | – | 0.3 | – |" in md
     assert md.index("oracle IRM") < md.index("GAN (GAN_C") < md.index("GLOM (paper only)") < md.index("| ours")
     assert [r["method"] for r in data["rows"]][-1] == "extra"
 
@@ -60,7 +61,7 @@ def test_table3_rows_beside_the_paper(tmp_path):
             "steps": 20, "report_songs": ["a", "b"], "selection_songs": []}
     md = table3(rows, tmp_path, info)
     assert (tmp_path / "table3.md").read_text() == md
-    assert "| w/o R4 | 1.50 [1.00, 2.00] | 11.50 [11.00, 12.00] | 0.100 | -6.3 | -4.7 |" in md
+    assert "| w/o R4 | 1.50 [1.00, 2.00] | 11.50 [11.00, 12.00] | 0.100 | 4% | -6.3 | -4.7 |" in md
     assert "Reported on: a, b." in md and "(never reported): none." in md
     data = json.loads((tmp_path / "table3.json").read_text())
     assert list(data["rows"]) == list(PAPER_TABLE3) and data["paper"] == PAPER_TABLE3 and data["info"] == info
