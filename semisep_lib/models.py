@@ -24,6 +24,24 @@ def _channels_last(x: torch.Tensor) -> bool:
     return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d``, except where oneDNN's CPU bf16 kernel is wrong: under CPU bf16 autocast, a convolution whose
+    output is one sample wide or high returned NaN or values off by 100 % on an Intel Xeon with AMX (torch 2.11;
+    the discriminators' coarsest scale has such outputs, so bf16 training stopped with a NaN loss at step 0).
+    Those outputs are tiny, so they run in fp32 (and come back fp32). ``tests/test_models.py`` checks it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and min(self._output_size(x)) == 1:
+            with torch.autocast("cpu", enabled=False):
+                return super().forward(x.float())
+        return super().forward(x)
+
+    def _output_size(self, x: torch.Tensor) -> tuple[int, int]:
+        """The output's ``(H, W)`` for an input ``(N, C, H, W)`` (padding given as numbers)."""
+        return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in
+                     zip(x.shape[-2:], self.padding, self.dilation, self.kernel_size, self.stride))
+
+
 class InstanceNorm2d(nn.InstanceNorm2d):
     """``nn.InstanceNorm2d``; a channels-last input (training on a CPU) is normalised as a contiguous copy and
     given back channels-last: the same values (to float rounding), faster than PyTorch's own channels-last path. With
@@ -57,8 +75,8 @@ class ResBlock(nn.Module):
     def __init__(self, ch: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), InstanceNorm2d(ch, affine=True), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), InstanceNorm2d(ch, affine=True),
+            nn.ReflectionPad2d(1), Conv2d(ch, ch, 3), InstanceNorm2d(ch, affine=True), nn.ReLU(True),
+            nn.ReflectionPad2d(1), Conv2d(ch, ch, 3), InstanceNorm2d(ch, affine=True),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,19 +97,19 @@ class MaskNet(nn.Module):
             raise ValueError(f"mask_domain must be 'linear' or 'compressed', got {model.mask_domain!r}")
         self.mask_exponent = 1.0 if model.mask_domain == "linear" else 1.0 / spectral.compress
         ch = model.g_channels
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(1, ch, 7), InstanceNorm2d(ch, affine=True),
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), Conv2d(1, ch, 7), InstanceNorm2d(ch, affine=True),
                                    nn.ReLU(True)]
         for _ in range(model.g_down):  # encoder: halve F and T, double channels
-            layers += [nn.Conv2d(ch, 2 * ch, 4, stride=2, padding=1), InstanceNorm2d(2 * ch, affine=True),
+            layers += [Conv2d(ch, 2 * ch, 4, stride=2, padding=1), InstanceNorm2d(2 * ch, affine=True),
                        nn.ReLU(True)]
             ch *= 2
         layers += [ResBlock(ch) for _ in range(model.g_res_blocks)]
         for _ in range(model.g_down):  # decoder: nearest upsampling, 5×5 conv, layer norm
             k = model.g_up_kernel
             layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(k // 2),
-                       nn.Conv2d(ch, ch // 2, k), LayerNorm2d(ch // 2), nn.ReLU(True)]
+                       Conv2d(ch, ch // 2, k), LayerNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, 1, 7)]
+        layers += [nn.ReflectionPad2d(3), Conv2d(ch, 1, 7)]
         self.net = nn.Sequential(*layers)
         nn.init.constant_(self.net[-1].bias, model.g_mask_bias)
 
@@ -120,9 +138,9 @@ class PatchDiscriminator(nn.Module):
         c_in = 1
         for i in range(layers):
             c_out = ch * min(2**i, 8)
-            mods += [norm(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, True)]
+            mods += [norm(Conv2d(c_in, c_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, True)]
             c_in = c_out
-        mods.append(norm(nn.Conv2d(c_in, 1, 1)))
+        mods.append(norm(Conv2d(c_in, 1, 1)))
         self.net = nn.Sequential(*mods)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from semisep_lib.config import Config
-from semisep_lib.models import MaskNet, MultiScaleDiscriminator, build_models, count_parameters
+from semisep_lib.checkpoint import cpu_has_bf16
+from semisep_lib.models import Conv2d, MaskNet, MultiScaleDiscriminator, build_models, count_parameters
 
 
 @pytest.mark.parametrize("preset", ["smoke", "cpu"])
@@ -120,3 +121,30 @@ def test_g_norms_give_pytorchs_values_and_layout(bf16, layout):
         torch.testing.assert_close(y1, y2, **tol)
         torch.testing.assert_close(gx1, gx2, **tol)
         torch.testing.assert_close(gw1, gw2, **tol)
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bf16 kernels: bf16 autocast is not used on it")
+def test_bf16_convolutions_with_one_wide_outputs_match_fp32():
+    """oneDNN's CPU bf16 kernel gave NaN or wrong values for convolutions with a 1-sample-wide output (seen on an
+    Intel Xeon with AMX): ``models.Conv2d`` runs those in fp32. The discriminators' coarsest scale has them."""
+    torch.manual_seed(0)
+    for (h, w), stride in (((64, 2), 2), ((256, 3), 2), ((8, 2), 2), ((16, 1), 1)):
+        conv = Conv2d(8, 16, 4 if stride == 2 else 3, stride=stride, padding=1)
+        x = 0.1 * torch.randn(16, 8, h, w)
+        with torch.no_grad():
+            ref = conv(x)
+            for _ in range(3):  # the wrong values came and went from call to call
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    y = conv(x.contiguous(memory_format=torch.channels_last)).float()
+                assert torch.isfinite(y).all()
+                assert (y - ref).abs().max() <= 0.02 * ref.abs().max()
+    cfg = Config.from_preset("cpu")
+    _, d_A, _ = build_models(cfg)
+    mag = torch.rand(16, 256, cfg.spectral.segment_frames) ** 4
+    with torch.no_grad():
+        ref = d_A(mag)
+        for _ in range(5):  # before the fix, about one call in five went wrong
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = d_A(mag)
+            for r, o in zip(ref, out):
+                assert torch.isfinite(o).all() and (o.float() - r).abs().max() <= 0.05 * r.abs().max() + 0.05
