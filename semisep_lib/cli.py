@@ -400,15 +400,21 @@ def add_notebooks_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_card(args: argparse.Namespace) -> None:
     cmd = args.command or "semisep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    card = build_card(args.run, args.supervised, args.root, args.out, command=cmd, split_seed=args.split_seed)
+    if bool(args.run) == args.rescore:
+        raise UsageError("Give either --run (install a model) or --rescore (score the installed one anew).")
+    card = build_card(None if args.rescore else args.run, args.supervised, args.root, args.out, command=cmd,
+                      split_seed=args.split_seed)
     print(json.dumps(card["report"], indent=1))
 
 
 def add_pretrained_commands(sub: argparse._SubParsersAction) -> None:
     """``pretrained-card``."""
     p = sub.add_parser("pretrained-card", help="install a run's best g as the pretrained model, with its card")
-    p.add_argument("--run", required=True, nargs="+",
+    p.add_argument("--run", nargs="+",
                    help="semi-supervised run directory; of several, the best on the selection songs is installed")
+    p.add_argument("--rescore", action="store_true",
+                   help="keep the model installed in --out and measure its card's scores anew (e.g. after a "
+                        "change of scorer)")
     p.add_argument("--supervised", required=True, nargs="+",
                    help="supervised run(s) of the same preset (a card baseline; chosen likewise)")
     p.add_argument("--root", required=True, help="MUSDB18 root the runs were trained on")

@@ -17,6 +17,7 @@ Every number in the card comes from this command.
 
 from __future__ import annotations
 
+import json
 import platform
 import tempfile
 import time
@@ -32,6 +33,7 @@ from .data import Song, load_songs, load_training_data, read_stem_file
 from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
+from .tables import scorer_note
 from .nes import NESConfig, train_nes
 from .separate import PRETRAINED_DIR, load_separator, read_tuning
 
@@ -84,22 +86,37 @@ def choose_run(candidates: list[str | Path]) -> tuple[Path, list[dict]]:
     return Path(table[best]["run"]), table
 
 
-def build_card(runs: str | Path | list, supervised: str | Path | list, root: str | Path,
+def build_card(runs: str | Path | list | None, supervised: str | Path | list, root: str | Path,
                out: str | Path = PRETRAINED_DIR, command: str = "", workers: int = 2,
                split_seed: int | None = None) -> dict:
     """Install the best ``g`` of ``runs`` (one run or candidates, :func:`choose_run`) into ``out`` and write
     ``card.json`` and ``MODEL_CARD.md``; the supervised baseline is chosen among ``supervised`` by the same rule.
+    ``runs=None`` re-scores the model installed in ``out`` (``pretrained-card --rescore``: its ``best.pt``,
+    ``separate.yaml`` and the training facts of its ``card.json`` are kept; every score is measured anew).
     NES and NMF get the sizes of the run's preset (``config.PRESETS``) and the run's mixture/instrumental split:
     ``split_seed``, by default the run's ``train.seed`` as ``semisep train`` splits (``reproduce`` splits with 0
     for every row). museval's per-track files go to a temporary folder that is removed at the end (not shipped)."""
-    runs = [runs] if isinstance(runs, (str, Path)) else list(runs)
-    sups = [supervised] if isinstance(supervised, (str, Path)) else list(supervised)
-    (run, candidates), (supervised, sup_candidates) = choose_run(runs), choose_run(sups)
     out = Path(out)
-    if not (run / "checkpoint.pt").is_file():
-        raise UsageError(f"{run} has no checkpoint.pt: the chosen run must be a whole training run.")
-    out.mkdir(parents=True, exist_ok=True)
-    slim = _slim_checkpoint(run, out)
+    sups = [supervised] if isinstance(supervised, (str, Path)) else list(supervised)
+    supervised, sup_candidates = choose_run(sups)
+    if runs is None:
+        previous = json.loads((out / "card.json").read_text())
+        slim = load_checkpoint(out / "best.pt")
+        kept = {k: previous[k] for k in ("command", "run", "best_step", "steps_trained", "training_seconds")}
+        kept["chosen_from"] = dict(previous["chosen_from"], supervised=sup_candidates)
+        kept["rescored_by"] = command
+    else:
+        runs = [runs] if isinstance(runs, (str, Path)) else list(runs)
+        run, candidates = choose_run(runs)
+        if not (run / "checkpoint.pt").is_file():
+            raise UsageError(f"{run} has no checkpoint.pt: the chosen run must be a whole training run.")
+        out.mkdir(parents=True, exist_ok=True)
+        slim = _slim_checkpoint(run, out)
+        state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+        kept = {"command": command, "run": str(run), "best_step": slim["step"],
+                "chosen_from": {"rule": CHOICE_RULE, "runs": candidates, "supervised": sup_candidates},
+                "steps_trained": int(state.get("step", 0)),
+                "training_seconds": round(float(state.get("elapsed", 0)), 1)}
     cfg = Config.from_dict(slim["config"])
     report = load_songs(root, subset="train", split="report")  # best.pt and the post-processing: "select" songs
     tuned = read_tuning(out)  # separate.yaml: the SDR choice (``separate``) and the rest of the tuning
@@ -124,18 +141,15 @@ def build_card(runs: str | Path | list, supervised: str | Path | list, root: str
         for i, (name, make) in enumerate(methods.items()):
             r = evaluate_separator(make(), report, museval_dir, f"method{i}", workers=workers)
             scores[name] = {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
-                            "vocal_energy_fraction": r["vocal_energy_fraction"]}
-    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+                            "vocal_energy_fraction": r["vocal_energy_fraction"],
+                            "suspect_share": r["suspect_share"], "references": r["references"]}
     card = {
         "data": f"MUSDB18 7-second preview at {root}: train split (mixtures and instrumentals from disjoint "
                 f"halves: {len(td.mixtures)} + {len(td.instrumentals)} songs), scored on the {len(report)} "
                 "report songs (half of musdb's validation songs; the other half, the selection songs, chose the "
                 "checkpoint and the post-processing) with museval v4, 1 s windows, median over windows then songs",
         "report_songs": [s.name for s in report],
-        "command": command, "run": str(run), "seed": cfg.train.seed, "split_seed": split_seed,
-        "best_step": slim["step"],
-        "chosen_from": {"rule": CHOICE_RULE, "runs": candidates, "supervised": sup_candidates},
-        "steps_trained": int(state.get("step", 0)), "training_seconds": round(float(state.get("elapsed", 0)), 1),
+        **kept, "seed": cfg.train.seed, "split_seed": split_seed,
         "postprocessing": {"by_sdr": _setting(cfg.updated({"separate": tuned.get("separate") or {}})),
                            "favouring_sir": favouring_sir, "criterion": tuning.get("criterion")},
         "stereo": cfg.separate.stereo,
@@ -216,12 +230,15 @@ def render_card(card: dict) -> str:
              f"- **Report songs:** {', '.join(card['report_songs'])}.",
              f"- **Regression figure:** vocal SDR {card['example_track_vocal_sdr']:.2f} dB on stempeg's example "
              "track (a MUSDB18 test song), checked by `tests/test_pretrained.py` to ±0.1 dB.", "",
-             "| method (same data) | vocal SDR | vocal SIR | vocal SAR | vocal energy fraction |",
-             "|---|---|---|---|---|"]
+             *([f"- **Scores measured anew by:** `{card['rescored_by']}`."] if card.get("rescored_by") else []),
+             f"- {scorer_note(card['report'].values())}", "",
+             "| method (same data) | vocal SDR | vocal SIR | vocal SAR | vocal energy fraction | suspect |",
+             "|---|---|---|---|---|---|"]
     fmt = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.2f}"  # noqa: E731
     for name, s in card["report"].items():
+        share = s.get("suspect_share")
         lines.append(f"| {name} | {fmt(s['SDR'])} | {fmt(s['SIR'])} | {fmt(s['SAR'])} | "
-                     f"{fmt(s['vocal_energy_fraction'])} |")
+                     f"{fmt(s['vocal_energy_fraction'])} | {'–' if share is None else f'{100 * share:.0f}%'} |")
     lines += ["", "The paper reports 3.2 dB SDR / 14.2 dB SIR on MUSDB18 (trained on its 100 full training songs, "
               "the authors' 11 M parameter `g`, ~285k steps on a GPU); this model saw 80 seven-second excerpts on "
               "a CPU.", ""]

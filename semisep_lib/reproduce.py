@@ -236,7 +236,9 @@ class Reproduction:
         for seed in range(self.seeds):
             if not all(self.scored(row_key(name, seed)) for name in TRAINED_ROWS):
                 self.warm_up(seed)
-        jobs = [(name, seed) for name in TRAINED_ROWS for seed in range(self.seeds)
+        # one seed after another (a run stopped part-way leaves whole seeds), the cheap supervised row first
+        jobs = [(name, seed) for seed in range(self.seeds)
+                for name in sorted(TRAINED_ROWS, key=lambda n: TRAINED_ROWS[n][1] != "supervised")
                 if not _trained(self.out / "runs" / row_key(name, seed)) and not self.scored(row_key(name, seed))]
         if self.p.row_processes <= 1 or len(jobs) < 2:
             for name, seed in jobs:
