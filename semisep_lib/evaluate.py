@@ -51,10 +51,13 @@ heard in the vocals), ``e_artif`` the rest (musical noise, smearing). ``ISR = 10
 ``SDR`` puts all three errors in the denominator. The split is a least-squares projection onto delayed copies
 of the references: it solves a linear system whose matrix is the references' auto- and cross-correlations. On
 MUSDB18 that system is close to singular: its stems are AAC-coded, and the encoder leaves almost nothing above
-its cut-off (about 16 kHz), so many filters explain the references equally well. Decoded as ``musdb`` decodes
+its cut-off (about 17 kHz), so many filters explain the references equally well. Decoded as ``musdb`` decodes
 them (16-bit integers), every reference carries a faint full-band floor of rounding noise that keeps the system
-well posed; decoded to floats, the floor is gone, and a change of 1e-5 in a reference moves SIR and SAR by
-several dB, up or down (notebook 07 shows it on one excerpt; SDR, a plain ratio, stays put). So every MUSDB18
+well posed; decoded to floats, the floor is gone, and a change of 1e-5 in a reference moves SIR, SAR and ISR
+by several dB, up or down, while SDR, a plain ratio, stays put. Adding white noise of the rounding's size to
+the float decode gives back musdb's numbers, whatever the noise's seed, and noise above the cut-off alone does
+it: the floor, not the exact rounding, sets them (:func:`reference_sensitivity`, notebook 07;
+``experiments/scorer/`` on the 14 validation songs). So every MUSDB18
 stem file is decoded on musdb's grid (:func:`~semisep_lib.data.read_stem_file`), and our numbers equal
 ``museval.eval_mus_track``'s window by window (``tests/test_evaluate_musdb.py``). The toy songs keep their
 exact float references: they are synthesised full-band, so their system is well posed without a noise floor,
@@ -65,8 +68,8 @@ The guard. The three errors are orthogonal when the projection is exact, so ``�
 window's SDR can never exceed its ISR (in v3, whose filters are fitted per window, exactly; in v4, whose filters
 are fitted once per track and then cut into windows, up to a little). A window whose SDR exceeds its ISR by
 more than :data:`SUSPECT_MARGIN_DB` therefore signals a projection that went wrong; ``suspect_share`` is their
-share of the vocal windows, pooled over tracks, and every table shows it. Against musdb's references it is near
-0; against the float decode it was a quarter to two thirds of the windows on some songs.
+share of the vocal windows, pooled over tracks, and every table shows it. With musdb's references it is a few
+per cent; with the float decode it was over half the windows (``experiments/scorer/results/decodes.md``).
 
 Per-track museval JSON files (the format of ``museval.TrackStore``, readable by ``museval.EvalStore``) are
 written under ``OUT/<name>/museval/``; the aggregated result goes to ``OUT/<name>/results.json``.
@@ -402,3 +405,68 @@ def evaluate_folder(estimates: str | Path, root: str | Path | None = None, subse
     result = evaluate_estimates(items, out, name, protocol=protocol, workers=workers, total=len(names),
                                 aggregation=aggregation)
     return result, out / name
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# how SIR, SAR and ISR depend on the references' last bits (notebook 07)
+
+#: the reference decodings :func:`reference_sensitivity` compares, one row each
+DECODINGS = ("musdb's 16-bit grid", "float decode", "float decode + 16-bit-size dither")
+#: the shared MUSDB18 preview beside the repository's checkout (``../shared/data/musdb18-7``), if it is there
+SHARED_PREVIEW = Path(__file__).resolve().parents[2] / "shared" / "data" / "musdb18-7"
+#: the song :func:`demo_stem_file` prefers: on the preview, the float decode moves its vocal SIR by 12 dB
+DEMO_TRACK = "Johnny Lokke - Promises & Lies"
+
+
+def demo_stem_file(root: str | Path | None = None) -> Path | None:
+    """A MUSDB18 ``.stem.mp4`` file to demonstrate on, from ``root`` (else ``$MUSDB_PATH``, else musdb's preview
+    folder: :func:`~semisep_lib.data.resolve_root`), else from :data:`SHARED_PREVIEW`: :data:`DEMO_TRACK` if it
+    is there, else the first file of ``train/`` or ``test/``. ``None`` if there is none (WAV stems have none)."""
+    for base in (resolve_root(root), SHARED_PREVIEW):
+        files = [f for sub in ("train", "test") for f in sorted((base / sub).glob("*.stem.mp4"))] if base else []
+        if files:
+            return next((f for f in files if f.name == f"{DEMO_TRACK}.stem.mp4"), files[0])
+    return None
+
+
+def reference_sensitivity(path: str | Path, estimates: dict[str, np.ndarray], seconds: float | None = None,
+                          seed: int = 0) -> list[dict]:
+    """One estimate scored against the references of one stem file decoded three ways (:data:`DECODINGS`).
+
+    ``estimates``: ``{"vocals", "accompaniment"}``, arrays ``(channels, samples)`` of the file's first
+    ``seconds`` (default: all of it). Returns one row per decoding: ``{"references", "SDR", "SIR", "SAR",
+    "ISR"}`` (vocal medians over the windows of :func:`score_track`), ``"suspect_share"``
+    (:func:`suspect_windows`) and ``"gram_condition"``: the condition number of the Gram matrix BSS Eval solves
+    with to project the estimate on the references (the correlations of 512 delayed copies of each reference),
+    built from the left channel — a dual-mono stem (left = right) makes the stereo matrix exactly singular on
+    every decoding, harmlessly, since the projection never needs the difference of identical channels.
+
+    What it teaches. The AAC encoder left almost nothing above its cut-off (about 17 kHz), so that matrix is
+    nearly singular, and the projection rests on whatever faint signal is left there. Rounding to musdb's grid
+    lays white noise at −101 dBFS under every stem, and above the cut-off that noise is most of what the
+    references hold; the float decode lies mostly below it there, its matrix is worse conditioned, and SIR, SAR
+    and ISR move by dB while SDR, a plain ratio, does not. The third row adds to the float decode uniform noise
+    of the rounding's size (``±0.5/32768``, drawn with ``seed``) where the rounding happens: in every stem
+    (the accompaniment, drums + bass + other, carries three), the same in identical channels. That it scores
+    like the first row, whatever the seed, says that the noise floor, not the exact rounding, sets the numbers."""
+    from museval.metrics import _compute_reference_correlations, _reshape_G  # BSS Eval's own Gram matrix
+
+    from .data import read_stem_file
+
+    rate, grid = read_stem_file(path, "int16")
+    floats = read_stem_file(path, "float")[1]
+    n = grid["mixture"].shape[-1] if seconds is None else min(int(seconds * rate), grid["mixture"].shape[-1])
+    rng = np.random.default_rng(seed)
+    noise = lambda x: rng.uniform(-0.5, 0.5, (1 if np.array_equal(x[0], x[-1]) else len(x), x.shape[-1]))  # noqa: E731
+    dithered = {k: (x + noise(x) / 32768).astype(np.float32) for k, x in floats.items()}
+    rows = []
+    for label, stems in zip(DECODINGS, (grid, floats, dithered)):
+        refs = {"vocals": stems["vocals"][:, :n],
+                "accompaniment": (stems["drums"] + stems["bass"] + stems["other"])[:, :n]}
+        r = score_track(Path(path).name, rate, grid["mixture"][:, :n], refs, estimates)
+        suspect, scored = suspect_windows(r["frames"]["vocals"])
+        left = np.stack([_samples_first(refs[t][:1], n) for t in TARGETS])  # (2 sources, samples, 1 channel)
+        eig = np.linalg.eigvalsh(_reshape_G(_compute_reference_correlations(left, 512)[0]))  # 512: museval's taps
+        rows.append({"references": label, **r["vocals"], "suspect_share": suspect / scored if scored else np.nan,
+                     "gram_condition": float(eig[-1] / max(eig[0], eig[-1] * np.finfo(float).eps))})
+    return rows
