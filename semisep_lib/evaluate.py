@@ -413,7 +413,10 @@ def evaluate_folder(estimates: str | Path, root: str | Path | None = None, subse
 # how SIR, SAR and ISR depend on the references' last bits (notebook 07)
 
 #: the reference decodings :func:`reference_sensitivity` compares, one row each
-DECODINGS = ("musdb's 16-bit grid", "float decode", "float decode + 16-bit-size dither")
+DECODINGS = ("musdb's 16-bit grid", "float decode", "float decode + 16-bit-size dither",
+             "float decode + that dither above 17 kHz only")
+#: where the MUSDB18 AAC encoder's cut-off lies (Hz): above it the stems hold almost nothing
+AAC_CUTOFF_HZ = 17000
 #: the shared MUSDB18 preview beside the repository's checkout (``../shared/data/musdb18-7``), if it is there
 SHARED_PREVIEW = Path(__file__).resolve().parents[2] / "shared" / "data" / "musdb18-7"
 #: the song :func:`demo_stem_file` prefers: on the preview, the float decode moves its vocal SIR by 12 dB
@@ -450,7 +453,9 @@ def reference_sensitivity(path: str | Path, estimates: dict[str, np.ndarray], se
     and ISR move by dB while SDR, a plain ratio, does not. The third row adds to the float decode uniform noise
     of the rounding's size (``±0.5/32768``, drawn with ``seed``) where the rounding happens: in every stem
     (the accompaniment, drums + bass + other, carries three), the same in identical channels. That it scores
-    like the first row, whatever the seed, says that the noise floor, not the exact rounding, sets the numbers."""
+    like the first row, whatever the seed, says that the noise floor, not the exact rounding, sets the numbers;
+    the fourth keeps only that noise's part above :data:`AAC_CUTOFF_HZ`, and scoring like the first row too says
+    where: in the band the codec emptied."""
     from museval.metrics import _compute_reference_correlations, _reshape_G  # BSS Eval's own Gram matrix
 
     from .data import read_stem_file
@@ -460,9 +465,13 @@ def reference_sensitivity(path: str | Path, estimates: dict[str, np.ndarray], se
     n = grid["mixture"].shape[-1] if seconds is None else min(int(seconds * rate), grid["mixture"].shape[-1])
     rng = np.random.default_rng(seed)
     noise = lambda x: rng.uniform(-0.5, 0.5, (1 if np.array_equal(x[0], x[-1]) else len(x), x.shape[-1]))  # noqa: E731
-    dithered = {k: (x + noise(x) / 32768).astype(np.float32) for k, x in floats.items()}
+    noises = {k: noise(x) / 32768 for k, x in floats.items()}
+    dithered = {k: (x + noises[k]).astype(np.float32) for k, x in floats.items()}
+    above = np.fft.rfftfreq(grid["mixture"].shape[-1], 1 / rate) > AAC_CUTOFF_HZ
+    high = {k: (x + np.fft.irfft(np.fft.rfft(noises[k]) * above, n=x.shape[-1])).astype(np.float32)
+            for k, x in floats.items()}
     rows = []
-    for label, stems in zip(DECODINGS, (grid, floats, dithered)):
+    for label, stems in zip(DECODINGS, (grid, floats, dithered, high)):
         refs = {"vocals": stems["vocals"][:, :n],
                 "accompaniment": (stems["drums"] + stems["bass"] + stems["other"])[:, :n]}
         r = score_track(Path(path).name, rate, grid["mixture"][:, :n], refs, estimates)

@@ -23,7 +23,7 @@ def song(shared_data):
     estimates = load_separator(PRETRAINED_DIR, device="cpu").stems(stems["mixture"], rate)
     rows = reference_sensitivity(path, estimates)
     assert [r["references"] for r in rows] == list(DECODINGS)
-    return path, estimates, dict(zip(("int16", "float", "dither"), rows))
+    return path, estimates, dict(zip(("int16", "float", "dither", "dither above the cut-off"), rows))
 
 
 def test_the_float_decode_is_worse_conditioned_and_its_sir_sar_isr_move(song):
@@ -35,6 +35,7 @@ def test_the_float_decode_is_worse_conditioned_and_its_sir_sar_isr_move(song):
         assert abs(row["SDR"] - grid["SDR"]) < 0.05
     for metric in ("SIR", "SAR", "ISR"):
         assert abs(dither[metric] - grid[metric]) < 1.0, metric
+        assert abs(rows["dither above the cut-off"][metric] - grid[metric]) < 1.0, metric
         assert abs(floats[metric] - grid[metric]) > 3.0, metric
     assert grid["suspect_share"] == 0 and dither["suspect_share"] == 0 and floats["suspect_share"] >= 0.5
 
