@@ -5,7 +5,7 @@ Writes ``results/toy.md`` and ``results/toy.json``.
 
     python experiments/scorer/toy.py        # about a minute on two cores
 
-``results/toy-float-stems.md`` is this script's output at commit ``ac9252f``, when the toy stems were exact floats:
+``results/toy-float-stems.md`` is this script's output with the toy generator of commit ``3443b43``, whose stems were exact floats:
 the noise moved the oracle's SIR by 7 to 12 dB. Since then the toy generator puts every stem on the 16-bit grid
 (``semisep_lib/toy.py``), and ``results/toy.md`` is the same script on those stems.
 """
