@@ -60,8 +60,8 @@ it: the floor, not the exact rounding, sets them (:func:`reference_sensitivity`,
 ``experiments/scorer/`` on the 14 validation songs). So every MUSDB18
 stem file is decoded on musdb's grid (:func:`~semisep_lib.data.read_stem_file`), and our numbers equal
 ``museval.eval_mus_track``'s window by window (``tests/test_evaluate_musdb.py``). The toy songs needed the
-same floor for another reason: their synthesised stems are sums of a few partials, whose delayed copies are
-nearly linearly dependent, and against exact float stems the oracle mask's SIR moved by 7 to 12 dB when noise of
+same floor, for a reason not yet proven (their vocals and bass are mono signals panned between the channels, so
+a stem's two channels are scalar multiples of each other): against exact float stems the oracle mask's SIR moved by 7 to 12 dB when noise of
 one 16-bit step was added (``experiments/scorer/results/toy-float-stems.md``). So the toy generator puts every
 stem on the 16-bit grid (``mixture = vocals + drums + bass + other`` still holds exactly), and the same noise
 now moves nothing (``experiments/scorer/results/toy.md``). Each result records which grid its references were
