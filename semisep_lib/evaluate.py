@@ -74,8 +74,11 @@ are fitted once per track and then cut into windows, up to a little). A window w
 more than :data:`SUSPECT_MARGIN_DB` therefore signals a projection that went wrong; ``suspect_share`` is their
 share of the vocal windows, pooled over tracks, and every table shows it. With musdb's references it is a few
 per cent; with the float decode it was over half the windows (``experiments/scorer/results/decodes.md``). It is
-a warning light, not a certificate: on 3 of those 14 songs the float decode moved SIR by 4 to 18 dB and flagged
-no window. A high share says SIR, SAR and ISR cannot be trusted; a low one does not prove them right.
+a warning light, not a certificate, and it errs both ways: on 3 of those 14 songs the float decode moved SIR by 4
+to 18 dB and flagged no window; and under v4, which cuts a per-track decomposition into windows, a song that
+changes a lot from window to window can break the inequality with a well-posed projection (toy-013: 5 of 8
+windows, numbers that one 16-bit step of noise does not move; ``experiments/scorer/results/toy.md``). A high share
+says: check SIR, SAR and ISR before trusting them; a low one does not prove them right.
 
 Per-track museval JSON files (the format of ``museval.TrackStore``, readable by ``museval.EvalStore``) are
 written under ``OUT/<name>/museval/``; the aggregated result goes to ``OUT/<name>/results.json``.
