@@ -85,8 +85,9 @@ def scorer_note(results) -> str:
     grid = _references(results)
     scorer = SCORERS.get(grid, f"museval against references on {grid or 'unrecorded'} grids")
     return (f"Scorer: {scorer}. Suspect: the share of vocal windows whose SDR exceeds their ISR by more than "
-            f"{SUSPECT_MARGIN_DB} dB, which a well-conditioned BSS Eval projection never gives "
-            "(semisep_lib.evaluate); where it is high, SIR, SAR and ISR cannot be trusted.")
+            f"{SUSPECT_MARGIN_DB} dB, which an exact projection fitted per window cannot give: where it is high, "
+            "check SIR, SAR and ISR before trusting them (a warning light that errs both ways: "
+            "semisep_lib.evaluate).")
 
 
 def cell_stat(value) -> tuple[float | None, tuple | None]:
