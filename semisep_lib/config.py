@@ -275,8 +275,8 @@ def _cpu() -> Config:
 
 
 def _long() -> Config:
-    # the cpu preset under its own name, for the long ablation (its rows and checkpoints say "long"; the committed
-    # run, results/reproduce-long-musdb, trained in fp32, before the cpu preset turned bf16 on)
+    # the cpu preset under its own name, for the long ablation (its rows and checkpoints say "long"; the run of
+    # commit cb5dc79 trained in fp32, before the cpu preset turned bf16 on; the run trained since 2026-12-07 in bf16)
     cfg = _cpu()
     cfg.preset = "long"
     return cfg
