@@ -97,7 +97,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .audio import read_audio
-from .data import iter_songs, list_tracks, musdb_folder, resolve_root
+from .data import iter_songs, list_tracks, musdb_folder, read_stem_file, resolve_root
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_json, atomic_write_text, jsonable
 from .metrics import energy_fraction, median_sdr
@@ -464,8 +464,6 @@ def reference_sensitivity(path: str | Path, estimates: dict[str, np.ndarray], se
     the fourth keeps only that noise's part above :data:`AAC_CUTOFF_HZ`, and scoring like the first row too says
     where: in the band the codec emptied."""
     from museval.metrics import _compute_reference_correlations, _reshape_G  # BSS Eval's own Gram matrix
-
-    from .data import read_stem_file
 
     rate, grid = read_stem_file(path, "int16")
     floats = read_stem_file(path, "float")[1]
