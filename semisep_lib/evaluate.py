@@ -161,8 +161,7 @@ def track_score(values, aggregation: str = "median") -> float:
 def suspect_windows(frames: dict) -> tuple[int, int]:
     """``(suspect, scored)``: of the windows where both are defined, how many have an SDR above their ISR by more
     than :data:`SUSPECT_MARGIN_DB` — ``frames`` is one target's ``{metric: [per window]}`` (``None`` for NaN)."""
-    sdr = np.array([np.nan if v is None else v for v in frames["SDR"]], dtype=np.float64)
-    isr = np.array([np.nan if v is None else v for v in frames["ISR"]], dtype=np.float64)
+    sdr, isr = (np.asarray(frames[m], dtype=np.float64) for m in ("SDR", "ISR"))  # None → NaN
     ok = ~(np.isnan(sdr) | np.isnan(isr))
     return int(np.sum(sdr[ok] > isr[ok] + SUSPECT_MARGIN_DB)), int(np.sum(ok))
 
@@ -258,9 +257,15 @@ def aggregate(tracks: list[dict], aggregation: str = "median") -> dict:
     for key in ("fast_sdr", "silent_floor", "vocal_energy_fraction"):
         agg[key] = _nanmedian([tr[key] for tr in tracks])
     agg["suspect_share"] = suspect_share(tracks)
-    grids = {tr.get("references") for tr in tracks}
-    agg["references"] = grids.pop() if len(grids) == 1 else "mixed"
+    agg["references"] = common_grid(tracks)
     return agg
+
+
+def common_grid(results) -> str | None:
+    """The one reference grid (``references``: ``int16`` / ``float``, see :data:`SCORERS`) of some results or
+    tracks, ``"mixed"`` if they differ, ``None`` if none records it (results written before it was recorded)."""
+    grids = {r.get("references") for r in results if isinstance(r, dict) and not r.get("paper_only")} - {None}
+    return grids.pop() if len(grids) == 1 else ("mixed" if grids else None)
 
 
 def suspect_share(tracks: list[dict]) -> float:

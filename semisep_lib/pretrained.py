@@ -33,7 +33,7 @@ from .data import Song, load_songs, load_training_data, read_stem_file
 from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
-from .tables import scorer_note
+from .tables import percent, scorer_note
 from .nes import NESConfig, train_nes
 from .separate import PRETRAINED_DIR, load_separator, read_tuning
 
@@ -236,9 +236,8 @@ def render_card(card: dict) -> str:
              "|---|---|---|---|---|---|"]
     fmt = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.2f}"  # noqa: E731
     for name, s in card["report"].items():
-        share = s.get("suspect_share")
         lines.append(f"| {name} | {fmt(s['SDR'])} | {fmt(s['SIR'])} | {fmt(s['SAR'])} | "
-                     f"{fmt(s['vocal_energy_fraction'])} | {'–' if share is None else f'{100 * share:.0f}%'} |")
+                     f"{fmt(s['vocal_energy_fraction'])} | {percent(s.get('suspect_share'))} |")
     lines += ["", "The paper reports 3.2 dB SDR / 14.2 dB SIR on MUSDB18 (trained on its 100 full training songs, "
               "the authors' 11 M parameter `g`, ~285k steps on a GPU); this model saw 80 seven-second excerpts on "
               "a CPU.", ""]

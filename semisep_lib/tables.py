@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .errors import UsageError
-from .evaluate import AGGREGATIONS, SCORERS, SUSPECT_MARGIN_DB, check_aggregation, reaggregate
+from .evaluate import AGGREGATIONS, SCORERS, SUSPECT_MARGIN_DB, check_aggregation, common_grid, reaggregate
 from .fileio import atomic_write_json, atomic_write_text, jsonable
 from .paper import PAPER_TABLE1, PAPER_TABLE3
 
@@ -68,21 +68,14 @@ def summarise(scores: list[dict]) -> dict:
 
     out = {m: stat([s["vocals"][m] for s in scores]) for m in VOCAL_METRICS}
     out.update({k: stat([s.get(k) for s in scores]) for k in GUARDS})
-    out["references"] = _references(scores)
+    out["references"] = common_grid(scores)
     out["runs"] = len(scores)
     return out
 
 
-def _references(results) -> str | None:
-    """The one reference grid (``int16`` / ``float``, see :data:`~semisep_lib.evaluate.SCORERS`) of some
-    results, ``"mixed"`` if they differ, ``None`` if none records it."""
-    grids = {r.get("references") for r in results if isinstance(r, dict) and not r.get("paper_only")} - {None}
-    return grids.pop() if len(grids) == 1 else ("mixed" if grids else None)
-
-
 def scorer_note(results) -> str:
     """The sentence a table carries about its scorer and its suspect-window guard."""
-    grid = _references(results)
+    grid = common_grid(results)
     scorer = SCORERS.get(grid, f"museval against references on {grid or 'unrecorded'} grids")
     return (f"Scorer: {scorer}. Suspect: the share of vocal windows whose SDR exceeds their ISR by more than "
             f"{SUSPECT_MARGIN_DB} dB, which an exact projection fitted per window cannot give: where it is high, "
@@ -130,7 +123,7 @@ def _row(result: dict) -> dict:
     return row
 
 
-def _percent(value) -> str:
+def percent(value) -> str:
     """A share (a number or a summary over runs) as a percentage; over runs, the largest (the guard's worst)."""
     med, spread = cell_stat(value)
     worst = spread[1] if spread is not None and spread[1] is not None else med
@@ -162,7 +155,7 @@ def results_table(rows: list[dict], paper: dict | None = None) -> str:
         frac, _ = cell_stat(r["vocal_energy_fraction"])
         lines.append(f"| {r['method']} | {_cell(r['SDR'])} | {_cell(r['SIR'])} | {_cell(r['SAR'])} "
                      f"| {_cell(r['fast_sdr'])} | {'–' if frac is None else f'{100 * frac:.1f}%'} "
-                     f"| {_cell(r['silent_floor'])} | {_percent(r['suspect_share'])} | {_paper_cells(ref)} |")
+                     f"| {_cell(r['silent_floor'])} | {percent(r['suspect_share'])} | {_paper_cells(ref)} |")
     for key, ref in paper.items():
         if key not in shown:
             lines.append(f"| {key} (paper only) | – | – | – | – | – | – | – | {_paper_cells(ref)} |")
@@ -183,7 +176,7 @@ def _check_rows(rows, aggregation: str) -> str:
 def results_json(rows: list[dict], paper: dict | None = None, aggregation: str = "median") -> dict:
     """The content of :func:`results_table` as data: our rows (numbers only, no per-window frames) and the
     paper's, with the description of ``aggregation``."""
-    return jsonable({"aggregation": _check_rows(rows, aggregation), "references": _references(rows),
+    return jsonable({"aggregation": _check_rows(rows, aggregation), "references": common_grid(rows),
                      "rows": [_row(r) | {"paper_row": r.get("paper_row"), "paper_only": bool(r.get("paper_only"))}
                               for r in rows],
                      "paper": paper or {}})
@@ -270,7 +263,7 @@ def table3(rows: dict[str, dict], out_dir: str | Path, info: dict, aggregation: 
     for label, r in rows.items():
         p_sdr, p_sir = PAPER_TABLE3[label]["SDR"], PAPER_TABLE3[label]["SIR"]
         lines.append(f"| {label} | {_seeds_cell(r['SDR'], r['runs'])} | {_seeds_cell(r['SIR'], r['runs'])} | "
-                     f"{r['vocal_energy_fraction']['median']:.3f} | {_percent(r.get('suspect_share'))} "
+                     f"{r['vocal_energy_fraction']['median']:.3f} | {percent(r.get('suspect_share'))} "
                      f"| {p_sdr:.1f} | {p_sir:.1f} |")
     floor = np.median([r["silent_floor"]["median"] for r in rows.values()])
     lines += ["", f"Silent-estimate floor (vocal SDR of an all-zero estimate): {floor:.2f} dB.", ""]
@@ -281,7 +274,7 @@ def table3(rows: dict[str, dict], out_dir: str | Path, info: dict, aggregation: 
     md = "\n".join(lines)
     atomic_write_text(Path(out_dir) / "table3.md", md)
     atomic_write_json(Path(out_dir) / "table3.json", {"info": info, "aggregation": described,
-                                                      "references": _references(rows.values()), "rows": rows,
+                                                      "references": common_grid(rows.values()), "rows": rows,
                                                       "paper": PAPER_TABLE3})
     return md
 
