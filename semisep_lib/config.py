@@ -78,6 +78,16 @@ class ModelConfig:
     # discriminator input is renormalised by its own peak, so a uniformly attenuated g(a) looks like c
     d_spectral_norm: bool = False  # not in the paper: every convolution of d_A/d_C spectrally normalised
     # (each layer at most 1-Lipschitz), so that a small change of g(a) cannot swing their scores far
+    # -- four details of the authors' code (networks.py, utils.py) that the paper does not state --------------
+    g_instance_norm: str = "affine"  # g's instance norms: "affine" (ours): a learnt per-channel scale and shift,
+    # each example's own statistics, always; "running" (the authors'): no affine weights, running statistics
+    # (momentum 0.1) kept in training and used after g.eval()
+    g_layer_norm: str = "group"  # g's decoder norm: "group" (ours): GroupNorm(1, C), γ = 1, (x − μ)/√(σ² + ε);
+    # "authors": their LayerNorm, γ ~ U(0, 1), (x − μ)/(s + ε) with the unbiased std s over (C, F, T), ε = 1e-5
+    init: str = "pytorch"  # "pytorch" (ours): PyTorch's default initialisation; "authors": every convolution's
+    # weight Kaiming-normal (fan_in, gain √2) in g and N(0, 0.02) in d_A/d_C, every bias 0 (then g_mask_bias)
+    down_pad: str = "zero"  # padding of the stride-2 convolutions (g's encoder, every one of d_A/d_C):
+    # "zero" (ours); "reflect" (the authors': then every padded convolution reflects)
 
 
 @dataclass
@@ -99,6 +109,26 @@ class LossConfig:
     # not in the paper: d_C's real examples are g(c), instrumentals passed through g, instead of c — both sides
     # then carry g's mask, so that d_C cannot tell them apart by it and is left with the voice
     d_C_real_through_g: bool = False
+    # -- details of the authors' code (trainer.py) that the paper does not state ---------------------------------
+    recon_scale: float = 1.0  # R1–R4 are means of |difference| of compressed magnitudes on [0, 1], times this:
+    # 1 (ours); 2 (the authors': trainer.recon_criterion compares images 2·x^0.3 − 1 in [−1, 1], so at the same
+    # weights R1–R4 count twice as much against the GAN terms)
+    second_pass_as_is: bool = False  # g's second pass (g(g(a)) in R2, g(ā) in R3/R4) divides its input by the
+    # mixture a's peak, not by its own: True (the authors': gen_update feeds g(a) and ā to g as they are, on
+    # images where a peaks at 1); False (ours): every input of g is divided by its own peak (spectral.features)
+    d_loss_gan_weights: bool = False  # True (the authors': dis_update): D_C times the weight of GAN_C and D_A
+    # times that of GAN_A (×10 each in the paper preset); False (ours): unweighted. Under Adam a constant factor
+    # changes little but the relative pull of weight_decay (ten times weaker at ×10) and of Adam's ε
+    abar_level: str = "free"  # the level of ā = b̄ + c. Every real mixture reaches d_A at unit peak, but ā's
+    # peak is free (cpu preset, MUSDB18-7, a mask of 0.1: median 1.19, up to 1.88; a few peak below 1 by phase
+    # cancellation): a level cue for d_A that the method does not intend. "free" (ours so far): as it comes;
+    # "clamp" (the authors': scaled_sum clamps images to [0, 1]): ā's magnitude clipped at a's peak bin by bin,
+    # R3/R4 keep c and b̄ as targets; "rescale" (ours, a fix for linear magnitudes): ā, b̄ and c scaled
+    # together, example by example, so that ā peaks exactly where a does — superposition and R3/R4 kept
+    # not in the paper: R3/R4's synthetic mixtures put the estimated voice at a random gain, ā = α·b̄ + c with
+    # 20·log10(α) uniform in this range (dB, per example; GAN_A and d_A still see α = 1). (0, 0): the paper's ā.
+    # A mixture set fixes how loud its voices are; this teaches g to take apart louder and quieter ones too
+    voice_gain_db: tuple[float, float] = (0.0, 0.0)
 
     def weights(self) -> dict[str, float]:
         """The six weights by name."""
@@ -134,6 +164,10 @@ class TrainConfig:
     bf16: bool = False  # bf16 autocast on CUDA, or on a CPU with bf16 kernels (checkpoint.bf16_available); else fp32
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
     ema_decay: float = 0.0  # > 0 (e.g. 0.999): validate and keep as best.pt an exponential moving average of g
+    shared_batch: bool = False  # True (the authors': train.py passes one batch to dis_update and gen_update):
+    # the discriminator step(s) and g's step of an iteration use the same mixtures and instrumentals, and d_A's
+    # real examples are the very mixtures that built ā; False (ours): a fresh batch for every step and an
+    # independent batch of real mixtures for d_A
     tensorboard: bool = False  # also log losses, validation scores and audio to RUN/tensorboard/
 
 
@@ -158,6 +192,15 @@ class SeparateConfig:
     stereo: str = "channels"  # "channels": g masks each channel on its own (the authors'); "mid": one mask, from
     # the mid channel (L + R) / 2, applied to every channel — half of g's work on a stereo input
     bf16: bool = False  # g's mask in bf16 autocast where the hardware has bf16 kernels (checkpoint.bf16_available)
+    # -- details of the authors' test.py (GenerateMusic) ---------------------------------------------------------
+    block_scale: str = "block"  # what g's input is scaled by: "block" (ours, as in training): each block
+    # divided by its own peak; "song" (the authors'): the whole song min–max scaled to [0, 1] once (each channel
+    # on its own) and every block fed to g as it is
+    block_window: str = "triangle"  # how overlapping blocks' masks are blended: "triangle" (ours): weighted by
+    # a triangular window; "flat" (the authors'): plain averages — with overlap 0, blocks side by side and the
+    # last one, flush with the end, averaged half and half with its neighbour where they overlap
+    nyquist: str = "copy"  # the vocal mask at the Nyquist bin g never sees: "copy" (ours) the bin below's;
+    # "zero" (the authors': mask_the_music appends a zero column)
 
 
 @dataclass
@@ -297,12 +340,17 @@ def _paper() -> Config:
         spectral=SpectralConfig(sample_rate=20480, n_fft=512, hop=64, segment_frames=256),
         model=ModelConfig(g_channels=64, g_down=2, g_res_blocks=8, g_up_kernel=5, g_mask_bias=0.0,
                           mask_domain="compressed", d_sees_level=True,
-                          d_channels=64, d_layers=4, d_scales=3),
-        loss=LossConfig(R1=20, R2=20, R3=20, R4=20, GAN_A=10, GAN_C=10, detach_bbar=False),
+                          d_channels=64, d_layers=4, d_scales=3,
+                          g_instance_norm="running", g_layer_norm="authors", init="authors", down_pad="reflect"),
+        loss=LossConfig(R1=20, R2=20, R3=20, R4=20, GAN_A=10, GAN_C=10, detach_bbar=False,
+                        recon_scale=2.0, second_pass_as_is=True, d_loss_gan_weights=True, abar_level="clamp"),
         train=TrainConfig(steps=300_000, batch_size=1, lr_g=1e-4, lr_d=1e-4, weight_decay=1e-4,
                           lr_decay_every=100_000, d_steps=1, d_warmup=0, val_every=5000, ckpt_every=5000,
-                          val_segments=256),
-        separate=SeparateConfig(mask_family="authors", mask_power=9.0, smooth_frames=3, overlap=0.5),
+                          val_segments=256, shared_batch=True),
+        # the authors' test.py: one min–max scale per song, 256-frame blocks side by side (the last one flush
+        # with the end, averaged with its neighbour), the Nyquist bin of the stems zeroed
+        separate=SeparateConfig(mask_family="authors", mask_power=9.0, smooth_frames=3, overlap=0.0,
+                                block_scale="song", block_window="flat", nyquist="zero"),
     )
 
 

@@ -18,6 +18,11 @@ asks ``g`` to take it apart again.
 The L1 norms are means over compressed magnitudes (``spectral.compress``), so that quiet partials matter.
 Note that the identity ``g(x) = x`` makes R1–R4 all zero (then ``b̄ = 0`` and ``ā = c``): only the GAN terms
 push ``g`` away from it.
+
+Four details of the authors' ``trainer.py`` are options of :class:`~semisep_lib.config.LossConfig` (the
+``paper`` preset turns them on): the L1 on images in [−1, 1] (``recon_scale = 2``), ``g``'s second pass on
+its input as it is (``second_pass_as_is``), the discriminators' losses times the GAN weights
+(``d_loss_gan_weights``) and the level of ``ā`` (``abar_level``, :func:`level_abar`).
 """
 
 from __future__ import annotations
@@ -27,34 +32,42 @@ from contextlib import contextmanager
 import torch
 
 from .config import TERMS, LossConfig
+from .errors import UsageError
 from .spectral import compress, magnitude
 
+#: The values of ``LossConfig.abar_level`` (see :func:`level_abar`).
+ABAR_LEVELS = ("free", "clamp", "rescale")
 
-def l1(x: torch.Tensor, y: torch.Tensor, power: float | None = None) -> torch.Tensor:
-    """Mean absolute difference, of compressed magnitudes when ``power`` is given."""
+
+def l1(x: torch.Tensor, y: torch.Tensor, power: float | None = None, scale: float = 1.0) -> torch.Tensor:
+    """Mean absolute difference, of compressed magnitudes when ``power`` is given, times ``scale``.
+
+    ``scale = 2`` is the authors' L1 on images in [−1, 1]: ``|(2x^p − 1) − (2y^p − 1)| = 2·|x^p − y^p|``."""
     if power is not None:
         x, y = compress(x, power), compress(y, power)
-    return (x - y).abs().mean()
+    d = (x - y).abs().mean()
+    return d if scale == 1.0 else scale * d
 
 
-def R1(g_c: torch.Tensor, c: torch.Tensor, power: float | None = None) -> torch.Tensor:
+def R1(g_c: torch.Tensor, c: torch.Tensor, power: float | None = None, scale: float = 1.0) -> torch.Tensor:
     """Identity on instrumentals: ``‖g(c) − c‖₁``."""
-    return l1(g_c, c, power)
+    return l1(g_c, c, power, scale)
 
 
-def R2(g_g_a: torch.Tensor, g_a: torch.Tensor, power: float | None = None) -> torch.Tensor:
+def R2(g_g_a: torch.Tensor, g_a: torch.Tensor, power: float | None = None, scale: float = 1.0) -> torch.Tensor:
     """Idempotence: ``‖g(g(a)) − g(a)‖₁``."""
-    return l1(g_g_a, g_a, power)
+    return l1(g_g_a, g_a, power, scale)
 
 
-def R3(g_abar: torch.Tensor, c: torch.Tensor, power: float | None = None) -> torch.Tensor:
+def R3(g_abar: torch.Tensor, c: torch.Tensor, power: float | None = None, scale: float = 1.0) -> torch.Tensor:
     """The instrumental of a synthetic mixture: ``‖g(ā) − c‖₁``."""
-    return l1(g_abar, c, power)
+    return l1(g_abar, c, power, scale)
 
 
-def R4(abar: torch.Tensor, g_abar: torch.Tensor, bbar: torch.Tensor, power: float | None = None) -> torch.Tensor:
+def R4(abar: torch.Tensor, g_abar: torch.Tensor, bbar: torch.Tensor, power: float | None = None,
+       scale: float = 1.0) -> torch.Tensor:
     """The voice of a synthetic mixture: ``‖(ā − g(ā)) − b̄‖₁``."""
-    return l1(abar - g_abar, bbar, power)
+    return l1(abar - g_abar, bbar, power, scale)
 
 
 def lsgan_generator(scores: list[torch.Tensor]) -> torch.Tensor:
@@ -92,6 +105,40 @@ def synthetic_mixture(A: torch.Tensor, mask_a: torch.Tensor, C: torch.Tensor,
     return B_bar, B_bar + C
 
 
+def peak(mag: torch.Tensor) -> torch.Tensor:
+    """Each example's largest magnitude, ``(batch, F, T)`` → ``(batch,)``, without gradient."""
+    return mag.detach().flatten(1).amax(dim=1)
+
+
+def level_abar(abar: torch.Tensor, bbar: torch.Tensor, c: torch.Tensor, a_peak: torch.Tensor,
+               how: str = "free") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The level of the synthetic mixture, ``LossConfig.abar_level``: magnitudes ``ā``, ``b̄``, ``c``
+    ``(batch, F, T)`` and the peaks ``(batch,)`` of the mixtures ``a`` that gave ``b̄`` → ``(ā, b̄, c)`` as R3/R4
+    and ``d_A`` see them.
+
+    A real mixture peaks at ``a_peak`` (1 at unit peak), but ``ā = b̄ + c`` may peak higher. ``"free"``: as it
+    comes. ``"clamp"``: the authors' ``scaled_sum``, which clamps images to [0, 1] — ``min(ā, a_peak)`` bin by
+    bin (its gradient is 0 where it clips); ``b̄`` and ``c`` stay the targets. ``"rescale"``: ``ā``, ``b̄``
+    and ``c`` times ``s = a_peak / peak(ā)`` (no gradient through ``s``), so that ``ā`` peaks exactly where
+    ``a`` does, ``s·ā = s·b̄ + s·c`` still holds and R3/R4 stay consistent."""
+    if how == "free":
+        return abar, bbar, c
+    if how == "clamp":
+        return torch.minimum(abar, a_peak.to(abar.dtype)[:, None, None]), bbar, c
+    if how == "rescale":
+        s = (a_peak / peak(abar).clamp_min(1e-8)).to(abar.dtype)[:, None, None]
+        return s * abar, s * bbar, s * c
+    raise UsageError(f"abar_level must be one of {', '.join(ABAR_LEVELS)}, got {how!r}.")
+
+
+def voice_gains(batch: int, db: tuple[float, float], like: torch.Tensor) -> torch.Tensor:
+    """``(batch, 1, 1)`` random gains ``α`` for the estimated voice, ``20·log10(α)`` uniform in ``db``
+    (``LossConfig.voice_gain_db``), on ``like``'s device and in its real dtype."""
+    lo, hi = db
+    u = lo + (hi - lo) * torch.rand(batch, device=like.device)
+    return (10.0 ** (u / 20.0)).to(like.real.dtype)[:, None, None]
+
+
 def vocal_fraction(a: torch.Tensor, g_a: torch.Tensor) -> float:
     """The share of the mixtures' energy that ``g`` removes, ``‖a − g(a)‖² / ‖a‖²`` (magnitudes ``(batch, F, T)``):
     the estimated voice's energy fraction, logged so that a collapse to the identity (→ 0) is visible."""
@@ -112,17 +159,19 @@ def needs(weights: dict[str, float]) -> dict[str, bool]:
             "g_abar": on["R3"] or on["R4"], **on}
 
 
-def batched(net, *xs: torch.Tensor) -> list:
-    """``[net(x) for x in xs]`` in one call on the concatenated batch, split back input by input.
+def batched(net, *xs: torch.Tensor, peaks: list[torch.Tensor] | None = None) -> list:
+    """``[net(x) for x in xs]`` in one call on the concatenated batch, split back input by input; with
+    ``peaks`` (one ``(batch,)`` tensor per input), ``[net(x, peak=p) ...]``: ``g`` on levels set elsewhere.
 
     Exact for networks that treat each example on its own — ``g`` (InstanceNorm, GroupNorm(1), per-example
     peak) and the discriminators (no normalisation) — and, on a CPU, much faster than several small calls.
     A discriminator's list of score maps comes back as one list per input.
     """
+    kw = {} if peaks is None else {"peak": torch.cat(peaks)}
     if len(xs) == 1:
-        return [net(xs[0])]
+        return [net(xs[0], **kw)]
     sizes = [x.shape[0] for x in xs]
-    out = net(torch.cat(xs))
+    out = net(torch.cat(xs), **kw)
     if isinstance(out, (list, tuple)):
         return [list(scales) for scales in zip(*(o.split(sizes) for o in out))]
     return list(out.split(sizes))
@@ -152,10 +201,13 @@ def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossCo
     vocal energy fraction ``‖b̄‖²/‖a‖²``, so that a collapse to the identity (fraction → 0) is visible.
 
     ``g`` runs twice (:func:`batched`): on ``[a; c]`` (phase I and R1), then on ``[g(a); ā]`` (R2, and R3/R4),
-    which give the same values and gradients as four separate calls.
+    which give the same values and gradients as four separate calls. The second run divides its inputs by
+    ``a``'s peak with ``loss.second_pass_as_is`` (by their own otherwise); ``ā``'s level follows
+    ``loss.abar_level`` (:func:`level_abar`); R1–R4 are scaled by ``loss.recon_scale``.
     """
     w = loss.weights()
     need = needs(w)
+    rs = loss.recon_scale
     if getattr(d_C, "sees_level", False):
         A, C = unit_peak(A, C)
     a, c = magnitude(A), magnitude(C)
@@ -164,7 +216,7 @@ def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossCo
     if need["g_c"]:
         mask_a, mask_c = batched(g.mask, a, c)
         g_c = mask_c * c
-        terms["R1"] = R1(g_c, c, power)
+        terms["R1"] = R1(g_c, c, power, rs)
         log["mask_c"] = float((g_c.detach().sum() / c.sum().clamp_min(1e-8)).item())
     else:
         mask_a = g.mask(a)
@@ -175,15 +227,23 @@ def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossCo
     if need["abar"]:
         B_bar, A_bar = synthetic_mixture(A, mask_a, C, loss.detach_bbar)
         bbar, abar = magnitude(B_bar), magnitude(A_bar)
+        abar, bbar, c_target = level_abar(abar, bbar, c, peak(a), loss.abar_level)  # c_target: R3's
+        abar_r, bbar_r = abar, bbar  # what R3/R4 take apart: ā itself, or with the voice at a random gain
+        if need["g_abar"] and tuple(loss.voice_gain_db) != (0.0, 0.0):
+            B_gain = voice_gains(A.shape[0], loss.voice_gain_db, A) * B_bar
+            abar_r, bbar_r, c_target = level_abar(magnitude(B_gain + C), magnitude(B_gain), c, peak(a),
+                                                  loss.abar_level)
         if need["g_abar"]:
-            second["abar"] = abar
-    out = dict(zip(second, batched(g, *second.values()))) if second else {}
+            second["abar"] = abar_r
+    # the second pass sees g(a) and ā on a's scale (the authors') or each on its own
+    peaks = [peak(a)] * len(second) if loss.second_pass_as_is else None
+    out = dict(zip(second, batched(g, *second.values(), peaks=peaks))) if second else {}
     if need["R2"]:
-        terms["R2"] = R2(out["g_a"], g_a, power)
+        terms["R2"] = R2(out["g_a"], g_a, power, rs)
     if need["R3"]:
-        terms["R3"] = R3(out["abar"], c, power)
+        terms["R3"] = R3(out["abar"], c_target, power, rs)
     if need["R4"]:
-        terms["R4"] = R4(abar, out["abar"], bbar, power)
+        terms["R4"] = R4(abar_r, out["abar"], bbar_r, power, rs)
     with frozen(d_A, d_C):
         if need["GAN_A"]:
             terms["GAN_A"] = GAN_A(d_A, abar)
@@ -206,7 +266,11 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
     discriminator whose GAN term is off is not trained. With ``loss.d_anchor > 0`` each also scores fakes that
     need no ``g`` — ``d_C`` the real mixtures, ``d_A`` the real instrumentals — weighted by it and logged apart
     (``D_C_anchor``, ``D_A_anchor``), so that ``D_C`` and ``D_A`` stay the paper's losses. With
-    ``loss.d_C_real_through_g`` ``d_C``'s real examples are ``g(c)`` instead of ``c``."""
+    ``loss.d_C_real_through_g`` ``d_C``'s real examples are ``g(c)`` instead of ``c``. ``ā``'s level follows
+    ``loss.abar_level`` as in ``g``'s step. With ``loss.d_loss_gan_weights`` (the authors') each
+    discriminator's loss, its anchor included, is multiplied by its GAN term's weight (``D_C`` by GAN_C's,
+    ``D_A`` by GAN_A's) in the total; the logged ``D_C`` and ``D_A`` stay unweighted. ``A_real`` may be ``A``
+    itself: the authors' ``d_A`` sees as real the very mixtures that built ``ā`` (``TrainConfig.shared_batch``)."""
     w = loss.weights()
     if getattr(d_C, "sees_level", False):
         A, C, A_real = unit_peak(A, C, A_real)
@@ -215,7 +279,10 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
         mask_a = g.mask(a)
         g_a = mask_a * a
         c_real = g.mask(c) * c if loss.d_C_real_through_g else c  # d_C's real side
-        abar = magnitude(synthetic_mixture(A, mask_a, C)[1]) if w["GAN_A"] > 0 else None
+        abar = None
+        if w["GAN_A"] > 0:
+            B_bar, A_bar = synthetic_mixture(A, mask_a, C)
+            abar = level_abar(magnitude(A_bar), magnitude(B_bar), c, peak(a), loss.abar_level)[0]
     parts: dict[str, torch.Tensor] = {}
     anchor = loss.d_anchor
     a_real = magnitude(A_real)
@@ -229,7 +296,9 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
         parts["D_A"] = lsgan_discriminator(*scores[:2])
         if anchor:
             parts["D_A_anchor"] = lsgan_fake(scores[2])
-    total = sum((anchor if k.endswith("_anchor") else 1.0) * v for k, v in parts.items()) if parts else None
+    gan = {"D_C": w["GAN_C"], "D_A": w["GAN_A"]} if loss.d_loss_gan_weights else {"D_C": 1.0, "D_A": 1.0}
+    total = (sum(gan[k[:3]] * (anchor if k.endswith("_anchor") else 1.0) * v for k, v in parts.items())
+             if parts else None)
     return total, {k: float(v.item()) for k, v in parts.items()}
 
 

@@ -10,11 +10,15 @@ accompaniment is always ``audio − vocals`` — so the two stems sum back to th
    ``stereo="mid"``, one mask is computed from the mid channel ``(L + R) / 2`` and applied to every channel;
 2. the magnitude STFT is cut into blocks of ``segment_frames`` frames (the size ``g`` was trained on), which
    overlap by ``overlap``; ``g``'s instrumental mask of each block is blended into the whole-track mask with a
-   triangular window (a weighted average of the overlapping blocks);
+   triangular window (a weighted average of the overlapping blocks). ``g`` sees each block on its own peak,
+   as in training — or, as the authors' ``test.py`` does (``block_scale="song"``, ``block_window="flat"``,
+   overlap 0), the whole song min–max scaled once, blocks side by side, plain averages where the last one
+   overlaps;
 3. the mask is post-processed by one of two families (:meth:`MaskSeparator.postprocess`): ``"ours"`` raises
    the *vocal* mask, ``(1 − m)^p``; ``"authors"`` raises the *instrumental* mask, smooths it as their
    bilateral filter does and takes ``1 − σ^q`` on the linear magnitude, as the authors' ``test.py`` (q = 9);
-4. vocals = iSTFT(vocal mask · X) with the mixture's phase, resampled back to the input rate.
+4. vocals = iSTFT(vocal mask · X) with the mixture's phase (the Nyquist bin, which ``g`` never sees, gets the
+   mask of the bin below, or 0 as the authors', ``nyquist="zero"``), resampled back to the input rate.
 
 Long inputs are processed in chunks of ``chunk_seconds`` that overlap by ``crossfade_seconds`` and are
 cross-faded linearly, so memory does not grow with the track (a 10-minute stereo 44.1 kHz song stays near the
@@ -49,7 +53,7 @@ from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_text, replace_dir
 from .metrics import energy_fraction, median_sdr_sir
 from .separator import Separator, check_audio
-from .spectral import STFT, apply_mask, crop, magnitude, resample, uncrop_mask
+from .spectral import NYQUIST, STFT, apply_mask, crop, magnitude, resample, uncrop_mask
 
 #: Where a pretrained model ships inside the package (a run directory with ``best.pt``).
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -100,19 +104,23 @@ def _chunk_bounds(n: int, length: int, overlap: int) -> list[tuple[int, int]]:
 
 MASK_FAMILIES = ("ours", "authors")  # see SeparateConfig: which mask is raised to the power
 STEREO_MODES = ("channels", "mid")  # see SeparateConfig: a mask per channel, or one from the mid channel
+BLOCK_SCALES = ("block", "song")  # see SeparateConfig: g's input on each block's peak, or on the song's min–max
+BLOCK_WINDOWS = ("triangle", "flat")  # see SeparateConfig: how overlapping blocks' masks are blended
 
 
 class MaskSeparator(Separator):
     """Vocals = (1 − mask) · X with ``g``'s instrumental mask, as described in the module docstring.
 
     ``g``: a :class:`~semisep_lib.models.MaskNet` (anything with ``mask(mag (B, F, T)) -> (B, F, T)`` and
-    ``down_factor``). ``cfg``: its configuration; ``mask_power``, ``smooth_frames``, ``overlap`` and
+    ``down_factor``; with ``block_scale="song"``, a ``peak`` keyword too). ``cfg``: its configuration; ``mask_power``, ``smooth_frames``, ``overlap`` and
     ``block_factor`` default to ``cfg.separate``. ``block_factor``: blocks are ``segment_frames * block_factor``
-    frames (1 = the size ``g`` was trained on; each block is normalised by its own peak, as in training). ``batch_blocks``: blocks per
-    forward pass (default: from the size of ``g``, see the code). ``chunk_seconds`` / ``crossfade_seconds``: the length
-    of the pieces a long input is processed in and of their linear cross-fades. ``compile``: run ``g``'s mask
-    through ``torch.compile`` (an opt-in for long jobs: the first blocks pay tens of seconds of compilation, the
-    output is unchanged to float rounding; ``benchmarks/README.md`` measures it). ``stereo``: ``"channels"``
+    frames (1 = the size ``g`` was trained on; each block is normalised by its own peak, as in training, unless
+    ``cfg.separate.block_scale="song"``; ``block_window`` and ``nyquist`` also come from ``cfg.separate``).
+    ``batch_blocks``: blocks per forward pass (default: from the size of ``g``, see the code).
+    ``chunk_seconds`` / ``crossfade_seconds``: the length of the pieces a long input is processed in and of their
+    linear cross-fades. ``compile``: run ``g``'s mask through ``torch.compile`` (an opt-in for long jobs: the
+    first blocks pay tens of seconds of compilation, the output is unchanged to float rounding;
+    ``benchmarks/README.md`` measures it). ``stereo``: ``"channels"``
     (``g`` masks each channel) or ``"mid"`` (one mask from the mid channel for all; default ``cfg.separate``).
     ``bf16``: ``g``'s mask under bf16 autocast where the hardware has bf16 kernels (default ``cfg.separate``;
     the mask changes by about 1 %, ``benchmarks/bench_bf16.py`` measures what that does to the SDR).
@@ -139,6 +147,13 @@ class MaskSeparator(Separator):
         self.stereo = str(cfg.separate.stereo if stereo is None else stereo)
         if self.stereo not in STEREO_MODES:
             raise UsageError(f"stereo must be one of {', '.join(STEREO_MODES)}, got {self.stereo!r}.")
+        self.block_scale, self.block_window = str(cfg.separate.block_scale), str(cfg.separate.block_window)
+        self.nyquist = str(cfg.separate.nyquist)
+        for name, value, allowed in (("block_scale", self.block_scale, BLOCK_SCALES),
+                                     ("block_window", self.block_window, BLOCK_WINDOWS),
+                                     ("nyquist", self.nyquist, NYQUIST)):
+            if value not in allowed:
+                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}.")
         self.compress = float(cfg.spectral.compress)
         self.overlap = float(cfg.separate.overlap if overlap is None else overlap)
         block_factor = int(cfg.separate.block_factor if block_factor is None else block_factor)
@@ -173,27 +188,38 @@ class MaskSeparator(Separator):
             self.name = name
 
     # -- the mask ----------------------------------------------------------------------------------------------
-    def _mask(self, mag: torch.Tensor) -> torch.Tensor:
-        """``g``'s mask of a batch of blocks ``(B, F, T)``, in bf16 autocast if ``self.bf16``; float32 out."""
+    def _mask(self, mag: torch.Tensor, peak: torch.Tensor | None = None) -> torch.Tensor:
+        """``g``'s mask of a batch of blocks ``(B, F, T)``, in bf16 autocast if ``self.bf16``; float32 out.
+        ``peak`` ``(B,)``: the level each block's input is divided by (default: its own maximum)."""
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return self._compiled(mag).float()
+            m = self._compiled(mag) if peak is None else self._compiled(mag, peak=peak)
+            return m.float()
 
-    def raw_mask(self, mag: torch.Tensor) -> torch.Tensor:
+    def raw_mask(self, mag: torch.Tensor, level: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """``g``'s instrumental mask of a whole magnitude spectrogram ``(C, F, T)`` (Nyquist bin dropped),
-        computed in overlapping blocks and blended with a triangular window. Returns ``(C, F, T)`` in [0, 1]."""
+        computed in overlapping blocks and blended with a triangular (or flat) window. Returns ``(C, F, T)`` in
+        [0, 1]. ``level``: ``(low, high)``, each ``(C,)`` — ``g`` then sees every block as it is on the song's
+        scale, ``(mag − low) / (high − low)``, as the authors' ``test.py``; default: each block on its own peak."""
         C, Fb, T = mag.shape
         B = self.block
+        span = None
+        if level is not None:
+            low, high = level
+            mag = mag - low[:, None, None]  # (C, F, T), each channel's minimum at 0
+            span = (high - low).clamp_min(1e-8)  # (C,): the level that maps to 1
         if T <= B:
             # one block, zero-padded at the end to a size g accepts
             size = max(-(-T // self.down) * self.down, self.min_frames)
-            return self._mask(F.pad(mag, (0, size - T)))[..., :T]
+            return self._mask(F.pad(mag, (0, size - T)), span)[..., :T]
         hop = max(1, int(round(B * (1 - self.overlap))))
         starts = list(range(0, T - B + 1, hop))
         if starts[-1] != T - B:
             starts.append(T - B)  # a last block flush with the end, so every block is full size
-        # triangular weights, positive everywhere so that the first and last frames count too
-        ramp = (torch.arange(B, device=mag.device, dtype=mag.dtype) + 0.5) / B
-        window = 1 - (2 * ramp - 1).abs()
+        if self.block_window == "flat":  # plain averages of the blocks that cover a frame
+            window = torch.ones(B, device=mag.device, dtype=mag.dtype)
+        else:  # triangular weights, positive everywhere so that the first and last frames count too
+            ramp = (torch.arange(B, device=mag.device, dtype=mag.dtype) + 0.5) / B
+            window = 1 - (2 * ramp - 1).abs()
         acc = torch.zeros_like(mag)
         wsum = torch.zeros(T, device=mag.device, dtype=mag.dtype)
         for s in starts:
@@ -202,7 +228,8 @@ class MaskSeparator(Separator):
         jobs = [(c, s) for s in starts for c in range(C)]
         for i, size in _batches(len(jobs), self.batch_blocks):
             part = jobs[i:i + size]
-            m = self._mask(torch.stack([mag[c, :, s:s + B] for c, s in part]))
+            peaks = None if span is None else span[[c for c, _ in part]]  # (size,)
+            m = self._mask(torch.stack([mag[c, :, s:s + B] for c, s in part]), peaks)
             for (c, s), mc in zip(part, m):
                 acc[c, :, s:s + B] += mc * window
         return acc / wsum
@@ -244,19 +271,37 @@ class MaskSeparator(Separator):
         raise UsageError(f"The mask family must be one of {', '.join(MASK_FAMILIES)}, got {family!r}.")
 
     # -- one chunk -----------------------------------------------------------------------------------------------
-    def _chunk_vocals(self, x: np.ndarray, rate: int, powers: Sequence[float]) -> list[np.ndarray]:
-        """Vocals of one chunk ``(C, n)`` for each mask power; each ``(C, n)`` float32 at ``rate``."""
-        n = x.shape[1]
+    def _chunk_input(self, x: np.ndarray, rate: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One chunk ``(C, n)`` at ``rate`` → its waveform ``(C, m)`` at the model rate, its STFT ``X``
+        ``(C, F+1, T)`` and the magnitude ``g`` masks ``(C', F, T)`` (``C' = 1`` for a mid-channel mask)."""
         wave = resample(torch.from_numpy(x).to(self.device), rate, self.rate)  # (C, m) at the model rate
         X = self.stft(wave)  # (C, F+1, T) complex
         if self.stereo == "mid" and X.shape[0] > 1:
-            # the STFT is linear: the mid channel's is the mean of the channels'; its mask serves all (C, F, T)
-            raw = self.raw_mask(magnitude(crop(X.mean(0, keepdim=True)))).expand(X.shape[0], -1, -1)
-        else:
-            raw = self.raw_mask(magnitude(crop(X)))  # (C, F, T)
+            # the STFT is linear: the mid channel's is the mean of the channels'; its mask serves all
+            return wave, X, magnitude(crop(X.mean(0, keepdim=True)))  # (1, F, T)
+        return wave, X, magnitude(crop(X))  # (C, F, T)
+
+    def _song_level(self, audio: np.ndarray, rate: int, bounds) -> tuple[torch.Tensor, torch.Tensor]:
+        """The smallest and largest magnitude ``g`` will see, per channel ``(C',)`` each, over every chunk of
+        ``audio`` — the authors' one min–max scale per song (``block_scale="song"``; an extra STFT pass)."""
+        low = high = None
+        for s, e in bounds:
+            mag = self._chunk_input(audio[:, s:e], rate)[2].flatten(1)  # (C', F·T)
+            lo, hi = mag.amin(1), mag.amax(1)
+            low = lo if low is None else torch.minimum(low, lo)
+            high = hi if high is None else torch.maximum(high, hi)
+        return low, high
+
+    def _chunk_vocals(self, x: np.ndarray, rate: int, powers: Sequence[float],
+                      level: tuple[torch.Tensor, torch.Tensor] | None = None) -> list[np.ndarray]:
+        """Vocals of one chunk ``(C, n)`` for each mask power; each ``(C, n)`` float32 at ``rate``. ``level``:
+        the song's scale, see :meth:`raw_mask`."""
+        n = x.shape[1]
+        wave, X, mag = self._chunk_input(x, rate)
+        raw = self.raw_mask(mag, level).expand(X.shape[0], -1, -1)  # (C, F, T); a mid mask serves all
         out = []
         for p in powers:
-            keep = uncrop_mask(self.postprocess(raw, p))  # the family's vocal mask, Nyquist bin restored
+            keep = uncrop_mask(self.postprocess(raw, p), self.nyquist)  # the vocal mask, Nyquist bin restored
             v = self.stft.inverse(apply_mask(X, keep), length=wave.shape[-1])
             v = resample(v, self.rate, rate)[:, :n]
             if v.shape[1] < n:  # resampling rounds the length; pad the last sample or two
@@ -276,8 +321,9 @@ class MaskSeparator(Separator):
         outs = [np.zeros((C, n), dtype=np.float32) for _ in powers]
         ramp = ((np.arange(fade, dtype=np.float32) + 0.5) / max(fade, 1)) if fade else None
         with torch.inference_mode():
+            level = self._song_level(audio, rate, bounds) if self.block_scale == "song" else None
             for i, (s, e) in enumerate(bounds):
-                parts = self._chunk_vocals(audio[:, s:e], rate, powers)
+                parts = self._chunk_vocals(audio[:, s:e], rate, powers, level)
                 for out, v in zip(outs, parts):
                     # linear cross-fade: the ramps of neighbouring chunks sum to one over their shared samples
                     if i > 0 and fade:

@@ -3,12 +3,12 @@
 Conventions. A waveform batch is ``(batch, samples)``; a complex spectrogram is ``(batch, bins, frames)`` with
 all ``n_fft // 2 + 1`` bins, so that :meth:`STFT.inverse` undoes :meth:`STFT.forward` exactly. The networks see
 one bin less: :func:`crop` drops the Nyquist bin (the authors' 256×256 "image") and :func:`uncrop_mask` gives
-the dropped bin the mask of its neighbour.
+the dropped bin the mask of its neighbour (or 0, as the authors' ``test.py``).
 
 Superposition. Every sum the method forms (e.g. the synthetic mixture ``ā = b̄ + c``) is taken on complex
 spectrograms, where the STFT is linear: the magnitude of a sum is *not* the sum of magnitudes, and adding
 magnitudes would make loss R4 equal R3 (see ``losses``). The authors' clamped, min–max-normalised image domain
-is deliberately not used.
+is deliberately not used; two of its traits are options (``LossConfig.abar_level``, ``second_pass_as_is``).
 """
 
 from __future__ import annotations
@@ -48,9 +48,16 @@ def crop(spec: torch.Tensor) -> torch.Tensor:
     return spec[..., :-1, :]
 
 
-def uncrop_mask(mask: torch.Tensor) -> torch.Tensor:
-    """Give a cropped mask back its Nyquist bin, copied from the bin below: ``(…, F, T)`` → ``(…, F+1, T)``."""
-    return torch.cat([mask, mask[..., -1:, :]], dim=-2)
+NYQUIST = ("copy", "zero")  # what a mask gets at the dropped Nyquist bin (SeparateConfig.nyquist)
+
+
+def uncrop_mask(mask: torch.Tensor, nyquist: str = "copy") -> torch.Tensor:
+    """Give a cropped mask back its Nyquist bin: ``(…, F, T)`` → ``(…, F+1, T)``. ``"copy"``: the bin below's
+    value; ``"zero"``: 0, as the authors' ``test.py`` (``GenerateMusic.mask_the_music`` appends a zero column)."""
+    if nyquist not in NYQUIST:
+        raise ValueError(f"nyquist must be one of {', '.join(NYQUIST)}, got {nyquist!r}")
+    top = mask[..., -1:, :] if nyquist == "copy" else torch.zeros_like(mask[..., -1:, :])
+    return torch.cat([mask, top], dim=-2)
 
 
 def magnitude(spec: torch.Tensor) -> torch.Tensor:
@@ -67,13 +74,21 @@ def compress(mag: torch.Tensor, power: float) -> torch.Tensor:
     return (mag.clamp_min(0) + COMPRESS_EPS) ** power - COMPRESS_EPS**power
 
 
-def features(mag: torch.Tensor, power: float) -> torch.Tensor:
+def features(mag: torch.Tensor, power: float, peak: torch.Tensor | None = None) -> torch.Tensor:
     """Network input as the authors make it: each example's magnitude divided by its maximum (scale
     invariance), compressed by ``power``, mapped to [−1, 1]. ``(batch, F, T)`` → ``(batch, 1, F, T)``.
+
+    ``peak`` ``(batch,)``: divide by these levels instead of each example's own maximum (values above them
+    saturate at 1) — so that ``g`` sees its input "as it is" on a scale set elsewhere: the mixture's level
+    for ``g``'s second pass (``LossConfig.second_pass_as_is``), the whole song's for separation
+    (``SeparateConfig.block_scale``). The level takes no gradient either way.
+
     A silent example maps to −1 everywhere, without NaN; so does the gradient at silent bins: ``x^p`` has an
     infinite slope at 0, which times ``∂x/∂mask = 0`` there gave NaN gradients whenever ``g``'s input needs a
     gradient (R2, R3/R4) and has exact zeros, so zeros pass through a ``where`` with a zero gradient instead."""
-    peak = mag.detach().flatten(1).amax(dim=1).clamp_min(1e-8)[:, None, None]
+    if peak is None:
+        peak = mag.detach().flatten(1).amax(dim=1)
+    peak = peak.detach().reshape(-1, 1, 1).to(mag.dtype).clamp_min(1e-8)
     x = (mag / peak).clamp(0, 1)
     on = x > 0
     powered = torch.where(on, torch.where(on, x, torch.ones_like(x)) ** power, torch.zeros_like(x))

@@ -10,6 +10,9 @@ The loop a reader should hold in their head (:func:`_train`; each line is one me
             G_loss(g, d_A, d_C, batch(step, d_steps)).backward(); opt_g.step(); ema.update(g)
         log; every val_every: score g (or its EMA) on validation songs, keep the best; every ckpt_every: save
 
+With ``shared_batch`` (the authors' loop) there is one batch per iteration: ``g``'s step reuses the last
+discriminator step's, and ``d_A``'s real mixtures are the very mixtures that build ``ā``.
+
 Batches are a pure function of ``(seed, step, k)`` (see ``data.SegmentDataset``), and the checkpoint holds the
 models, both optimisers, the torch RNG state and the step, so a resumed run on the CPU ends
 bit-for-bit where an uninterrupted one would. ``objective="supervised"`` trains the same ``g`` on true
@@ -72,7 +75,8 @@ Validator = Callable[[torch.nn.Module], dict]
 # ------------------------------------------------------------------------------------------------------------
 class Batches:
     """The batches of a run as a pure function of ``(step, k)``: ``k < d_steps`` are discriminator batches,
-    ``k = d_steps`` the generator's. Each returns waveforms ``(batch, segment_samples)``."""
+    ``k = g_k`` the generator's — ``d_steps`` (a batch of its own), or with ``shared_batch`` (the authors')
+    ``d_steps − 1``, the last discriminator step's. Each returns waveforms ``(batch, segment_samples)``."""
 
     def __init__(self, td: TrainingData, cfg: Config, rank: int = 0, world: int = 1):
         n, seed, big = cfg.spectral.segment_samples, cfg.train.seed, 1 << 62
@@ -80,7 +84,9 @@ class Batches:
         self.inst = data_lib.SegmentDataset(td.instrumentals, n, seed=seed * 4 + 1, length=big)
         self.real = data_lib.SegmentDataset(td.mixtures, n, seed=seed * 4 + 2, length=big)
         self.pairs = data_lib.SegmentDataset(td.pairs, n, seed=seed * 4 + 3, length=big) if td.pairs else None
-        self.bs, self.per_step = cfg.train.batch_size, cfg.train.d_steps + 1
+        d_steps, self.shared = cfg.train.d_steps, bool(cfg.train.shared_batch)
+        self.g_k = max(d_steps - 1, 0) if self.shared else d_steps
+        self.bs, self.per_step = cfg.train.batch_size, self.g_k + 1
         self.rank, self.world = rank, world
 
     def _index(self, step: int, k: int) -> int:
@@ -416,10 +422,12 @@ class _Trainer:
                 group["lr"] = lr * decay
 
     def d_step(self, step: int) -> dict[str, float]:
-        """``d_steps`` updates of ``d_A`` and ``d_C``, on batches ``k = 0 .. d_steps − 1``; the last one's losses."""
+        """``d_steps`` updates of ``d_A`` and ``d_C``, on batches ``k = 0 .. d_steps − 1``; the last one's losses.
+        ``d_A``'s real mixtures: a batch of their own, or with ``shared_batch`` those that build ``ā``."""
         b = self.batches
         for k in range(self.cfg.train.d_steps):
-            A, C, A_real = (self.to_spec(b.get(ds, step, k)) for ds in (b.mix, b.inst, b.real))
+            A, C = self.to_spec(b.get(b.mix, step, k)), self.to_spec(b.get(b.inst, step, k))
+            A_real = A if b.shared else self.to_spec(b.get(b.real, step, k))
             with self.autocast():
                 d_loss, d_log = discriminator_losses(self.g, self.d_A, self.d_C, A, C, A_real, self.cfg.loss)
             self.opt_d.zero_grad(set_to_none=True)
@@ -429,8 +437,9 @@ class _Trainer:
         return d_log
 
     def g_loss(self, step: int) -> tuple[torch.Tensor, dict[str, float]]:
-        """``g``'s loss on batch ``k = d_steps``: R1..R4 + GAN_A + GAN_C, or the supervised loss; and its terms."""
-        b, k, compress = self.batches, self.cfg.train.d_steps, self.cfg.spectral.compress
+        """``g``'s loss on batch ``k = g_k`` (:class:`Batches`): R1..R4 + GAN_A + GAN_C, or the supervised loss;
+        and its terms."""
+        b, k, compress = self.batches, self.batches.g_k, self.cfg.spectral.compress
         with self.autocast():
             if self.objective == "semi":
                 A, C = self.to_spec(b.get(b.mix, step, k)), self.to_spec(b.get(b.inst, step, k))

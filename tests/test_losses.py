@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 import torch
 
-from semisep_lib.config import TERMS, Config
-from semisep_lib.losses import (GAN_A, GAN_C, R1, R2, R3, R4, discriminator_losses, generator_losses, l1,
-                                lsgan_discriminator, lsgan_generator, needs, synthetic_mixture)
+from semisep_lib.config import TERMS, Config, LossConfig
+from semisep_lib.losses import (ABAR_LEVELS, GAN_A, GAN_C, R1, R2, R3, R4, discriminator_losses, generator_losses,
+                                l1, lsgan_discriminator, lsgan_generator, needs, synthetic_mixture)
 from semisep_lib.models import build_models
 from semisep_lib.spectral import STFT, compress, crop
 
@@ -212,7 +212,8 @@ def test_batched_calls_equal_separate_calls_and_dont_touch_the_discriminators_we
     results = []
     for one_call in (False, True):
         if not one_call:
-            monkeypatch.setattr(losses, "batched", lambda net, *xs: [net(x) for x in xs])
+            monkeypatch.setattr(losses, "batched", lambda net, *xs, peaks=None: [
+                net(x) if peaks is None else net(x, peak=p) for x, p in zip(xs, peaks or xs)])
             monkeypatch.setattr(losses, "frozen", lambda *m: contextlib.nullcontext())
         else:
             monkeypatch.undo()
@@ -232,3 +233,180 @@ def test_batched_calls_equal_separate_calls_and_dont_touch_the_discriminators_we
     sizes = [m.shape[0] for m in (A, C)]
     scores = losses.batched(d_C, A.abs(), C.abs()[:1])
     assert [s[0].shape[0] for s in scores] == [sizes[0], 1] and len(scores[0]) == cfg.model.d_scales
+
+
+# -- the authors' details (LossConfig: recon_scale, second_pass_as_is, d_loss_gan_weights, abar_level) ---------
+
+
+class HalfLevelMask(torch.nn.Module):
+    """A g whose mask is half the level it sees: ``m = x / (2·peak)`` — its output shows what it was divided by."""
+
+    down_factor = 1
+
+    def mask(self, x, peak=None):
+        p = (x.detach().flatten(1).amax(1) if peak is None else peak)[:, None, None]
+        return (x / p).clamp(0, 1) / 2
+
+    def forward(self, x, peak=None):
+        return self.mask(x, peak) * x
+
+
+def _only(cfg_loss, *terms, **extra):
+    """A LossConfig with only ``terms`` on (weight 1) and ``extra`` options."""
+    return dataclasses.replace(cfg_loss, **{t: (1.0 if t in terms else 0.0) for t in TERMS}, **extra)
+
+
+def test_recon_scale_2_is_the_authors_l1_on_images_in_minus_one_one():
+    """trainer.recon_criterion compares images 2·x^p − 1: |(2x − 1) − (2y − 1)| is twice |x − y|."""
+    x, y = torch.tensor([0.25, 1.0]), torch.tensor([1.0, 0.0])
+    assert l1(x, y) == pytest.approx((0.75 + 1.0) / 2)  # [0, 1] values: 0.875
+    assert R1(x, y, scale=2.0) == pytest.approx((abs(-0.5 - 1.0) + abs(1.0 - (-1.0))) / 2)  # images: 1.75
+    p = 0.3
+    assert R1(x, y, p, scale=2.0) == pytest.approx(((2 * compress(x, p) - 1) - (2 * compress(y, p) - 1)).abs().mean())
+    # in the step, every R term doubles and the GAN terms do not
+    cfg = Config.from_preset("smoke")
+    torch.manual_seed(0)
+    g, d_A, d_C = build_models(cfg)
+    A, C = _batch(cfg)
+    _, one = generator_losses(g, d_A, d_C, A, C, cfg.loss, cfg.spectral.compress)
+    _, two = generator_losses(g, d_A, d_C, A, C, dataclasses.replace(cfg.loss, recon_scale=2.0),
+                              cfg.spectral.compress)
+    for t in ("R1", "R2", "R3", "R4"):
+        assert two[t] == pytest.approx(2 * one[t], rel=1e-5), t
+    for t in ("GAN_A", "GAN_C"):
+        assert two[t] == pytest.approx(one[t], rel=1e-5), t
+
+
+def test_second_pass_as_is_divides_g_a_by_the_mixtures_peak_not_its_own():
+    """a = [0.5, 1]: g(a) = a·a/2 = [0.125, 0.5]. The authors' g(g(a)) sees g(a) as it is (divided by a's peak 1):
+    mask [0.0625, 0.25], g(g(a)) = [0.0078125, 0.125], R2 = (0.1171875 + 0.375) / 2. Renormalised (ours): g(a) is
+    divided by its own peak 0.5, mask [0.125, 0.5], g(g(a)) = [0.015625, 0.25], R2 = (0.109375 + 0.25) / 2."""
+    A = torch.tensor([[[0.5, 1.0]]], dtype=torch.complex64)  # (batch, F, T) = (1, 1, 2)
+    C = torch.tensor([[[1.0, 0.5]]], dtype=torch.complex64)
+    loss = _only(LossConfig(), "R2")
+    _, ours = generator_losses(HalfLevelMask(), None, None, A, C, loss, 1.0)
+    _, authors = generator_losses(HalfLevelMask(), None, None, A, C, dataclasses.replace(loss, second_pass_as_is=True),
+                                  1.0)
+    assert ours["R2"] == pytest.approx((0.109375 + 0.25) / 2, abs=1e-5)
+    assert authors["R2"] == pytest.approx((0.1171875 + 0.375) / 2, abs=1e-5)
+    # and g(ā) too: m(a) = [0.25, 0.5], ā = (1 − m)·a + c = [0.375 + 1, 0.5 + 0.5] = [1.375, 1]. On a's scale
+    # (peak 1) the mask is [0.5, 0.5] (clamped at 1, halved), g(ā) = [0.6875, 0.5], R3 = mean |g(ā) − c| =
+    # (0.3125 + 0) / 2; on its own peak 1.375 it is [0.5, 1 / 2.75], g(ā) = [0.6875, 1 / 2.75]
+    loss3 = _only(LossConfig(), "R3")
+    _, r3 = generator_losses(HalfLevelMask(), None, None, A, C, loss3, 1.0)
+    _, r3_as_is = generator_losses(HalfLevelMask(), None, None, A, C,
+                                   dataclasses.replace(loss3, second_pass_as_is=True), 1.0)
+    assert r3_as_is["R3"] == pytest.approx(0.3125 / 2, abs=1e-5)
+    assert r3["R3"] == pytest.approx((0.3125 + 0.5 - 1 / 2.75) / 2, abs=1e-5)
+
+
+def test_d_loss_gan_weights_multiply_each_discriminators_loss_by_its_gan_weight():
+    """trainer.dis_update: gan_w_a·D(dis_a) + gan_w_b·D(dis_b) — D_C times GAN_C's weight, D_A times GAN_A's."""
+    cfg = Config.from_preset("smoke")
+    torch.manual_seed(0)
+    g, d_A, d_C = build_models(cfg)
+    A, C = _batch(cfg)
+    weighted = dataclasses.replace(cfg.loss, GAN_A=10.0, GAN_C=5.0, d_loss_gan_weights=True)
+    unweighted = dataclasses.replace(weighted, d_loss_gan_weights=False)
+    plain, plain_log = discriminator_losses(g, d_A, d_C, A, C, A, unweighted)
+    total, log = discriminator_losses(g, d_A, d_C, A, C, A, weighted)
+    assert log == pytest.approx(plain_log)  # the logged losses stay unweighted
+    assert plain.item() == pytest.approx(log["D_C"] + log["D_A"], rel=1e-5)
+    assert total.item() == pytest.approx(5.0 * log["D_C"] + 10.0 * log["D_A"], rel=1e-5)
+
+
+def test_level_abar_by_hand():
+    """a peaks at 1; ā = b̄ + c = [0.5, 1.5] peaks above it. clamp: [0.5, 1] (targets kept); rescale: everything
+    times 1/1.5, so that ā peaks at 1 and s·ā = s·b̄ + s·c still holds."""
+    from semisep_lib.errors import UsageError
+    from semisep_lib.losses import level_abar
+
+    bbar, c = torch.tensor([[[0.3, 0.75]]]), torch.tensor([[[0.2, 0.75]]])
+    abar, a_peak = bbar + c, torch.tensor([1.0])
+    assert all(torch.equal(x, y) for x, y in zip(level_abar(abar, bbar, c, a_peak, "free"), (abar, bbar, c)))
+    clamped = level_abar(abar, bbar, c, a_peak, "clamp")
+    assert torch.allclose(clamped[0], torch.tensor([[[0.5, 1.0]]])) and clamped[1] is bbar and clamped[2] is c
+    s_abar, s_bbar, s_c = level_abar(abar, bbar, c, a_peak, "rescale")
+    assert torch.allclose(s_abar, torch.tensor([[[0.5, 1.5]]]) / 1.5)
+    assert torch.allclose(s_bbar, bbar / 1.5) and torch.allclose(s_c, c / 1.5) and torch.allclose(s_abar, s_bbar + s_c)
+    # clamp and rescale are relative to a's own peak: at a peak of 2, nothing below 2 is clipped
+    assert torch.equal(level_abar(abar, bbar, c, torch.tensor([2.0]), "clamp")[0], abar)
+    with pytest.raises(UsageError):
+        level_abar(abar, bbar, c, a_peak, "loud")
+
+
+class RecordingD(torch.nn.Module):
+    """A discriminator that sees levels and keeps what it was shown (one score per example)."""
+
+    sees_level = True
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(()))
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(x.detach())
+        return [self.w * x.mean(dim=(1, 2))]
+
+
+def test_free_abar_peaks_above_every_real_mixture_and_the_fixes_do_not():
+    """The level cue: real mixtures reach d_A at unit peak, but with a mask of 0.1 ā = 0.9·a + c peaks higher
+    ("free"); "clamp" clips it at a's peak (a complex sum may also peak below it, which it leaves), "rescale"
+    brings it exactly to a's peak."""
+    from conftest import ConstantMask
+
+    cfg = Config.from_preset("smoke")
+    A, C = _batch(cfg, n=4)
+    peaks = {}
+    for how in ABAR_LEVELS:
+        d_A, d_C = RecordingD(), RecordingD()
+        discriminator_losses(ConstantMask(0.1), d_A, d_C, A, C, A, dataclasses.replace(cfg.loss, abar_level=how))
+        real, fake = d_A.seen[0].split(4)  # batched: [real mixtures; ā]
+        assert torch.allclose(real.flatten(1).amax(1), torch.ones(4), atol=1e-5)
+        peaks[how] = fake.flatten(1).amax(1)
+    assert (peaks["free"] > 1.05).all(), peaks["free"]
+    assert (peaks["clamp"] <= 1 + 1e-6).all()
+    assert torch.allclose(peaks["rescale"], torch.ones(4), atol=1e-5)
+
+
+class HalfMask(torch.nn.Module):
+    """A g that keeps half of whatever it sees: ``g(x) = x / 2``."""
+
+    down_factor = 1
+
+    def mask(self, x, peak=None):
+        return torch.full_like(x, 0.5)
+
+    def forward(self, x, peak=None):
+        return self.mask(x, peak) * x
+
+
+def test_voice_gain_puts_the_estimated_voice_louder_in_R3_R4_but_not_in_GAN_A():
+    """With g(x) = x/2 and a, c real and positive: b̄ = a/2. At a voice gain α (+6.0206 dB: α = 2) R3/R4 take
+    apart ā = α·b̄ + c: R3 = mean|ā/2 − c| = mean|α·a/4 − c/2|, R4 = mean|ā/2 − α·b̄| = mean|c/2 − α·a/4| — the
+    same here; at α = 1 (the paper's ā) they are mean|a/4 − c/2|. d_A still sees the paper's ā = a/2 + c."""
+    a, c = torch.tensor([[[1.0, 0.2]]]), torch.tensor([[[0.6, 1.0]]])
+    A, C = a.to(torch.complex64), c.to(torch.complex64)
+    loss = _only(LossConfig(), "R3", "R4", "GAN_A")
+    d_A = RecordingD()
+    _, plain = generator_losses(HalfMask(), d_A, None, A, C, loss, 1.0)
+    louder = dataclasses.replace(loss, voice_gain_db=(20 * torch.log10(torch.tensor(2.0)).item(),) * 2)
+    d_A2 = RecordingD()
+    _, loud = generator_losses(HalfMask(), d_A2, None, A, C, louder, 1.0)
+    assert plain["R3"] == pytest.approx((abs(0.25 - 0.3) + abs(0.05 - 0.5)) / 2, abs=1e-6)
+    assert loud["R3"] == pytest.approx((abs(0.5 - 0.3) + abs(0.1 - 0.5)) / 2, abs=1e-6)
+    assert loud["R4"] == pytest.approx(loud["R3"], abs=1e-6)
+    assert torch.allclose(d_A2.seen[0], a / 2 + c) and torch.allclose(d_A.seen[0], d_A2.seen[0])
+    assert loud["GAN_A"] == pytest.approx(plain["GAN_A"])
+
+
+def test_voice_gains_are_uniform_in_db_over_the_range():
+    from semisep_lib.losses import voice_gains
+
+    torch.manual_seed(0)
+    alpha = voice_gains(4000, (-6.0, 12.0), torch.zeros(1))
+    db = 20 * torch.log10(alpha.flatten())
+    assert alpha.shape == (4000, 1, 1) and db.min() >= -6.0 - 1e-4 and db.max() <= 12.0 + 1e-4
+    assert db.mean().item() == pytest.approx(3.0, abs=0.3)  # the middle of the range
+    assert torch.equal(voice_gains(3, (0.0, 0.0), torch.zeros(1)), torch.ones(3, 1, 1))

@@ -208,8 +208,8 @@ def test_a_mid_channel_mask_runs_g_once_and_serves_every_channel(run_dir):
     seen = {}  # blocks g was given, per separator
     for sep in (per_channel, mid):
         mask = sep._mask
-        sep._mask = lambda mag, mask=mask, sep=sep: (seen.update({sep.stereo: seen.get(sep.stereo, 0) + len(mag)}),
-                                                     mask(mag))[1]
+        sep._mask = lambda mag, peak=None, mask=mask, sep=sep: (
+            seen.update({sep.stereo: seen.get(sep.stereo, 0) + len(mag)}), mask(mag, peak))[1]
     x = tones(1, 16000, 1.0)
     twin = np.concatenate([x, x])
     np.testing.assert_allclose(mid.separate(twin, 16000), per_channel.separate(twin, 16000), atol=1e-6)
@@ -240,3 +240,95 @@ def test_bf16_separation_is_an_opt_in_close_to_fp32_and_needs_bf16_kernels(run_d
     m_plain, m_half = plain.raw_mask(mag), half.raw_mask(mag)
     assert half.bf16 and m_half.dtype == torch.float32 and not torch.equal(m_plain, m_half)
     assert (m_plain - m_half).abs().max() < 0.05
+
+
+# -- the authors' test.py (SeparateConfig: block_scale, block_window, nyquist) ------------------------------------
+
+
+class BlockMean(torch.nn.Module):
+    """A stand-in for ``g`` whose mask is, on every block, the block's mean input; it keeps what it was given."""
+
+    down_factor = 4
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def mask(self, mag, peak=None):
+        self.calls.append((mag.clone(), None if peak is None else peak.clone()))
+        return mag.mean(dim=(1, 2), keepdim=True).expand_as(mag)
+
+
+def _authors(cfg, **separate):
+    return cfg.updated({"separate": separate})
+
+
+def test_flat_blocks_without_overlap_are_side_by_side_and_the_last_is_averaged_half_and_half():
+    """GenerateMusic.stft_music: 80 frames in 32-frame blocks → blocks at 0 and 32 side by side, and a last one
+    flush with the end (48..79), its first 16 frames averaged equally with the block before it."""
+    cfg = _authors(Config.from_preset("smoke"), overlap=0.0, block_window="flat")
+    T = 80
+    mag = (torch.arange(T, dtype=torch.float32) / 100).expand(1, 4, T).contiguous()  # frame t holds t / 100
+    m0, m1, m2 = 0.155, 0.475, 0.635  # the means of frames 0..31, 32..63, 48..79, over 100
+    expected = torch.cat([torch.full((32,), m0), torch.full((16,), m1), torch.full((16,), (m1 + m2) / 2),
+                          torch.full((16,), m2)])
+    raw = MaskSeparator(BlockMean(), cfg).raw_mask(mag)
+    assert torch.allclose(raw[0, 0], expected, atol=1e-6)
+    # ours, the triangular window, weighs the overlap otherwise
+    tri = MaskSeparator(BlockMean(), _authors(cfg, block_window="triangle")).raw_mask(mag)
+    assert not torch.allclose(tri[0, 0], expected, atol=1e-3)
+
+
+def test_song_scale_feeds_every_block_the_songs_min_max_as_it_is():
+    """block_scale="song": g sees (|X| − min) / (max − min) of the whole song, per channel, and no block is
+    renormalised by its own peak (test.py: np.interp(stft_mag, (min, max), (0, 1)) once per channel)."""
+    from semisep_lib.spectral import STFT, crop, magnitude
+
+    cfg = _authors(Config.from_preset("smoke"), overlap=0.0, block_window="flat", block_scale="song")
+    x = tones(2, 16000, 1.3)  # the model's rate: no resampling
+    x[1] *= 0.1  # a quieter second channel has its own scale
+    g = BlockMean()
+    MaskSeparator(g, cfg, chunk_seconds=60.0).separate(x, 16000)
+    mag = magnitude(crop(STFT(cfg.spectral)(torch.from_numpy(x))))  # (2, F, T)
+    low, high = mag.flatten(1).amin(1), mag.flatten(1).amax(1)
+    blocks = torch.cat([b for b, _ in g.calls])  # every block g saw: (channel 0, channel 1) for each start
+    peaks = torch.cat([p for _, p in g.calls])
+    assert mag.shape[-1] > 2 * blocks.shape[-1] and blocks.shape[0] % 2 == 0  # several blocks per channel
+    assert torch.allclose(peaks, (high - low).repeat(blocks.shape[0] // 2))
+    B = blocks.shape[-1]
+    for c in range(2):  # the first block of each channel: the song's magnitude less the channel's minimum
+        assert torch.allclose(blocks[c], mag[c, :, :B] - low[c], atol=1e-6)
+    # by default each block is divided by its own peak (no level passed to g)
+    g = BlockMean()
+    MaskSeparator(g, Config.from_preset("smoke")).separate(x, 16000)
+    assert all(p is None for _, p in g.calls)
+
+
+def test_nyquist_zero_leaves_the_top_bin_out_of_the_vocals():
+    """mask_the_music appends a zero column: the vocals hold nothing at the Nyquist bin (16 kHz, no resampling)."""
+    from semisep_lib.spectral import STFT
+
+    cfg = _authors(Config.from_preset("smoke"), nyquist="zero")
+    x = tones(1, 16000, 0.7)
+    stft = STFT(cfg.spectral)
+    X = stft(torch.from_numpy(x))  # (1, F + 1, T)
+    keep = torch.full(X.shape, 0.5)
+    keep[:, -1] = 0
+    expected = stft.inverse(X * keep, length=x.shape[1]).numpy()
+    got = MaskSeparator(ConstantMask(0.5), cfg, chunk_seconds=60.0).separate(x, 16000)
+    np.testing.assert_allclose(got, expected, atol=2e-6)
+    assert np.abs(got - 0.5 * x).max() > 1e-4  # ours copies the mask: 0.5·x exactly
+
+
+def test_the_authors_separation_runs_on_a_real_g_across_chunks(run_dir):
+    """The paper preset's separation options together, on an untrained g, a stereo 44.1 kHz input cut into
+    several chunks (the song's scale is taken over all of them): finite stems that sum to the input."""
+    base = load_separator(run_dir, device="cpu")
+    cfg = _authors(base.cfg, **{k: v for k, v in vars(Config.from_preset("paper").separate).items()
+                                if k in ("mask_family", "mask_power", "smooth_frames", "overlap", "block_scale",
+                                         "block_window", "nyquist")})
+    sep = MaskSeparator(base.g, cfg, chunk_seconds=0.5, crossfade_seconds=0.1)
+    x = tones(2, 44100, 1.7)
+    stems = sep.stems(x, 44100)
+    assert np.isfinite(stems["vocals"]).all() and np.abs(stems["vocals"] + stems["accompaniment"] - x).max() < 1e-6
+    assert not np.allclose(stems["vocals"], base.separate(x, 44100), atol=1e-4)

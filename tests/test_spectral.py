@@ -86,3 +86,22 @@ def test_features_have_finite_gradients_at_silent_bins():
     assert torch.equal(out.detach(), expected.unsqueeze(1))
     (out * torch.ones_like(out)).sum().backward()
     assert torch.isfinite(mag.grad).all() and mag.grad[0, 0, 0] == 0 and mag.grad[0, 0, 1] > 0
+
+
+def test_features_on_a_given_peak_see_the_input_as_it_is():
+    """With ``peak`` the input is divided by that level, not its own maximum: a block at half the song's level
+    stays at half (values above the level saturate at 1)."""
+    from semisep_lib.spectral import features
+
+    mag = torch.tensor([[[0.25, 0.5]], [[1.0, 3.0]]])  # (2, 1, 2)
+    out = features(mag, 1.0, peak=torch.tensor([1.0, 2.0]))
+    assert torch.allclose(out, (2 * torch.tensor([[[0.25, 0.5]], [[0.5, 1.0]]]) - 1).unsqueeze(1))
+    assert torch.allclose(features(mag, 0.3), features(mag, 0.3, peak=mag.flatten(1).amax(1)))
+
+
+def test_uncrop_mask_can_zero_the_nyquist_bin_as_the_authors():
+    m = torch.rand(2, 8, 5)
+    full = uncrop_mask(m, "zero")
+    assert full.shape == (2, 9, 5) and torch.equal(crop(full), m) and torch.equal(full[:, -1], torch.zeros(2, 5))
+    with pytest.raises(ValueError):
+        uncrop_mask(m, "mirror")

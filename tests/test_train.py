@@ -302,3 +302,45 @@ def test_bf16_autocast_trains_near_fp32_on_a_cpu_with_bf16_kernels(td, tmp_path)
     assert all(np.isfinite(r["G_total"]) for r in bf16 if "G_total" in r)
     last = lambda rows: next(r["G_total"] for r in reversed(rows) if "G_total" in r)  # noqa: E731
     assert last(bf16) != last(fp32) and abs(last(bf16) - last(fp32)) < 0.2 * abs(last(fp32))
+
+
+def test_shared_batch_gives_each_iteration_one_batch_and_d_A_the_mixtures_that_built_abar(td, tmp_path, monkeypatch):
+    """TrainConfig.shared_batch (the authors' train.py): the D step and g's step of an iteration see the same
+    mixtures and instrumentals, and d_A's real examples are those very mixtures; by default every step draws its
+    own batch and d_A an independent one (the random stream of earlier runs: d_steps + 1 batches per step)."""
+    seen = []
+    real_d, real_g = train_mod.discriminator_losses, train_mod.generator_losses
+
+    def d_spy(g, d_A, d_C, A, C, A_real, loss):
+        seen.append(("D", A.clone(), C.clone(), A_real.clone()))
+        return real_d(g, d_A, d_C, A, C, A_real, loss)
+
+    def g_spy(g, d_A, d_C, A, C, loss, power):
+        seen.append(("G", A.clone(), C.clone(), None))
+        return real_g(g, d_A, d_C, A, C, loss, power)
+
+    monkeypatch.setattr(train_mod, "discriminator_losses", d_spy)
+    monkeypatch.setattr(train_mod, "generator_losses", g_spy)
+    for shared in (True, False):
+        seen.clear()
+        cfg = _cfg(steps=2, d_warmup=0, d_steps=1, shared_batch=shared, val_every=100, ckpt_every=100)
+        train(cfg, td, tmp_path / f"run-{shared}", progress=False)
+        assert [k for k, *_ in seen] == ["D", "G", "D", "G"]
+        (_, A_d, C_d, A_real), (_, A_g, C_g, _) = seen[:2]
+        assert torch.equal(A_real, A_d) == shared
+        assert (torch.equal(A_g, A_d) and torch.equal(C_g, C_d)) == shared
+        assert not torch.equal(seen[2][1], A_d)  # the next iteration has a new batch
+    b = train_mod.Batches(td, _cfg(d_steps=2))
+    assert (b.per_step, b.g_k, b.shared) == (3, 2, False)
+    b = train_mod.Batches(td, _cfg(d_steps=2, shared_batch=True))
+    assert (b.per_step, b.g_k, b.shared) == (2, 1, True)
+
+
+def test_the_authors_training_options_run_together(td, tmp_path):
+    """The paper preset's loss and training options on the smoke networks: a few finite steps."""
+    cfg = _cfg(steps=3, d_warmup=0, d_steps=1, shared_batch=True, val_every=100, ckpt_every=100)
+    cfg.model.d_sees_level = True
+    cfg.loss = Config.from_preset("paper").loss  # weights 20/10, L1 on [−1, 1], as-is second pass, clamp, D × 10
+    train(cfg, td, tmp_path / "run", progress=False)
+    rows = _log(tmp_path / "run")
+    assert len(rows) == 3 and all(np.isfinite(r["G_total"]) and np.isfinite(r["D_A"]) for r in rows)
