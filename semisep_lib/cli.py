@@ -33,11 +33,14 @@ from .data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_
                    musdb_folder, resolve_data_root, resolve_root)
 from .errors import DataError, SemisepError, UsageError
 from .evaluate import AGGREGATIONS, PROTOCOLS, evaluate_folder
+from .levels import SETTINGS as LEVEL_SETTINGS
+from .levels import changes_by_name, default_changes, model_separator, robustness, trivial_baselines
+from .levels import write as write_levels
 from .notebooks import PROFILES as NOTEBOOK_PROFILES
 from .notebooks import RUN_TIMES, record_run_times, run_notebooks, stamp_run_times
 from .pretrained import build_card
 from .report import CODECS, MAX_SECONDS, build_report
-from .reproduce import mask_validator, reproduce
+from .reproduce import git_commit, mask_validator, reproduce
 from .separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, STEREO_MODES, check_files, load_separator,
                        separate_files, separate_musdb, tune_run)
 from .tables import write_table
@@ -45,8 +48,8 @@ from .toy import DEFAULTS as TOY_DEFAULTS
 from .toy import make_toy_dataset, song_names
 
 #: The modules whose commands ``--help`` lists, in its order; :data:`WIRING` holds each one's parser.
-COMMAND_MODULES = ("toy", "data", "train", "separate", "evaluate", "baselines", "reproduce", "notebooks",
-                   "pretrained", "report")
+COMMAND_MODULES = ("toy", "data", "train", "separate", "evaluate", "levels", "baselines", "reproduce",
+                   "notebooks", "pretrained", "report")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -303,6 +306,73 @@ def add_evaluate_commands(sub: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# levels
+
+
+def _model_label(path: str) -> str:
+    """A model's row label: its run directory's name (a checkpoint file: its folder's name, then the file's)."""
+    p = Path(path)
+    return p.resolve().name if p.is_dir() else f"{p.resolve().parent.name}/{p.name}"
+
+
+def _cmd_levels(args: argparse.Namespace) -> None:
+    root = resolve_data_root(args.data, args.root)
+    models = args.model or [str(PRETRAINED_DIR)]
+    labels = [_model_label(m) for m in models]
+    if len(set(labels)) < len(labels):
+        raise UsageError(f"Two models would share the row label {labels[0]!r}; give models in differently named "
+                         "folders.")
+    methods = {label: (lambda m=m: model_separator(m, settings=args.settings, device=args.device))
+               for label, m in zip(labels, models)}
+    if not args.no_baselines:
+        methods.update(trivial_baselines())
+    t0 = time.perf_counter()
+    result = robustness(methods, root, songs="report" if args.report_songs else "select",
+                        changes=changes_by_name(args.changes), workers=args.workers, limit=args.limit)
+    result.update({"models": dict(zip(labels, models)), "settings": args.settings,
+                   "command": "semisep " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                   "git_commit": git_commit(), "seconds": round(time.perf_counter() - t0, 1)})
+    out, md = write_levels(result, args.out)
+    for label in labels:
+        s = result["methods"][label]["summary"]
+        print(f"{label}: level-sweep vocal SDR {s['level_sweep_sdr']:.2f} dB"
+              + (f" ({s['level_sweep_margin_over_half']:+.2f} dB over half the mixture)"
+                 if "level_sweep_margin_over_half" in s else ""))
+    print(f"wrote {out} and {md} ({result['songs']} songs, {result['seconds']:.0f} s)")
+
+
+def add_levels_commands(sub: argparse._SubParsersAction) -> None:
+    """``levels``."""
+    names = ", ".join(c.name for c in default_changes())
+    p = sub.add_parser("levels", help="robustness to the mix: songs remixed from their stems (vocals -6 to +12 dB, "
+                                      "EQ, drums), separated and scored",
+                       description="Remix the selection songs (half the validation songs; never songs that report "
+                                   "unless asked) from their stems — every stem rounded to the 16-bit grid, the "
+                                   "mixture their exact sum — with the vocals at -6, 0, +6, +12 dB and three "
+                                   "accompaniment changes; separate each with the model as it ships (its "
+                                   "separate.yaml) and score with museval v4 as `evaluate` does, beside the "
+                                   "mixture, silence, half the mixture and the oracle mask. Writes OUT (JSON) "
+                                   "and OUT with .md; one summary number per model: the vocal SDR averaged over "
+                                   "the level sweep.")
+    p.add_argument("--model", nargs="+", help="run directories or checkpoints (default: the shipped model)")
+    p.add_argument("--data", choices=["toy", "musdb"], default="toy")
+    p.add_argument("--root", help="dataset root (musdb: else $MUSDB_PATH; toy: else the built-in cache)")
+    p.add_argument("--out", required=True, help="the JSON file to write (the table goes beside it, as .md)")
+    p.add_argument("--changes", nargs="+", metavar="CHANGE",
+                   help=f"mix changes to score (default all: {names}; 'levels' stands for the four vocal levels)")
+    p.add_argument("--settings", choices=LEVEL_SETTINGS, default="current",
+                   help="separation options a model's checkpoint lacks: current: today's preset, as `separate` "
+                        "does now; checkpoint: the behaviour before each option existed (how older models shipped)")
+    p.add_argument("--no-baselines", action="store_true", help="score only the models")
+    p.add_argument("--report-songs", action="store_true",
+                   help="score the report songs instead (labelled as such in every output; never choose by them)")
+    p.add_argument("--limit", type=int, help="only the first N songs (a quick check)")
+    p.add_argument("--workers", type=int, default=2, help="processes scoring tracks in parallel")
+    p.add_argument("--device", default="auto", help="cpu, cuda ... (default: CUDA when present)")
+    p.set_defaults(func=_cmd_levels)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # baselines
 
 
@@ -465,6 +535,7 @@ WIRING = {
     "train": add_train_commands,
     "separate": add_separate_commands,
     "evaluate": add_evaluate_commands,
+    "levels": add_levels_commands,
     "baselines": add_baselines_commands,
     "reproduce": add_reproduce_commands,
     "notebooks": add_notebooks_commands,

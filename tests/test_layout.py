@@ -22,7 +22,7 @@ RANK = {
     "train": 7, "separate": 7, "evaluate": 7,
     "nes": 8, "tables": 8,
     "plots": 9, "baselines": 9,
-    "pretrained": 10,
+    "pretrained": 10, "levels": 10,
     "reproduce": 11,
     "listen": 12, "notebooks": 12,
     "report": 13,
