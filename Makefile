@@ -8,7 +8,7 @@ PROFILE ?= cpu
 DATA    ?= toy
 OUT     ?= runs/reproduce-$(PROFILE)-$(DATA)
 
-.PHONY: reproduce test smoke ffmpeg venv clean-venv
+.PHONY: reproduce test smoke ffmpeg venv clean-venv gpu-prep
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ reproduce: $(STAMP) ffmpeg
 test: $(STAMP) ffmpeg
 	@$(BIN)/python -m pytest -q -ra; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$rc
+
+# what a lent GPU session carries (wheels in .whl/, MUSDB18-7 at the paper preset's rate in .gpu/), made once and
+# checked against the device tool's 64 MiB; idempotent (scripts/gpu_prep.sh, experiments/paper_curve/README.md)
+gpu-prep: $(STAMP)
+	@PY=$(BIN)/python scripts/gpu_prep.sh
 
 clean-venv:
 	rm -rf $(VENV)
