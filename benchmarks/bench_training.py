@@ -135,7 +135,8 @@ def plain_norms(g) -> None:
             if isinstance(m, LayerNorm2d):
                 plain = nn.GroupNorm(1, m.num_channels, m.eps)
             elif isinstance(m, InstanceNorm2d):
-                plain = nn.InstanceNorm2d(m.num_features, m.eps, affine=m.affine)
+                plain = nn.InstanceNorm2d(m.num_features, m.eps, m.momentum, affine=m.affine,
+                                          track_running_stats=m.track_running_stats)
             else:
                 continue
             plain.load_state_dict(m.state_dict())
