@@ -129,6 +129,10 @@ class LossConfig:
     # 20·log10(α) uniform in this range (dB, per example; GAN_A and d_A still see α = 1). (0, 0): the paper's ā.
     # A mixture set fixes how loud its voices are; this teaches g to take apart louder and quieter ones too
     voice_gain_db: tuple[float, float] = (0.0, 0.0)
+    # not in the paper: d_C sees its real instrumentals at a random gain, 20·log10 uniform in this range (dB, per
+    # example; (0, 0): at unit peak, the paper's). With levels seen, g(a) of a mixture whose voice is loud is much
+    # quieter than any unit-peak instrumental, so d_C would push g to keep voice in it
+    d_C_real_gain_db: tuple[float, float] = (0.0, 0.0)
 
     def weights(self) -> dict[str, float]:
         """The six weights by name."""

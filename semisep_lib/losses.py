@@ -131,9 +131,9 @@ def level_abar(abar: torch.Tensor, bbar: torch.Tensor, c: torch.Tensor, a_peak: 
     raise UsageError(f"abar_level must be one of {', '.join(ABAR_LEVELS)}, got {how!r}.")
 
 
-def voice_gains(batch: int, db: tuple[float, float], like: torch.Tensor) -> torch.Tensor:
-    """``(batch, 1, 1)`` random gains ``α`` for the estimated voice, ``20·log10(α)`` uniform in ``db``
-    (``LossConfig.voice_gain_db``), on ``like``'s device and in its real dtype."""
+def random_gains(batch: int, db: tuple[float, float], like: torch.Tensor) -> torch.Tensor:
+    """``(batch, 1, 1)`` random gains ``α``, ``20·log10(α)`` uniform in ``db`` (``LossConfig.voice_gain_db``,
+    ``LossConfig.d_C_real_gain_db``), on ``like``'s device and in its real dtype."""
     lo, hi = db
     u = lo + (hi - lo) * torch.rand(batch, device=like.device)
     return (10.0 ** (u / 20.0)).to(like.real.dtype)[:, None, None]
@@ -230,7 +230,7 @@ def generator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, loss: LossCo
         abar, bbar, c_target = level_abar(abar, bbar, c, peak(a), loss.abar_level)  # c_target: R3's
         abar_r, bbar_r = abar, bbar  # what R3/R4 take apart: ā itself, or with the voice at a random gain
         if need["g_abar"] and tuple(loss.voice_gain_db) != (0.0, 0.0):
-            B_gain = voice_gains(A.shape[0], loss.voice_gain_db, A) * B_bar
+            B_gain = random_gains(A.shape[0], loss.voice_gain_db, A) * B_bar
             abar_r, bbar_r, c_target = level_abar(magnitude(B_gain + C), magnitude(B_gain), c, peak(a),
                                                   loss.abar_level)
         if need["g_abar"]:
@@ -279,6 +279,8 @@ def discriminator_losses(g, d_A, d_C, A: torch.Tensor, C: torch.Tensor, A_real: 
         mask_a = g.mask(a)
         g_a = mask_a * a
         c_real = g.mask(c) * c if loss.d_C_real_through_g else c  # d_C's real side
+        if tuple(loss.d_C_real_gain_db) != (0.0, 0.0):  # at random levels: d_C cannot ask g(a) for one
+            c_real = random_gains(c.shape[0], loss.d_C_real_gain_db, c) * c_real
         abar = None
         if w["GAN_A"] > 0:
             B_bar, A_bar = synthetic_mixture(A, mask_a, C)

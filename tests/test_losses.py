@@ -401,12 +401,34 @@ def test_voice_gain_puts_the_estimated_voice_louder_in_R3_R4_but_not_in_GAN_A():
     assert loud["GAN_A"] == pytest.approx(plain["GAN_A"])
 
 
-def test_voice_gains_are_uniform_in_db_over_the_range():
-    from semisep_lib.losses import voice_gains
+def test_random_gains_are_uniform_in_db_over_the_range():
+    from semisep_lib.losses import random_gains
 
     torch.manual_seed(0)
-    alpha = voice_gains(4000, (-6.0, 12.0), torch.zeros(1))
+    alpha = random_gains(4000, (-6.0, 12.0), torch.zeros(1))
     db = 20 * torch.log10(alpha.flatten())
     assert alpha.shape == (4000, 1, 1) and db.min() >= -6.0 - 1e-4 and db.max() <= 12.0 + 1e-4
     assert db.mean().item() == pytest.approx(3.0, abs=0.3)  # the middle of the range
-    assert torch.equal(voice_gains(3, (0.0, 0.0), torch.zeros(1)), torch.ones(3, 1, 1))
+    assert torch.equal(random_gains(3, (0.0, 0.0), torch.zeros(1)), torch.ones(3, 1, 1))
+
+
+def test_d_C_real_gain_shows_d_C_the_real_instrumentals_at_random_levels():
+    """With d_C_real_gain_db (−12, 0) d_C's real examples are c times gains between 10^(−12/20) and 1, drawn per
+    example (d_C sees levels, so c reaches it at unit peak first); g(a) and d_A's examples are untouched."""
+    from conftest import ConstantMask
+
+    cfg = Config.from_preset("smoke")
+    A, C = _batch(cfg, n=64)
+    seen = {}
+    for db in ((0.0, 0.0), (-12.0, 0.0)):
+        d_A, d_C = RecordingD(), RecordingD()
+        torch.manual_seed(0)
+        discriminator_losses(ConstantMask(0.5), d_A, d_C, A, C, A, dataclasses.replace(cfg.loss, d_C_real_gain_db=db))
+        seen[db] = (d_C.seen[0].split(64), d_A.seen[0])
+    (real0, fake0), a0 = seen[(0.0, 0.0)]
+    (real1, fake1), a1 = seen[(-12.0, 0.0)]
+    gains = real1.flatten(1).amax(1) / real0.flatten(1).amax(1)
+    assert torch.allclose(real0.flatten(1).amax(1), torch.ones(64), atol=1e-5)
+    assert (gains >= 10 ** (-12 / 20) - 1e-5).all() and (gains <= 1 + 1e-5).all() and gains.std() > 0.1
+    assert torch.allclose(real1, gains[:, None, None] * real0, atol=1e-6)
+    assert torch.equal(fake0, fake1) and torch.equal(a0, a1)

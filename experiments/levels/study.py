@@ -1,0 +1,157 @@
+"""Level study (issues 31 and 32): which change to the ``cpu`` recipe keeps its in-domain score and follows a
+voice that sits louder or quieter than MUSDB18's?
+
+Every variant continues the long ablation's shared discriminator warm-up of its seed
+(``runs/reproduce-long-musdb/runs/warm-up-seed<k>``, the ``long`` preset = the ``cpu`` preset; a variant that
+changes the networks trains a warm-up of its own, the same 800 steps) for the same 2,000 ``g`` steps as the
+ablation's rows, with the variant's overrides on top; training's own validation (the
+selection songs) keeps ``best.pt`` and the mask exponent is tuned on the selection songs, exactly as every
+ablation row (``reproduce.Reproduction.train_row``). The baseline, ``all-losses``, *is* the ablation's full-method
+row of the same seed: it is not trained here, only scored. Each model is then scored on the **selection** songs
+remixed with the vocals at −6, 0, +6 and +12 dB (``semisep_lib.levels``): the level-sweep SDR (mean over the four
+levels of the median vocal SDR) and the vocal energy called against the true one. The report songs are never
+used.
+
+    python experiments/levels/study.py --variant voice-gain --seed 0    # train (or resume) one run, then score it
+    python experiments/levels/study.py --report                         # results/study.md from the scored runs
+
+Runs go to ``experiments/levels/runs/`` (not committed: checkpoints); ``results/study-<variant>-seed<k>.json``
+(and ``.md``) are committed. Resumable: training resumes exactly from its checkpoint; a scored run is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from semisep_lib.levels import level_changes, robustness, write
+from semisep_lib.reproduce import Reproduction, row_key
+from semisep_lib.separate import load_separator
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+RESULTS = HERE / "results"
+RUNS = HERE / "runs"
+ABLATION = REPO / "runs" / "reproduce-long-musdb"
+DEFAULT_ROOT = REPO.parent / "shared" / "data" / "musdb18-7"
+
+#: name → (why it is tried, overrides on the cpu (long) preset; None: the ablation's own row, not trained here)
+VARIANTS: dict[str, tuple[str, dict | None]] = {
+    "all-losses": ("the cpu preset as it is: the long ablation's full-method row of the same seed", None),
+    "rescale": ("issue 31 row 8: ā, b̄ and c scaled together so that ā peaks where a real mixture does "
+                "(loss.abar_level rescale). With ā free, removing more voice makes ā peak higher, a cue d_A can "
+                "hold against g: a push towards removing less",
+                {"loss": {"abar_level": "rescale"}}),
+    "voice-gain": ("R3/R4 take apart synthetic mixtures with the estimated voice at a random gain, 20·log10(α) "
+                   "uniform in [−6, +12] dB (loss.voice_gain_db); GAN_A still sees the paper's ā. The mixture set "
+                   "fixes how loud its voices are; synthetic mixtures need not",
+                   {"loss": {"voice_gain_db": [-6.0, 12.0]}}),
+    "level-blind": ("the issue's candidate: discriminators that renormalise every input by its own peak (as the "
+                    "shipped model of 2026-11-27, the most robust on songs mixed otherwise), with the slow "
+                    "discriminators and the EMA that stopped the drift; its own warm-up (the networks differ)",
+                    {"model": {"d_sees_level": False}}),
+    "d-c-jitter": ("d_C sees its real instrumentals at a random level, 20·log10 uniform in [−12, 0] dB "
+                   "(loss.d_C_real_gain_db): with levels seen, g(a) of a mixture whose voice is loud is much "
+                   "quieter than a unit-peak instrumental, and d_C would ask g to keep voice to make up the level",
+                   {"loss": {"d_C_real_gain_db": [-12.0, 0.0]}}),
+    "voice-gain-rescale": ("voice-gain and rescale together",
+                           {"loss": {"voice_gain_db": [-6.0, 12.0], "abar_level": "rescale"}}),
+}
+
+
+def train_variant(variant: str, seed: int, root: Path) -> Path:
+    """Train (or resume, or find) one variant × seed from the ablation's warm-up; returns its run folder."""
+    why, overrides = VARIANTS[variant]
+    if overrides is None:
+        run = ABLATION / "runs" / row_key("all losses", seed)
+        if not (run / "summary.json").is_file():
+            sys.exit(f"{run} is not trained: run the long ablation (README) first.")
+        return run
+    warm = ABLATION / "runs" / f"warm-up-seed{seed}"
+    if not (warm / "summary.json").is_file():
+        sys.exit(f"{warm} is missing: run the long ablation's warm-up (README) first.")
+    out = RUNS
+    if "model" in overrides:  # the networks differ from the ablation's: a warm-up of the variant's own
+        out = RUNS / variant
+    else:
+        mine = RUNS / "runs" / f"warm-up-seed{seed}"
+        if not mine.exists():  # the shared warm-up, found done by Reproduction.warm_up
+            shutil.copytree(warm, mine, ignore=shutil.ignore_patterns(".lock"))
+    torch.set_num_threads(1)  # as each ablation row trains: two runs at once, one thread each
+    rep = Reproduction("long", "musdb", str(root), seeds=seed + 1, out=out, row_processes=1)
+    rep.cfg = rep.cfg.updated(overrides)
+    return rep.train_row(variant, (), seed)
+
+
+def score(variant: str, seed: int, run: Path, root: Path, workers: int) -> Path:
+    out = RESULTS / f"study-{variant}-seed{seed}.json"
+    if out.is_file():
+        return out
+    label = f"{variant}-seed{seed}"
+    result = robustness({label: lambda: load_separator(run)}, root, songs="select", changes=level_changes(),
+                        workers=workers)
+    result["study"] = {"variant": variant, "seed": seed, "why": VARIANTS[variant][0],
+                       "overrides": VARIANTS[variant][1], "run": str(run.relative_to(REPO)),
+                       "summary": json.loads((run / "summary.json").read_text())}
+    write(result, out)
+    return out
+
+
+def report() -> Path:
+    """``results/study.md``: one line per scored run, then the mean over seeds per variant."""
+    rows, by_variant = [], {}
+    for path in sorted(RESULTS.glob("study-*-seed*.json")):
+        r = json.loads(path.read_text())
+        v, seed = r["study"]["variant"], r["study"]["seed"]
+        (m,) = r["methods"].values()
+        cond = m["conditions"]
+        sdr = [cond[n]["vocals"]["SDR"] for n in m["summary"]["level_conditions"]]
+        called = [f"{100 * cond[n]['vocal_energy_called']:.0f}/{100 * cond[n]['vocal_energy_true']:.0f}"
+                  for n in m["summary"]["level_conditions"]]
+        sel = r["study"]["summary"].get("best", {}).get("val_sdr")
+        rows.append((v, seed, m["summary"]["level_sweep_sdr"], sdr, called, sel))
+        by_variant.setdefault(v, []).append((m["summary"]["level_sweep_sdr"], sdr[1], sel))
+    levels = "−6 · 0 · +6 · +12 dB"
+    lines = ["# Level study: selection songs only (`experiments/levels/study.py --report`)", "",
+             "Vocal SDR (museval v4 medians, dB) on the 7 selection songs remixed with the vocals at " + levels +
+             "; *called/true*: vocal energy (% of the mixture) the model calls against the truth; *training's "
+             "best*: training's own validation SDR on the selection songs at `best.pt`.", "",
+             "| run | level-sweep SDR | SDR at " + levels + " | called/true % at " + levels + " | training's best |",
+             "|---|---|---|---|---|"]
+    for v, seed, mean, sdr, called, sel in rows:
+        lines.append(f"| {v}-seed{seed} | {mean:.2f} | {' · '.join(f'{x:.2f}' for x in sdr)} | "
+                     f"{' · '.join(called)} | {'–' if sel is None else f'{sel:.2f}'} |")
+    lines += ["", "| variant | seeds | mean level-sweep SDR | mean SDR at 0 dB | mean training's best |", "|---|---|---|---|---|"]
+    for v, xs in by_variant.items():
+        a = np.array([[np.nan if x is None else x for x in t] for t in xs], dtype=float)
+        lines.append(f"| {v} | {len(xs)} | {a[:, 0].mean():.2f} | {a[:, 1].mean():.2f} | {np.nanmean(a[:, 2]):.2f} |")
+    lines += ["", "| variant | what it changes, and why |", "|---|---|"]
+    lines += [f"| {v} | {why} |" for v, (why, _) in VARIANTS.items()]
+    out = RESULTS / "study.md"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--variant", choices=sorted(VARIANTS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--root", type=Path, default=DEFAULT_ROOT)
+    ap.add_argument("--workers", type=int, default=1, help="museval processes")
+    ap.add_argument("--report", action="store_true")
+    args = ap.parse_args(argv)
+    if args.variant:
+        run = train_variant(args.variant, args.seed, args.root)
+        print(score(args.variant, args.seed, run, args.root, args.workers))
+    if args.report or not args.variant:
+        print(report())
+
+
+if __name__ == "__main__":
+    main()
