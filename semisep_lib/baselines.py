@@ -6,10 +6,10 @@ the model rate: :func:`at_model_rate` resamples the input down, calls a mono fun
 the result back (so a vocal estimate never holds content above the model's Nyquist frequency; that content
 stays in the accompaniment).
 
-* :class:`MixtureBaseline` — vocals = the mixture: the lower bound every method must beat.
+* :class:`MixtureBaseline` — vocals = the mixture: no separation at all (a method can still score below it).
 * :class:`SilentBaseline` — vocals = 0: the silent floor (it scores 0 dB SDR in every window, see ``metrics``).
-* :class:`OracleIRM` — the ideal ratio mask from the *true* stems: the upper bound of mixture-phase masking
-  with our STFT.
+* :class:`OracleIRM` — the ideal ratio mask from the *true* stems: a reference for mixture-phase masking with our
+  STFT, not a bound (a power-ratio or phase-sensitive mask from the same stems scores higher).
 * :class:`NMFBaseline` — semi-supervised NMF: an instrumental dictionary learned from the instrumental songs
   S_C, fixed while free vocal atoms and all activations are fitted to each mixture.
 * NES (Hoshen et al.) lives in :mod:`semisep_lib.nes`.
@@ -44,7 +44,7 @@ EPS = 1e-10
 # bounds
 # ------------------------------------------------------------------------------------------------------------
 class MixtureBaseline(Separator):
-    """Vocals = the mixture itself (accompaniment = 0): the lower bound."""
+    """Vocals = the mixture itself (accompaniment = 0): no separation."""
 
     name = "mixture"
 
@@ -62,7 +62,7 @@ class SilentBaseline(Separator):
 
 
 class OracleIRM(Separator):
-    """Ideal ratio mask from the true stems, applied to the mixture with its phase: the upper bound.
+    """Ideal ratio mask from the true stems, applied to the mixture with its phase: a reference, not a bound.
 
     ``mask = |V|^p / (|V|^p + |Acc|^p)`` on the STFT of the model (``cfg.spectral``) at the model rate; ``p = 1``
     (magnitude ratio, the default, SiSEC's "IRM1") or ``p = 2`` (power ratio, "IRM2", a Wiener mask).

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import os
 import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -117,6 +118,21 @@ def git_commit(path: Path | None = None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return head.stdout.strip() + (" + local changes" if dirty else "")
+
+
+def relative(path) -> str:
+    """``path`` relative to the current directory, as a run records its folders: no table or caption carries an
+    absolute path of the machine that ran it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows): no relative path exists
+        return Path(path).name
+
+
+def recorded_root(data: str, given, resolved: Path) -> str | None:
+    """The data root as a run records it (its tables' ``info`` and caption, its command): ``None`` for the
+    built-in toy set (found again in the cache, wherever that lies), else :func:`relative` of it."""
+    return None if data == "toy" and not given else relative(resolved)
 
 
 def command_line(profile: str, data: str, root, seeds: int, out) -> str:
@@ -342,12 +358,13 @@ class Reproduction:
                 rows = {label: self.trained_row(label) for label in (*ABLATION, "supervised", "GAN only")}
             with self.stage("baselines (fit and evaluation)"):
                 baselines = self.baselines()
-            info = {"profile": self.profile, "data": self.data, "root": str(self.root),
+            root = recorded_root(self.data, self.args[2], self.root)
+            info = {"profile": self.profile, "data": self.data, **({"root": root} if root else {}),
                     "evaluated_on": self.eval_subset, "evaluation_songs": len(self.eval_songs),
                     "report_songs": [s.name for s in self.eval_songs],
                     "selection_songs": list_tracks(self.root, "train", "select"),
                     "seeds": self.seeds, "steps": self.cfg.train.steps, "preset": self.profile,
-                    "command": command_line(self.profile, self.data, self.root, self.seeds, self.out),
+                    "command": command_line(self.profile, self.data, root, self.seeds, relative(self.out)),
                     "git_commit": git_commit()}
             orders, tables = {}, {}
             for protocol in self.p.protocols:

@@ -16,7 +16,7 @@ discriminator step's, and ``d_A``'s real mixtures are the very mixtures that bui
 Batches are a pure function of ``(seed, step, k)`` (see ``data.SegmentDataset``), and the checkpoint holds the
 models, both optimisers, the torch RNG state and the step, so a resumed run on the CPU ends
 bit-for-bit where an uninterrupted one would. ``objective="supervised"`` trains the same ``g`` on true
-(mixture, accompaniment) pairs — the upper bound for the architecture, a baseline of Table 1.
+(mixture, accompaniment) pairs — a reference for the architecture (one run, no bound), a baseline of Table 1.
 
 Options of ``TrainConfig``: ``ema_decay > 0`` keeps an exponential moving average of ``g``'s weights
 (:class:`EMA`), which validation scores and ``best.pt`` stores as ``g``; ``checkpoint.pt`` holds both (``g``,

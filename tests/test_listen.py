@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -222,3 +223,15 @@ def test_estimate_dirs_skip_warm_up_and_name_rows(tmp_path):
     assert set(found) == {"ours", "nes", "nmf"}
     lis = Listener.from_estimates(found, spectrograms=False)
     assert lis.methods.options == ("ours", "nes", "nmf") and "ours" in lis.shown()
+
+
+def test_a_run_on_the_built_in_toy_set_finds_its_songs_without_a_recorded_root(tmp_path, monkeypatch):
+    """Runs record no absolute root for the built-in toy set (``reproduce.recorded_root``): the listener finds it
+    in the cache; any other root is taken as recorded."""
+    from semisep_lib import listen
+
+    monkeypatch.setattr(listen, "resolve_data_root", lambda data, root: tmp_path / f"{data}-cache")
+    (tmp_path / "table1.json").write_text(json.dumps({"info": {"data": "toy"}}))
+    assert listen._recorded_root(tmp_path) == tmp_path / "toy-cache"
+    (tmp_path / "table1.json").write_text(json.dumps({"info": {"data": "musdb", "root": "../data/musdb18"}}))
+    assert listen._recorded_root(tmp_path) == Path("../data/musdb18")

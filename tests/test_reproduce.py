@@ -5,12 +5,13 @@ reproduction continued from its scores alone."""
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
 from semisep_lib import config
 from semisep_lib.listen import reproduce_runs
-from semisep_lib.reproduce import TRAINED_ROWS, Reproduction, row_key
+from semisep_lib.reproduce import TRAINED_ROWS, Reproduction, recorded_root, relative, row_key
 
 
 def _run(root, out, processes, monkeypatch, protocols=("v4",), score_as_trained=False):
@@ -137,3 +138,15 @@ def test_row_processes_can_be_chosen_on_the_command_line(toy_root, tmp_path):
     assert r.p.row_processes == 3 and r.kwargs["row_processes"] == 3
     default = Reproduction("smoke", "toy", str(toy_root), 1, tmp_path / "b", device="cpu", progress=False)
     assert default.p.row_processes == config.PRESETS["smoke"].reproduce.row_processes
+
+
+def test_a_run_records_no_absolute_path_of_the_machine(tmp_path, monkeypatch):
+    """What a run writes into its tables' info, captions and command: the built-in toy set by name only (found
+    again in the cache), any other root and the output folder relative to the current directory."""
+    monkeypatch.chdir(tmp_path)
+    assert recorded_root("toy", None, Path("/root/.cache/semisep/toy")) is None
+    for given in ("/data/musdb18", "../shared/data/musdb18-7"):
+        shown = recorded_root("musdb", given, Path(given))
+        assert not Path(shown).is_absolute() and (tmp_path / shown).resolve() == Path(given).resolve()
+    assert recorded_root("toy", str(tmp_path / "toy"), tmp_path / "toy") == "toy"
+    assert relative(tmp_path / "runs" / "x") == str(Path("runs") / "x")

@@ -29,19 +29,21 @@ def test_results_table_and_table1(tmp_path):
     md = table1(results, tmp_path, {"data": "toy", "evaluated_on": "test"})
     assert (tmp_path / "table1.md").read_text() == md
     labels = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| ")][1:]
-    assert labels == ["mixture (lower bound)", "NMF", "GAN (GAN_C only)", "GLOM (paper only)",
-                      "NES (paper only)", "NES-FT (paper only)", "ours (all six losses)", "extra"]
+    assert labels == ["mixture (no separation)", "NMF (our stand-in)", "GAN (our stand-in: GAN_C only)",
+                      "GLOM (paper only)", "NES (paper only)", "NES-FT (paper only)", "ours (all six losses)", "extra"]
     assert "| ours (all six losses) | 2.50 | 12.50 | 3.50 | 2.50 | 10.0% | 0.00 | 4% | 3.2 | 14.2 |" in md
-    assert "| NMF | 0.50 |" in md and "| 0.0 | – |" in md  # the paper's NMF 0.0 dB beside ours
-    assert "GLOM and NES-FT cannot be reproduced" in md
+    assert "| NMF (our stand-in) | 0.50 |" in md and "| 0.0 | – |" in md  # the paper's NMF 0.0 dB beside ours
+    assert "GLOM and NES-FT cannot be reproduced" in md and "stand-ins of ours" in md
+    assert "upper bound" not in md and "lower bound" not in md  # the IRM and the supervised g bound nothing
     data = json.loads((tmp_path / "table1.json").read_text())
     assert data["paper"] == PAPER_TABLE1 and data["info"] == {"data": "toy", "evaluated_on": "test"}
     # summaries over seeds, keyed by row key as the reproduce command keys them
     spread = {"SDR": {"median": 1.0, "min": 0.5, "max": 2.0}, "SIR": {"median": 9.0, "min": 8.0, "max": 9.5},
               "vocal_energy_fraction": 0.2, "silent_floor": 0.0, "runs": 2}
     md = table1({"oracle_irm": spread, "gan": spread, "ours": spread}, tmp_path)
-    assert "| GAN (GAN_C only) | 1.00 [0.50, 2.00] | 9.00 [8.00, 9.50] | – | – | 20.0% | 0.00 | – | 0.3 | – |" in md
-    assert md.index("oracle IRM") < md.index("GAN (GAN_C") < md.index("GLOM (paper only)") < md.index("| ours")
+    assert ("| GAN (our stand-in: GAN_C only) | 1.00 [0.50, 2.00] | 9.00 [8.00, 9.50] | – | – | 20.0% | 0.00 | – "
+            "| 0.3 | – |") in md
+    assert md.index("oracle IRM") < md.index("GAN (our stand-in") < md.index("GLOM (paper only)") < md.index("| ours")
     assert [r["method"] for r in data["rows"]][-1] == "extra"
 
 

@@ -1,0 +1,180 @@
+"""Numbers the notebooks' narration states, checked against the committed files they are read from (issue 33:
+nothing stale). A cell that quotes a committed result must quote it as the file has it now; where the file
+changes, this test names the cell to rewrite. Numbers of the previous long ablation are read with ``git show
+cb5dc79:...`` (skipped where the history is absent, e.g. a shallow clone, or once the cell no longer quotes it).
+The paper's numbers come from :mod:`semisep_lib.paper`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from semisep_lib.notebooks import EXPERIMENTS_DIR, NOTEBOOK_DIR, RESULTS_DIR
+from semisep_lib.paper import PAPER_TABLE3
+
+PREVIOUS_LONG = "cb5dc79"  # the commit that last held the previous long ablation's tables (README)
+
+
+def _cell(stem: str, cell_id: str) -> str:
+    nb = nbformat.read(str(NOTEBOOK_DIR / f"{stem}.ipynb"), as_version=4)
+    (cell,) = [c for c in nb.cells if c.get("id") == cell_id]
+    return cell.source
+
+
+def _dB(value: float, digits: int = 2, sign: bool = False) -> str:
+    """A number as the narration writes it: a typographic minus, a plus only where asked for."""
+    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def _median(cell) -> float:
+    return cell["median"] if isinstance(cell, dict) else cell
+
+
+def _table1(run: str) -> dict[str, dict]:
+    """A committed Table 1's rows by the label before its parenthesis (``oracle IRM``, ``ours`` ...)."""
+    rows = json.loads((RESULTS_DIR / run / "table1.json").read_text())["rows"]
+    return {r["method"].split(" (")[0]: r for r in rows if not r.get("paper_only")}
+
+
+def _table3(run: str) -> dict[str, dict]:
+    return json.loads((RESULTS_DIR / run / "table3.json").read_text())["rows"]
+
+
+def _git_json(path: str):
+    root = NOTEBOOK_DIR.parent
+    shown = subprocess.run(["git", "show", f"{PREVIOUS_LONG}:{path}"], cwd=root, capture_output=True, text=True)
+    if shown.returncode != 0:
+        pytest.skip(f"{PREVIOUS_LONG} is not in this clone's history")
+    return json.loads(shown.stdout)
+
+
+def _missing(text: str, expected: list[str]) -> list[str]:
+    """The expected phrases not in ``text``, line breaks and indents read as single spaces."""
+    flat = " ".join(text.split())
+    return [e for e in expected if e not in flat]
+
+
+def test_notebook_07_reads_sir_against_sdr_from_the_committed_tables():
+    text = _cell("07_evaluation", "d63179bc")
+    musdb, toy = _table1("reproduce-cpu-musdb"), _table1("reproduce-cpu-toy")
+    pair = lambda row: f"{_dB(_median(row['SIR']))} against {_dB(_median(row['SDR']))}"  # noqa: E731
+    gap = lambda row: _dB(_median(row["SIR"]) - _median(row["SDR"]), 1)  # noqa: E731
+    expected = [f"SIR {_dB(_median(musdb['mixture']['SIR']))} against SDR {_dB(_median(musdb['mixture']['SDR']))}",
+                pair(musdb["oracle IRM"]), pair(toy["oracle IRM"]),
+                f"SIR {_dB(_median(musdb['NES']['SIR']))} against SDR {_dB(_median(musdb['NES']['SDR']))}",
+                pair(toy["NES"]),
+                f"{100 * _median(musdb['NES']['vocal_energy_fraction']):.1f} %",
+                f"{100 * _median(toy['NES']['vocal_energy_fraction']):.1f} %",
+                f"ours {pair(musdb['ours'])} (a {gap(musdb['ours'])} dB gap)",
+                f"supervised {pair(musdb['supervised same g'])} ({gap(musdb['supervised same g'])} dB)",
+                f"ours {pair(toy['ours'])}", f"supervised `g` {pair(toy['supervised same g'])}"]
+    assert not _missing(text, expected)
+
+
+def test_notebook_07_reads_the_decodes_from_the_scorer_experiment():
+    text = _cell("07_evaluation", "50a8a7cf")
+    rows = json.loads((EXPERIMENTS_DIR / "scorer" / "results" / "decodes.json").read_text())["rows"]
+    (song,) = [r for r in rows if r["song"].startswith("Johnny Lokke")]
+    grid, floats = song["int16"], song["float"]
+    moved = [max(abs(r["int16"][m] - r["float"][m]) for m in ("SIR", "SAR", "ISR")) for r in rows]
+    suspect = lambda kind: (sum(r[kind]["suspect"][0] for r in rows)  # noqa: E731 - the share of all windows
+                            / sum(r[kind]["suspect"][1] for r in rows))
+    toy = json.loads((EXPERIMENTS_DIR / "scorer" / "results" / "toy-float-stems.json").read_text())["rows"]
+    toy_moved = [r[k]["SIR"] - r["exact"]["SIR"] for r in toy for k in r if k.startswith("noise")]
+    expected = [f"vocal SDR is {_dB(grid['SDR'])} dB",
+                f"SIR is {_dB(grid['SIR'])}, ISR {_dB(grid['ISR'])} and SAR {_dB(grid['SAR'])} dB",
+                f"SIR reads {_dB(floats['SIR'])}, ISR {_dB(floats['ISR'])} and SAR {_dB(floats['SAR'])} dB",
+                f"{floats['suspect'][0]} of {floats['suspect'][1]} windows suspect",
+                f"by {min(moved):.1f} to {max(moved):.1f} dB",
+                f"{100 * suspect('int16'):.0f}% of the windows against musdb's references, "
+                f"{100 * suspect('float'):.0f}%",
+                f"moved by {min(toy_moved):.0f} to {max(toy_moved):.0f} dB"]
+    assert not _missing(text, expected)
+    assert max(abs(r["int16"]["SDR"] - r["float"]["SDR"]) for r in rows) < 5e-4  # "and SDR by 0.000 dB"
+
+
+def test_notebook_08_reads_the_cpu_run_from_its_files():
+    text = _cell("08_ablation", "b6a11c80")
+    costs = json.loads((RESULTS_DIR / "reproduce-cpu-musdb" / "ordering.json").read_text())
+    (order,) = costs.values()
+    single = [c for c in order["removal_costs"] if c["row"] != "w/o GAN_A & GAN_C"]
+    (both,) = [c for c in order["removal_costs"] if c["row"] == "w/o GAN_A & GAN_C"]
+    assert all(c["ours"] < 0 for c in order["removal_costs"]), "the cell says every removal lowers SDR"
+    ours = sorted(-c["ours"] for c in single)
+    theirs = sorted(-c["paper"] for c in single)
+    collapsed = _table3("reproduce-cpu-musdb")["w/o GAN_A & GAN_C"]["vocal_energy_fraction"]["median"]
+    expected = [f"by {ours[0]:.2f}–{ours[-1]:.2f} dB", f"({-both['ours']:.1f} dB without both GAN terms)",
+                f"loses {theirs[0]:.1f}–{theirs[-1]:.1f} dB ({-both['paper']:.1f})", f"fraction {collapsed:.3f}"]
+    assert not _missing(text, expected)
+
+
+def test_notebook_08_reads_the_committed_toy_collapse():
+    text = _cell("08_ablation", "c7b78301")
+    row = _table3("reproduce-cpu-toy")["w/o GAN_A & GAN_C"]
+    paper = PAPER_TABLE3["all losses"]["SIR"], PAPER_TABLE3["w/o R2"]["SIR"]
+    assert not _missing(text, [f"vocal energy fraction {row['vocal_energy_fraction']['median']:.3f}, SDR "
+                               f"{row['SDR']['median']:.2f} dB", "SIR falls from {:.1f} to {:.1f} dB".format(*paper)])
+
+
+def test_notebook_08_reads_the_previous_long_run_from_its_commit():
+    text = _cell("08_ablation", "reading-long-run")
+    if PREVIOUS_LONG not in text:
+        pytest.skip("the cell no longer reads the previous long run")
+    t3 = _git_json("results/reproduce-long-musdb/table3.json")["rows"]
+    t3v3 = _git_json("results/reproduce-long-musdb/paper-protocol/table3.json")["rows"]
+    order = _git_json("results/reproduce-long-musdb/ordering.json")
+    v4, v3 = (order[k] for k in order)  # museval v4, then the paper's protocol
+    spread = lambda c: f"{c['median']:.2f} [{c['min']:.2f}, {c['max']:.2f}]"  # noqa: E731
+    cost = {c["row"]: c for c in v4["removal_costs"]}, {c["row"]: c for c in v3["removal_costs"]}
+    pair = lambda row: f"{_dB(cost[0][row]['ours'], sign=True)} / {_dB(cost[1][row]['ours'], sign=True)}"  # noqa: E731
+    expected = [spread(t3["all losses"]["SDR"]), spread(t3v3["all losses"]["SDR"]),
+                f"{v4['kendall_tau']:.2f} (v4) and {v3['kendall_tau']:.2f}",
+                pair("w/o GAN_A & GAN_C").replace("+", ""), pair("w/o R3").replace("+", ""), pair("w/o R1")]
+    assert not _missing(text, expected)
+    # which removals the cell says cost (or gain) more than the seed spread, and under which protocol
+    assert [r for r, c in cost[0].items() if c["beyond_seeds"]] == ["w/o R3", "w/o GAN_A & GAN_C"]
+    assert [r for r, c in cost[1].items() if c["beyond_seeds"]] == ["w/o R1", "w/o R3", "w/o GAN_A & GAN_C"]
+    assert not _missing(text, ["beyond the seed spread under the paper's protocol and within it under v4"])
+
+
+def test_try_next_cells_quote_committed_files():
+    """The *Try next* cells that predict from measured results quote them as committed."""
+    musdb, toy = _table3("reproduce-cpu-musdb"), _table3("reproduce-cpu-toy")
+    fraction = lambda rows, label: f"{rows[label]['vocal_energy_fraction']['median']:.3f}"  # noqa: E731
+    text04 = _cell("04_reconstruction_losses", "try-next")
+    both = "w/o GAN_A & GAN_C"
+    assert not _missing(text04, [f"{fraction(musdb, 'w/o GAN_A')} on MUSDB18-7 and {fraction(toy, 'w/o GAN_A')} on "
+                                 f"the toy", f"ends at {fraction(musdb, both)} and {fraction(toy, both)}"])
+    assert not _missing(_cell("05_gan", "try-next"), [f"fraction {fraction(musdb, 'w/o GAN_A')} on MUSDB18-7"])
+    recipe = json.loads((EXPERIMENTS_DIR / "recipe" / "results" / "summary.json").read_text())
+    authors = [r["final_vocal_energy_fraction"] for k, r in recipe.items() if r["recipe"] == "authors"]
+    assert max(authors) < 5e-4  # "final vocal energy fraction 0.000"
+    final = lambda name: recipe[name]["final_SDR"]  # noqa: E731
+    share = lambda recipe_name: sorted(r["final_vocal_energy_fraction"] for r in recipe.values()  # noqa: E731
+                                       if r["recipe"] == recipe_name and r["g_steps"] == 3000)
+    ema, slow = share("level-ema"), share("level-ema-slow-d")
+    text06 = _cell("06_training", "try-next")
+    assert not _missing(text06, [f"ended at {final('level-seed0'):.2f} dB against {final('level-ema-seed0'):.2f} dB",
+                                 f"{ema[0]:.2f}–{ema[-1]:.2f}, against {slow[0]:.2f}–{slow[-1]:.2f}"])
+    text07 = _cell("07_evaluation", "try-next")
+    full = _git_json("results/reproduce-long-musdb/table3.json")["rows"]["all losses"]["SDR"]
+    apart = f"{full['max'] - full['min']:.2f} dB apart"  # of the values, not of their printed digits
+    assert not _missing(text07, [f"ended {full['min']:.2f} and {full['max']:.2f} dB, {apart}"])
+    assert not _missing(_cell("08_ablation", "b6a11c80"), [f"two seeds of the full method end {apart}"])
+
+
+def test_notebook_04_quotes_the_papers_ablation():
+    full, paper = PAPER_TABLE3["all losses"], PAPER_TABLE3
+    quoted = {"654704e9": [f"from {_dB(full['SDR'], 1)} to {_dB(paper['w/o R1']['SDR'], 1)} dB SDR"],
+              "7f036b31": [f"from {_dB(full['SDR'], 1)} to {_dB(paper['w/o R2']['SDR'], 1)} dB",
+                           f"SIR from {_dB(full['SIR'], 1)} to {_dB(paper['w/o R2']['SIR'], 1)} dB"],
+              "4d56c48e": [f"({_dB(paper['w/o R3']['SIR'], 1)} dB)",
+                           f"SDR falling to {_dB(paper['w/o R3']['SDR'], 1)} dB"],
+              "487ece01": [f"({_dB(paper['w/o R4']['SDR'], 1)} dB SDR, {_dB(paper['w/o R4']['SIR'], 1)} dB SIR)"]}
+    for cell_id, expected in quoted.items():
+        assert not _missing(_cell("04_reconstruction_losses", cell_id), expected), cell_id
