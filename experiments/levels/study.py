@@ -62,6 +62,9 @@ VARIANTS: dict[str, tuple[str, dict | None]] = {
                    {"loss": {"d_C_real_gain_db": [-12.0, 0.0]}}),
     "voice-gain-rescale": ("voice-gain and rescale together",
                            {"loss": {"voice_gain_db": [-6.0, 12.0], "abar_level": "rescale"}}),
+    "level-blind-rescale": ("issue 31 row 8 on the cpu preset as this study left it: level-blind with ā, b̄ and c "
+                            "scaled together (loss.abar_level rescale); its own warm-up (d_A sees ā in it)",
+                            {"model": {"d_sees_level": False}, "loss": {"abar_level": "rescale"}}),
 }
 
 
@@ -73,13 +76,13 @@ def train_variant(variant: str, seed: int, root: Path) -> Path:
         if not (run / "summary.json").is_file():
             sys.exit(f"{run} is not trained: run the long ablation (README) first.")
         return run
-    warm = ABLATION / "runs" / f"warm-up-seed{seed}"
-    if not (warm / "summary.json").is_file():
-        sys.exit(f"{warm} is missing: run the long ablation's warm-up (README) first.")
     out = RUNS
     if "model" in overrides:  # the networks differ from the ablation's: a warm-up of the variant's own
         out = RUNS / variant
     else:
+        warm = ABLATION / "runs" / f"warm-up-seed{seed}"
+        if not (warm / "checkpoint.pt").is_file():
+            sys.exit(f"{warm} has no checkpoint: run the long ablation's warm-up (README) first.")
         mine = RUNS / "runs" / f"warm-up-seed{seed}"
         if not mine.exists():  # the shared warm-up, found done by Reproduction.warm_up
             shutil.copytree(warm, mine, ignore=shutil.ignore_patterns(".lock"))
@@ -92,14 +95,53 @@ def train_variant(variant: str, seed: int, root: Path) -> Path:
 def score(variant: str, seed: int, run: Path, root: Path, workers: int) -> Path:
     out = RESULTS / f"study-{variant}-seed{seed}.json"
     if out.is_file():
+        r = json.loads(out.read_text())
+        if r["study"].get("late_selection_sdr") is None and (run / "valid.jsonl").is_file():
+            # scored before the result kept it: add it from the run, if the run is the one that was scored
+            if json.loads((run / "summary.json").read_text())["best"] != r["study"]["summary"]["best"]:
+                sys.exit(f"{run} is not the run {out.name} scored (another best checkpoint): not adding to it.")
+            r["study"]["late_selection_sdr"] = late_selection_sdr(run)
+            write(r, out)
         return out
     label = f"{variant}-seed{seed}"
     result = robustness({label: lambda: load_separator(run)}, root, songs="select", changes=level_changes(),
                         workers=workers)
     result["study"] = {"variant": variant, "seed": seed, "why": VARIANTS[variant][0],
                        "overrides": VARIANTS[variant][1], "run": str(run.relative_to(REPO)),
-                       "summary": json.loads((run / "summary.json").read_text())}
+                       "summary": json.loads((run / "summary.json").read_text()),
+                       "late_selection_sdr": late_selection_sdr(run)}
     write(result, out)
+    return out
+
+
+def late_selection_sdr(run: Path, last: int = 1000) -> float | None:
+    """The mean of training's own validation SDR (selection songs, the run's post-processing) over its last
+    ``last`` ``g`` steps — the recipe study's rule for choosing a recipe (``valid.jsonl``)."""
+    path = run / "valid.jsonl"
+    if not path.is_file():
+        return None
+    points = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    end = max(p["step"] for p in points)
+    late = [p["val_sdr"] for p in points if p["step"] > end - last]
+    return float(np.mean(late)) if late else None
+
+
+def baseline_rows() -> list[str]:
+    """Half the mixture and the oracle mask on the same conditions (``results/levels-only/baselines.json``)."""
+    path = RESULTS / "levels-only" / "baselines.json"
+    if not path.is_file():
+        return []
+    r = json.loads(path.read_text())
+    out = []
+    for label in ("half the mixture", "oracle IRM"):
+        m = r["methods"].get(label)
+        if m:
+            cond = m["conditions"]
+            names = m["summary"]["level_conditions"]
+            out.append(f"| *{label}* | {m['summary']['level_sweep_sdr']:.2f} | "
+                       + " · ".join(f"{cond[n]['vocals']['SDR']:.2f}" for n in names) + " | "
+                       + " · ".join(f"{100 * cond[n]['vocal_energy_called']:.0f}/{100 * cond[n]['vocal_energy_true']:.0f}"
+                                    for n in names) + " | – |")
     return out
 
 
@@ -114,20 +156,24 @@ def report() -> Path:
         sdr = [cond[n]["vocals"]["SDR"] for n in m["summary"]["level_conditions"]]
         called = [f"{100 * cond[n]['vocal_energy_called']:.0f}/{100 * cond[n]['vocal_energy_true']:.0f}"
                   for n in m["summary"]["level_conditions"]]
-        sel = r["study"]["summary"].get("best", {}).get("val_sdr")
+        sel = r["study"].get("late_selection_sdr")  # kept in the result: runs/ (checkpoints) is not committed
+        if sel is None:
+            sel = late_selection_sdr(REPO / r["study"]["run"])
         rows.append((v, seed, m["summary"]["level_sweep_sdr"], sdr, called, sel))
         by_variant.setdefault(v, []).append((m["summary"]["level_sweep_sdr"], sdr[1], sel))
     levels = "−6 · 0 · +6 · +12 dB"
     lines = ["# Level study: selection songs only (`experiments/levels/study.py --report`)", "",
              "Vocal SDR (museval v4 medians, dB) on the 7 selection songs remixed with the vocals at " + levels +
-             "; *called/true*: vocal energy (% of the mixture) the model calls against the truth; *training's "
-             "best*: training's own validation SDR on the selection songs at `best.pt`.", "",
-             "| run | level-sweep SDR | SDR at " + levels + " | called/true % at " + levels + " | training's best |",
+             "; *called/true*: vocal energy (% of the mixture) the model calls against the truth; *"
+             "late selection SDR*: the mean of training's own validation SDR on the selection songs over the last 1,000 `g` "
+             "steps (the recipe study's rule).", "",
+             "| run | level-sweep SDR | SDR at " + levels + " | called/true % at " + levels + " | late selection SDR |",
              "|---|---|---|---|---|"]
+    lines += baseline_rows()
     for v, seed, mean, sdr, called, sel in rows:
         lines.append(f"| {v}-seed{seed} | {mean:.2f} | {' · '.join(f'{x:.2f}' for x in sdr)} | "
                      f"{' · '.join(called)} | {'–' if sel is None else f'{sel:.2f}'} |")
-    lines += ["", "| variant | seeds | mean level-sweep SDR | mean SDR at 0 dB | mean training's best |", "|---|---|---|---|---|"]
+    lines += ["", "| variant | seeds | mean level-sweep SDR | mean SDR at 0 dB | mean late selection SDR |", "|---|---|---|---|---|"]
     for v, xs in by_variant.items():
         a = np.array([[np.nan if x is None else x for x in t] for t in xs], dtype=float)
         lines.append(f"| {v} | {len(xs)} | {a[:, 0].mean():.2f} | {a[:, 1].mean():.2f} | {np.nanmean(a[:, 2]):.2f} |")
