@@ -79,8 +79,10 @@ def test_one_registry_gives_every_scale_everything():
         if p.notebook:
             assert set(p.notebook.g_steps) | set(p.notebook.warmups) <= set(NOTEBOOK_RUNS)
     # the long profile is the cpu recipe, longer (>= 2000 g steps per row), scored both ways, each row as it is
-    # trained (a run over several sessions keeps its scores row by row)
+    # trained (a run over several sessions keeps its scores row by row) -- with the discriminators that see
+    # levels which it was trained with before the level study turned the cpu preset's level-blind
     long, cpu = Config.from_preset("long"), Config.from_preset("cpu")
+    cpu.model.d_sees_level = True
     assert long.to_dict() == {**cpu.to_dict(), "preset": "long"}
     assert preset("long").reproduce.steps - long.train.d_warmup >= 2000
     assert preset("long").reproduce.protocols == ("v4", "v3") and preset("long").reproduce.score_as_trained
@@ -91,22 +93,33 @@ def test_one_registry_gives_every_scale_everything():
         preset("huge", "profile")
 
 
-def test_the_cpu_preset_is_the_recipe_the_study_chose():
-    """experiments/recipe/study.py's recipes apply on top of the preset as it was before the study (BASE); the
-    chosen one (level-ema-slow-d) applied that way must give today's cpu preset's model, loss and training."""
+def _study(folder: str):
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "experiments" / "recipe" / "study.py"
-    spec = importlib.util.spec_from_file_location("recipe_study", path)
+    path = Path(__file__).resolve().parents[1] / "experiments" / folder / "study.py"
+    spec = importlib.util.spec_from_file_location(f"{folder}_study", path)
     study = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(study)
-    cpu = Config.from_preset("cpu")
-    chosen = cpu.updated(study.BASE).updated(study.RECIPES["level-ema-slow-d"][1])
+    return study
+
+
+def test_the_cpu_preset_is_the_recipe_the_studies_chose():
+    """experiments/recipe/study.py's recipes apply on top of the preset as it was before that study (BASE); the
+    chosen one (level-ema-slow-d) applied that way gives the long preset (the long ablation's, trained with it).
+    experiments/levels/study.py's variants apply on top of the long preset; the chosen one (level-blind) gives
+    today's cpu preset's model, loss and training."""
+    recipe, levels = _study("recipe"), _study("levels")
+    cpu, long = Config.from_preset("cpu"), Config.from_preset("long")
+    chosen = cpu.updated(recipe.BASE).updated(recipe.RECIPES["level-ema-slow-d"][1])
     for section in ("model", "loss", "train"):
-        assert getattr(chosen, section) == getattr(cpu, section), section
-    before = cpu.updated(study.BASE)
+        assert getattr(chosen, section) == getattr(long, section), section
+    before = cpu.updated(recipe.BASE)
     assert (before.train.lr_d, before.train.d_steps, before.train.ema_decay, before.model.d_sees_level) == \
         (1e-3, 2, 0.0, False)  # BASE restores the pre-study preset
+    level_blind = long.updated(levels.VARIANTS["level-blind"][1])
+    for section in ("model", "loss", "train"):
+        assert getattr(level_blind, section) == getattr(cpu, section), section
+    assert long.model.d_sees_level and not cpu.model.d_sees_level
 
 
 def test_the_separation_layout_of_the_cpu_preset_is_the_benchmarks_choice():
