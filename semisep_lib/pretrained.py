@@ -33,6 +33,7 @@ from .data import Song, load_songs, load_training_data, read_stem_file
 from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
+from .levels import level_changes, robustness, trivial_baselines
 from .tables import percent, scorer_note
 from .nes import NESConfig, train_nes
 from .separate import PRETRAINED_DIR, load_separator, read_tuning
@@ -143,6 +144,10 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
             scores[name] = {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
                             "vocal_energy_fraction": r["vocal_energy_fraction"],
                             "suspect_share": r["suspect_share"], "references": r["references"]}
+    sweep = robustness({"ours (this model)": lambda: load_separator(out),
+                        "supervised same g": lambda: load_separator(supervised),
+                        **{k: v for k, v in trivial_baselines(cfg).items() if k in LEVEL_BASELINES}},
+                       root, songs="report", changes=level_changes(), workers=workers, progress=False)
     card = {
         "data": f"MUSDB18 7-second preview at {root}: train split (mixtures and instrumentals from disjoint "
                 f"halves: {len(td.mixtures)} + {len(td.instrumentals)} songs), scored on the {len(report)} "
@@ -155,6 +160,7 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
         "stereo": cfg.separate.stereo,
         "parameters_g": int(sum(v.numel() for v in slim["g"].values())),
         "config": slim["config"], "report": scores,
+        "level_sweep": _level_rows(sweep),
         "example_track_vocal_sdr": example_vocal_sdr(out),
         "machine": f"{platform.processor() or platform.machine()}, {_threads(torch.get_num_threads())}",
         "card_seconds": round(time.perf_counter() - t0, 1),
@@ -166,6 +172,43 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
 
 def _threads(n: int) -> str:
     return f"{n} torch thread" + ("" if n == 1 else "s")
+
+
+LEVEL_BASELINES = ("half the mixture", "oracle IRM")
+
+
+def _level_rows(sweep: dict) -> dict:
+    """Per method of a :func:`~semisep_lib.levels.robustness` result on the report songs: the level-sweep SDR and,
+    per vocal level, the median vocal SDR and the vocal energy called against the true one."""
+    rows = {}
+    for label, m in sweep["methods"].items():
+        names = m["summary"]["level_conditions"]
+        rows[label] = {"level_sweep_sdr": m["summary"]["level_sweep_sdr"],
+                       "conditions": {n: {"SDR": m["conditions"][n]["vocals"]["SDR"],
+                                          "called": m["conditions"][n]["vocal_energy_called"],
+                                          "true": m["conditions"][n]["vocal_energy_true"]} for n in names}}
+    return rows
+
+
+def _render_levels(rows: dict) -> list[str]:
+    """The card's level-sweep table (cards written before it have none)."""
+    if not rows:
+        return []
+    names = list(next(iter(rows.values()))["conditions"])
+    head = " · ".join(n.replace("vocals", "") for n in names)
+    lines = ["## The voice louder or quieter than MUSDB18 mixes it", "",
+             "The same report songs remixed from their stems with the vocals at " + head + " (`semisep_lib.levels`:"
+             " every stem on the 16-bit grid, the mixture their exact sum), separated and scored as above. "
+             "*Called / true*: the vocal energy the method calls, against the truth (% of the mixture; median "
+             "over songs). A method that learnt how loud MUSDB18's voices are calls too little where they are "
+             "louder.", "",
+             f"| method | level-sweep SDR | vocal SDR at {head} | called / true % at {head} |", "|---|---|---|---|"]
+    for label, r in rows.items():
+        c = r["conditions"]
+        lines.append(f"| {label} | {r['level_sweep_sdr']:.2f} | "
+                     + " · ".join(f"{c[n]['SDR']:.2f}" for n in names) + " | "
+                     + " · ".join(f"{100 * c[n]['called']:.0f}/{100 * c[n]['true']:.0f}" for n in names) + " |")
+    return lines + [""]
 
 
 def _training_machine(card: dict) -> str:
@@ -190,6 +233,10 @@ def _choice(card: dict) -> list[str]:
             f"from {listing(chosen['supervised'])}. The report songs below played no part in the choice."]
 
 
+def _same_networks_and_losses(a: Config, b: Config) -> bool:
+    return a.model == b.model and a.loss == b.loss
+
+
 def _setting(cfg: Config) -> dict:
     return {"mask_family": cfg.separate.mask_family, "mask_power": cfg.separate.mask_power,
             "smooth_frames": cfg.separate.smooth_frames}
@@ -212,7 +259,9 @@ _STEREO = {"channels": "`g` masks each channel on its own", "mid": "one mask fro
 def render_card(card: dict) -> str:
     """``card.json`` as markdown."""
     name = (card.get("config") or {}).get("preset", "cpu")
-    alias = ", the `cpu` preset under the long ablation's name" if name == "long" else ""
+    alias = ""
+    if name != "cpu" and _same_networks_and_losses(Config.from_dict(card["config"]), Config.from_preset("cpu")):
+        alias = ": the networks and losses of today's `cpu` preset"
     lines = [f"# Model card: semisep pretrained `g` (`{name}` preset{alias})", "",
              "Generated by `semisep pretrained-card` (see `command` below); do not edit by hand.", "",
              f"- **Data:** {card['data']}.",
@@ -241,4 +290,5 @@ def render_card(card: dict) -> str:
     lines += ["", "The paper reports 3.2 dB SDR / 14.2 dB SIR on MUSDB18 (trained on its 100 full training songs, "
               "the authors' 11 M parameter `g`, ~285k steps on a GPU); this model saw 80 seven-second excerpts on "
               "a CPU.", ""]
+    lines += _render_levels(card.get("level_sweep") or {})
     return "\n".join(lines)

@@ -22,12 +22,13 @@ RANK = {
     "train": 7, "separate": 7, "evaluate": 7,
     "nes": 8, "tables": 8,
     "plots": 9, "baselines": 9,
-    "pretrained": 10, "levels": 10,
-    "reproduce": 11,
-    "listen": 12, "notebooks": 12,
-    "report": 13,
-    "cli": 14,
-    "__main__": 15, "__init__": 15,
+    "levels": 10,
+    "pretrained": 11,
+    "reproduce": 12,
+    "listen": 13, "notebooks": 13,
+    "report": 14,
+    "cli": 15,
+    "__main__": 16, "__init__": 16,
 }
 #: Modules that may import inside a function, and the only modules they may import there: optional heavy
 #: dependencies (seconds to import, or refusing to import without ffmpeg), each with its reason in a comment.

@@ -89,3 +89,20 @@ def test_separate_without_model_uses_pretrained(tmp_path):
     assert np.abs(voc + acc - song).max() < 1e-2
     shipped, cpu = load_separator().cfg, Config.from_preset("cpu")
     assert (shipped.model, shipped.spectral) == (cpu.model, cpu.spectral)  # the cpu preset's g
+
+
+def test_the_card_shows_the_voice_at_four_levels():
+    """Issue 32: the card scores the model on the report songs remixed with the voice at −6, 0, +6 and +12 dB,
+    beside the supervised g, half the mixture and the oracle mask, and renders the table."""
+    card = json.loads(CARD.read_text())
+    sweep = card["level_sweep"]
+    assert {"ours (this model)", "supervised same g", "half the mixture", "oracle IRM"} == set(sweep)
+    for row in sweep.values():
+        assert list(row["conditions"]) == ["vocals-6dB", "vocals+0dB", "vocals+6dB", "vocals+12dB"]
+        sdr = [c["SDR"] for c in row["conditions"].values()]
+        assert row["level_sweep_sdr"] == pytest.approx(np.mean(sdr))
+        true = [c["true"] for c in row["conditions"].values()]
+        assert true == sorted(true) and 0 < true[0] < true[-1] < 1  # a louder voice: more of the energy
+    half = sweep["half the mixture"]["conditions"]
+    assert all(c["called"] == pytest.approx(0.25, abs=1e-3) for c in half.values())
+    assert "## The voice louder or quieter than MUSDB18 mixes it" in render_card(card)

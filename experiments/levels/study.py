@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import shutil
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from semisep_lib.checkpoint import bf16_available, load_checkpoint
 from semisep_lib.levels import level_changes, robustness, write
 from semisep_lib.reproduce import Reproduction, row_key
 from semisep_lib.separate import load_separator
@@ -92,8 +94,19 @@ def train_variant(variant: str, seed: int, root: Path) -> Path:
     return rep.train_row(variant, (), seed)
 
 
-def score(variant: str, seed: int, run: Path, root: Path, workers: int) -> Path:
-    out = RESULTS / f"study-{variant}-seed{seed}.json"
+def cpu_name() -> str:
+    """The processor's model name (bf16 runs differ between CPUs: their kernels round differently)."""
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        for line in info.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def score(variant: str, seed: int, run: Path, root: Path, workers: int, tag: str = "") -> Path:
+    suffix = f"-{tag}" if tag else ""
+    out = RESULTS / f"study-{variant}-seed{seed}{suffix}.json"
     if out.is_file():
         r = json.loads(out.read_text())
         if r["study"].get("late_selection_sdr") is None and (run / "valid.jsonl").is_file():
@@ -103,15 +116,29 @@ def score(variant: str, seed: int, run: Path, root: Path, workers: int) -> Path:
             r["study"]["late_selection_sdr"] = late_selection_sdr(run)
             write(r, out)
         return out
-    label = f"{variant}-seed{seed}"
+    label = f"{variant}-seed{seed}{suffix}"
     result = robustness({label: lambda: load_separator(run)}, root, songs="select", changes=level_changes(),
                         workers=workers)
     result["study"] = {"variant": variant, "seed": seed, "why": VARIANTS[variant][0],
                        "overrides": VARIANTS[variant][1], "run": str(run.relative_to(REPO)),
                        "summary": json.loads((run / "summary.json").read_text()),
-                       "late_selection_sdr": late_selection_sdr(run)}
+                       "late_selection_sdr": late_selection_sdr(run), "tag": tag, "cpu": cpu_name(),
+                       "bf16": bool(load_checkpoint(run / "checkpoint.pt")["config"]["train"]["bf16"]
+                                    and bf16_available(torch.device("cpu")))}
     write(result, out)
+    keep_small_files(run, label)
     return out
+
+
+def keep_small_files(run: Path, label: str) -> Path:
+    """The run's small files (summary, validation curve, mask tuning) into ``results/runs/<label>/``: runs/ holds
+    the checkpoints and is not committed."""
+    dest = RESULTS / "runs" / label
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("summary.json", "valid.jsonl", "separate.yaml"):
+        if (run / name).is_file():
+            shutil.copy2(run / name, dest / name)
+    return dest
 
 
 def late_selection_sdr(run: Path, last: int = 1000) -> float | None:
@@ -126,15 +153,30 @@ def late_selection_sdr(run: Path, last: int = 1000) -> float | None:
     return float(np.mean(late)) if late else None
 
 
+#: models shipped before this study, scored on the same conditions by sweep.py (levels-only/): label → recipe
+SHIPPED_BEFORE = {
+    "da3af31": "shipped 2026-11-27: level-blind D, fast, no EMA",
+    "65644db": "shipped 2026-12-04: level-seeing D, EMA, fast D",
+    "e11b630": "shipped 2026-12-04: slow D",
+    "315e182": "shipped 2026-12-05: all-losses, the previous long ablation's seed 1",
+}
+
+
 def baseline_rows() -> list[str]:
-    """Half the mixture and the oracle mask on the same conditions (``results/levels-only/baselines.json``)."""
+    """Half the mixture and the oracle mask on the same conditions (``results/levels-only/baselines.json``), and the
+    models shipped before (``results/levels-only/<commit>.json``), in italics: not runs of this study."""
     path = RESULTS / "levels-only" / "baselines.json"
     if not path.is_file():
         return []
     r = json.loads(path.read_text())
+    methods = dict(r["methods"])
+    for label, why in SHIPPED_BEFORE.items():  # the models shipped before, for scale (levels-only/<label>.json)
+        shipped = RESULTS / "levels-only" / f"{label}.json"
+        if shipped.is_file():
+            methods[f"{label} ({why})"] = json.loads(shipped.read_text())["methods"][label]
     out = []
-    for label in ("half the mixture", "oracle IRM"):
-        m = r["methods"].get(label)
+    for label in ["half the mixture", "oracle IRM", *(k for k in methods if k.split(" (")[0] in SHIPPED_BEFORE)]:
+        m = methods.get(label)
         if m:
             cond = m["conditions"]
             names = m["summary"]["level_conditions"]
@@ -151,14 +193,17 @@ def report() -> Path:
     for path in sorted(RESULTS.glob("study-*-seed*.json")):
         r = json.loads(path.read_text())
         v, seed = r["study"]["variant"], r["study"]["seed"]
+        seed = f"{seed}-{r['study']['tag']}" if r["study"].get("tag") else seed
         (m,) = r["methods"].values()
         cond = m["conditions"]
         sdr = [cond[n]["vocals"]["SDR"] for n in m["summary"]["level_conditions"]]
         called = [f"{100 * cond[n]['vocal_energy_called']:.0f}/{100 * cond[n]['vocal_energy_true']:.0f}"
                   for n in m["summary"]["level_conditions"]]
         sel = r["study"].get("late_selection_sdr")  # kept in the result: runs/ (checkpoints) is not committed
-        if sel is None:
-            sel = late_selection_sdr(REPO / r["study"]["run"])
+        run = REPO / r["study"]["run"]
+        if sel is None and (run / "summary.json").is_file() and \
+                json.loads((run / "summary.json").read_text())["best"] == r["study"]["summary"]["best"]:
+            sel = late_selection_sdr(run)  # only from the very run that was scored, not a rerun in its folder
         rows.append((v, seed, m["summary"]["level_sweep_sdr"], sdr, called, sel))
         by_variant.setdefault(v, []).append((m["summary"]["level_sweep_sdr"], sdr[1], sel))
     levels = "−6 · 0 · +6 · +12 dB"
@@ -173,10 +218,12 @@ def report() -> Path:
     for v, seed, mean, sdr, called, sel in rows:
         lines.append(f"| {v}-seed{seed} | {mean:.2f} | {' · '.join(f'{x:.2f}' for x in sdr)} | "
                      f"{' · '.join(called)} | {'–' if sel is None else f'{sel:.2f}'} |")
-    lines += ["", "| variant | seeds | mean level-sweep SDR | mean SDR at 0 dB | mean late selection SDR |", "|---|---|---|---|---|"]
+    lines += ["", "| variant | runs | mean level-sweep SDR | mean SDR at 0 dB | mean late selection SDR |", "|---|---|---|---|---|"]
     for v, xs in by_variant.items():
         a = np.array([[np.nan if x is None else x for x in t] for t in xs], dtype=float)
-        lines.append(f"| {v} | {len(xs)} | {a[:, 0].mean():.2f} | {a[:, 1].mean():.2f} | {np.nanmean(a[:, 2]):.2f} |")
+        known = a[~np.isnan(a[:, 2]), 2]
+        lines.append(f"| {v} | {len(xs)} | {a[:, 0].mean():.2f} | {a[:, 1].mean():.2f} | "
+                     f"{f'{known.mean():.2f} ({len(known)})' if len(known) else '–'} |")
     lines += ["", "| variant | what it changes, and why |", "|---|---|"]
     lines += [f"| {v} | {why} |" for v, (why, _) in VARIANTS.items()]
     out = RESULTS / "study.md"
@@ -191,10 +238,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--root", type=Path, default=DEFAULT_ROOT)
     ap.add_argument("--workers", type=int, default=1, help="museval processes")
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--tag", default="", help="a rerun of a variant and seed already scored (e.g. on another CPU): "
+                                              "scored as results/study-V-seedS-TAG.json beside the first")
     args = ap.parse_args(argv)
     if args.variant:
         run = train_variant(args.variant, args.seed, args.root)
-        print(score(args.variant, args.seed, run, args.root, args.workers))
+        print(score(args.variant, args.seed, run, args.root, args.workers, args.tag))
     if args.report or not args.variant:
         print(report())
 
