@@ -17,7 +17,7 @@ import yaml
 from semisep_lib.cli import main
 from semisep_lib.config import Config
 from semisep_lib.data import list_tracks, load_training_data, selection_report_split
-from semisep_lib.reproduce import git_commit
+from semisep_lib.reproduce import git_commit, relative
 
 
 def test_split_halves_are_disjoint_and_cover_the_validation_songs():
@@ -72,7 +72,9 @@ def test_reproduce_records_its_command_and_commit(no_test_reproduction):
     """The listening page and a reader re-run what the run recorded, not a guess."""
     root, out = no_test_reproduction
     info = yaml.safe_load((out / "table1.json").read_text())["info"]
-    assert info["command"] == (f"python -m semisep_lib reproduce --profile smoke --data toy --seeds 1 --out {out}")
+    # the output folder as the run recorded it: relative to where it ran, no absolute path of the machine
+    assert info["command"] == (f"python -m semisep_lib reproduce --profile smoke --data toy --seeds 1 "
+                               f"--out {relative(out)}")
     assert "git_commit" in info
     if git_commit() is not None:  # inside a git work tree (as in CI): the commit of the code that ran
         assert info["git_commit"] == git_commit()
