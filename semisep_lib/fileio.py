@@ -54,6 +54,19 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def write_between_markers(path: str | Path, text: str, start: str = "<!-- table:start -->",
+                          end: str = "<!-- table:end -->") -> bool:
+    """Replace what lies between the markers ``start`` and ``end`` of the text file ``path`` (a README's generated
+    table) by ``text``; returns whether the file had both markers (else it is left as it is)."""
+    path = Path(path)
+    doc = path.read_text() if path.is_file() else ""
+    if start not in doc or end not in doc:
+        return False
+    head, rest = doc.split(start, 1)
+    path.write_text(head + start + "\n" + text + end + rest.split(end, 1)[1])
+    return True
+
+
 def jsonable(obj: Any) -> Any:
     """``obj`` as strict JSON data: NaN/inf → None, numpy scalars → Python numbers, tuples → lists."""
     if isinstance(obj, dict):

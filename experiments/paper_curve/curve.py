@@ -59,6 +59,7 @@ from semisep_lib.checkpoint import load_checkpoint, load_g  # noqa: E402
 from semisep_lib.config import Config  # noqa: E402
 from semisep_lib.data import list_tracks, load_songs, load_training_data  # noqa: E402
 from semisep_lib.evaluate import evaluate_separator  # noqa: E402
+from semisep_lib.fileio import write_between_markers  # noqa: E402
 from semisep_lib.metrics import energy_fraction, median_sdr  # noqa: E402
 from semisep_lib.separate import MaskSeparator  # noqa: E402
 from semisep_lib.train import train  # noqa: E402
@@ -347,12 +348,8 @@ def write_report(results: Path, readme: Path | None = None) -> str:
         lines += ["", reading(pts), ""]
     text = "\n".join(lines)
     (results / "table.md").write_text(text)
-    if readme is not None and readme.is_file():  # the generated part of the README sits between two markers
-        doc = readme.read_text()
-        start, end = "<!-- table:start -->", "<!-- table:end -->"
-        if start in doc and end in doc:
-            head, rest = doc.split(start, 1)
-            readme.write_text(head + start + "\n" + text + end + rest.split(end, 1)[1])
+    if readme is not None:  # the generated part of the README sits between two markers
+        write_between_markers(readme, text)
     print(text)
     return text
 

@@ -35,6 +35,7 @@ from semisep_lib.checkpoint import load_g
 from semisep_lib.config import Config
 from semisep_lib.data import list_tracks, load_songs, load_training_data
 from semisep_lib.evaluate import evaluate_separator
+from semisep_lib.fileio import write_between_markers
 from semisep_lib.separate import MaskSeparator
 from semisep_lib.train import train
 
@@ -249,12 +250,8 @@ def write_report(results: Path) -> None:
     text = "\n".join(lines) + "\n\n" + "\n".join(recipes) + "\n"
     (results / "table.md").write_text(text)
     readme = HERE / "README.md"
-    if readme.is_file():  # the generated part of the README sits between two markers
-        doc = readme.read_text()
-        start, end = "<!-- table:start -->", "<!-- table:end -->"
-        if start in doc and end in doc:
-            head, rest = doc.split(start, 1)
-            readme.write_text(head + start + "\n" + text + end + rest.split(end, 1)[1])
+    # the generated part of the README sits between two markers
+    write_between_markers(readme, text)
     print(text)
 
 
