@@ -35,7 +35,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from . import plots
@@ -47,7 +46,6 @@ from .listen import (ASSETS, PLAYER_COLUMNS, ABRow, Choice, Listener, ab_section
                      order_methods, reproduce_runs)
 from .reproduce import ABLATION, command_line, git_commit
 from .separate import load_separator
-from .spectral import crop, magnitude, resample
 
 #: The codecs of the page's audio (``audio.AUDIO_CODECS``, by ffmpeg; the notebook player may also use WAV).
 CODECS = ("opus", "mp3")
@@ -93,18 +91,6 @@ def _from_estimates(source: Path, root, subset: str, songs: int | None):
     if songs:
         lis.tracks = dict(list(lis.tracks.items())[:songs])
     return lis, {}
-
-
-def vocal_mask(separator, audio: np.ndarray, rate: int) -> np.ndarray:
-    """``g``'s vocal mask ``(bins, frames)`` of the mono mix of ``audio`` ``(channels, samples)``, as
-    :class:`~semisep_lib.separate.MaskSeparator` applies it (blocks, post-processing, at the model's rate)."""
-
-
-    mono = np.atleast_2d(np.asarray(audio, dtype=np.float32)).mean(axis=0, keepdims=True)  # (1, samples)
-    with torch.inference_mode():
-        wave = resample(torch.from_numpy(mono).to(separator.device), int(rate), separator.rate)
-        keep = separator.postprocess(separator.raw_mask(magnitude(crop(separator.stft(wave)))))  # (1, F, T)
-    return keep[0].float().cpu().numpy()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -249,7 +235,7 @@ def _song_section(site: _Site, index: int, name: str, lis, ours: dict, seconds: 
         mask = None
         if m in ours:
             mask = site.image(f"{mfolder}.mask", plots.mask(
-                vocal_mask(ours[m], mix, rate), rate=ours[m].rate, hop=ours[m].cfg.spectral.hop,
+                ours[m].vocal_mask(mix, rate), rate=ours[m].rate, hop=ours[m].cfg.spectral.hop,
                 title=f"{m}: g's vocal mask (mono mix; 1 = voice)", figsize=(8, 2.2)))
         cells = [None if key not in stems else
                  Choice(f"{m} · {column}", column, site.audio(f"{mfolder}.{column}", stems[key], rate), img, mask)

@@ -324,3 +324,74 @@ def test_every_notebook_runs_headless_in_the_smoke_profile(tmp_path):
         assert not errors
     assert (tmp_path / "nb" / "reproduce" / "table1.md").is_file()
     assert (tmp_path / "nb" / "reproduce" / "table3.md").is_file()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# helpers the cells call
+
+
+def test_method_signals_follow_the_identity_and_silence():
+    """With the identity map the voice is silent and ā is c; with silence the voice is the whole mixture."""
+    import numpy as np
+    import torch
+
+    from semisep_lib.notebooks import FixedMask, method_signals
+    from semisep_lib.spectral import STFT, crop
+
+    cfg = Config.from_preset("smoke")
+    rng = np.random.default_rng(0)
+    n = cfg.spectral.hop * (32 - 1)
+    waves = torch.from_numpy(rng.standard_normal((2, 2, n)).astype(np.float32))  # (mixtures | instrumentals, 2, n)
+    stft = STFT(cfg.spectral)
+    A, C = (crop(stft(w)) for w in waves)
+    identity = FixedMask(lambda m: torch.ones(1, 1, 1))
+    sig = method_signals(identity, A, C, cfg, example=1)
+    assert list(sig) == ["a", "g(a)", "b̄ = a − g(a)", "c", "ā = b̄ + c", "g(ā)"]
+    assert all(v.shape == (n,) for v in sig.values())
+    assert np.abs(sig["b̄ = a − g(a)"]).max() < 1e-6 and np.allclose(sig["g(a)"], sig["a"], atol=1e-6)
+    assert np.allclose(sig["ā = b̄ + c"], sig["c"], atol=1e-5) and np.allclose(sig["g(ā)"], sig["ā = b̄ + c"], atol=1e-6)
+    silence = method_signals(FixedMask(lambda m: torch.zeros(1, 1, 1)), A, C, cfg)
+    assert np.allclose(silence["b̄ = a − g(a)"], silence["a"], atol=1e-6) and np.abs(silence["g(a)"]).max() == 0
+    # the cpu preset's rescale: ā (and with it b̄ and c) scaled so that ā peaks where a does
+    half = FixedMask(lambda m: torch.full((1, 1, 1), 0.5))
+    free = method_signals(half, A, C, cfg)
+    rescaled = method_signals(half, A, C, Config.from_preset("cpu").updated({"spectral": {"segment_frames": 32}}))
+    scale = rescaled["ā = b̄ + c"] / free["ā = b̄ + c"]
+    assert np.allclose(scale, scale[n // 2], rtol=1e-3) and not np.isclose(scale[n // 2], 1.0)
+    assert np.allclose(rescaled["c"], scale[n // 2] * free["c"], atol=1e-5)
+
+
+def test_a_batch_to_listen_to_is_longer(toy_root):
+    from semisep_lib.notebooks import setup
+
+    s = setup("smoke", "toy", toy_root, "cpu", out=toy_root.parent / "nb-batch")
+    A, C = s.batch()
+    assert A.shape[-1] == s.cfg.spectral.segment_frames
+    A3, C3 = s.batch(seconds=3)
+    frames = A3.shape[-1]
+    assert frames % 16 == 0 and 3 <= frames * s.cfg.spectral.hop / s.cfg.spectral.sample_rate < 3 + 16 * 0.008
+    assert A3.shape == C3.shape and A3.shape[:2] == A.shape[:2]
+
+
+def test_window_scores_pick_the_song_where_median_and_mean_differ_most(tmp_path):
+    import json
+
+    import numpy as np
+
+    from semisep_lib.errors import DataError
+    from semisep_lib.notebooks import window_scores
+
+    def track(name, sdr):
+        return {"name": name, "frames": {"vocals": {"SDR": sdr}}}
+
+    (tmp_path / "ours.json").write_text(json.dumps({"tracks": [track("even", [3.0, 3.1, 2.9]),
+                                                               track("uneven", [3.0, None, 3.2, -15.0])]}))
+    (tmp_path / "mix.json").write_text(json.dumps({"tracks": [track("even", [-1.0]), track("uneven", [-2.0, -9.0])]}))
+    song, w = window_scores(tmp_path, {"ours": "ours", "mixture": "mix"})
+    assert song == "uneven" and np.isnan(w["ours"][1]) and list(w["mixture"]) == [-2.0, -9.0]
+    assert window_scores(tmp_path, {"ours": "ours"}, song="even")[0] == "even"
+    with pytest.raises(DataError, match="No scores"):
+        window_scores(tmp_path, {"nes": "nes"})
+    (tmp_path / "short.json").write_text(json.dumps({"tracks": [track("even", [1.0])]}))
+    with pytest.raises(DataError, match="no scores for short"):
+        window_scores(tmp_path, {"ours": "ours", "short": "short"})
