@@ -76,6 +76,9 @@ RESIDUAL = "residual (vocals − reference)"
 ASSETS = Path(__file__).resolve().parent / "report_assets"
 #: Numbers the players a session makes, so that two players of the same songs in one notebook differ in their ids.
 _PLAYERS = itertools.count(1)
+#: The note on scores read from a ``reproduce`` run (museval, on the songs as the run cut them: whole, or the
+#: profile's ``eval_seconds``).
+RUN_SCORES = "museval, as the run scored the song"
 #: A/B columns of a song's player, and the stem each plays.
 PLAYER_COLUMNS = {"vocals": "vocals", "accompaniment": "accompaniment", "residual": RESIDUAL}
 
@@ -227,14 +230,17 @@ def excerpt_scores(reference: Mapping, vocals: np.ndarray, rate: int, sir: bool 
     """Vocal SDR — and SIR with ``sir`` — of ``vocals`` against the reference's ``vocals`` and ``accompaniment``,
     ``(channels, samples)`` each, on the samples they share, per 1 s window and then the median over windows
     (SiSEC 2018). SDR is :func:`~semisep_lib.metrics.median_sdr`, museval's v4 SDR computed directly (so a silent
-    estimate scores 0 dB, where museval gives NaN); SIR is museval's (512-tap filters: seconds per excerpt)."""
+    estimate scores 0 dB, where museval gives NaN); SIR is museval's (512-tap filters: seconds per excerpt), NaN
+    where the vocal or the accompaniment estimate is all zeros (museval refuses those: the silent floor, and the
+    mixture called vocals)."""
     est, voc, acc = (np.atleast_2d(np.asarray(x, dtype=np.float32)) for x in
                      (vocals, reference["vocals"], reference["accompaniment"]))
     n, channels = min(x.shape[-1] for x in (est, voc, acc)), max(x.shape[0] for x in (est, voc, acc))
     est, voc, acc = (np.broadcast_to(x[..., :n], (channels, n)) for x in (est, voc, acc))
     out = {"SDR": median_sdr(voc.T, est.T, int(rate))}
-    if sir:
-        out["SIR"] = median_sdr_sir(voc.T, acc.T, est.T, int(rate))[1]
+    if sir:  # museval refuses an estimate with a silent source: the silent floor's, or the mixture's (no band left)
+        silent = not np.any(est) or not np.any(voc + acc - est)
+        out["SIR"] = math.nan if silent else median_sdr_sir(voc.T, acc.T, est.T, int(rate))[1]
     return out
 
 
@@ -251,6 +257,9 @@ class ABPlayer:
     @property
     def bytes(self) -> int:
         return len(self.html.encode())
+
+    def __repr__(self) -> str:  # a notebook keeps this beside the HTML: short, not the audio again
+        return f"ABPlayer({len(self.songs)} song{'s' if len(self.songs) != 1 else ''}, {self.bytes / 1e6:.2f} MB)"
 
     def _repr_html_(self) -> str:
         return self.html
@@ -326,7 +335,7 @@ class Listener:
     """Choose a song and methods; hear and see each method's vocals and accompaniment, with its scores.
 
     ``tracks``: see the module docstring. ``methods``: the methods selected at first (default:
-    :meth:`default_methods` — the mixture, the oracle and ours when present). ``spectrograms``: draw a
+    :meth:`default_methods` — the reference, the mixture, the oracle and ours when present). ``spectrograms``: draw a
     spectrogram under each player. ``max_seconds``: cut the players (and images) to the first seconds of each
     song, to keep the notebook small. ``residual``: when the song has a ``reference``, add a third player to
     every other method's panel with the residual, estimated vocals minus true vocals (what the method got wrong).
@@ -341,17 +350,31 @@ class Listener:
         all_methods = order_methods(m for t in self.tracks.values() for m in t)
         self.available = tuple(all_methods)  # every method of any song, in the listing's order
         self._defaults = tuple(default_methods(all_methods))
-        chosen = [m for m in (methods or self._defaults) if m in all_methods] or all_methods[:1]
-        self.track = w.Dropdown(options=sorted(self.tracks), description="song")
-        self.methods = w.SelectMultiple(options=all_methods, value=tuple(chosen), description="methods",
-                                        rows=min(8, len(all_methods)))
-        self.status = w.HTML()
-        self.panels = w.VBox()
-        self.widget = w.VBox([w.HBox([self.track, self.methods]), self.status, self.panels])
+        self._chosen = tuple([m for m in (methods or self._defaults) if m in all_methods] or all_methods[:1])
         self._cache: dict[tuple[str, str], object] = {}
-        self.track.observe(self._on_change, names="value")
-        self.methods.observe(self._on_change, names="value")
-        self.refresh()
+        self._widgets: dict | None = None
+
+    # -- the widget, built when first asked for ---------------------------------------------------------------
+    # (ipywidgets keep their state, audio included, in a saved notebook: a listener only played through
+    # :meth:`player` should leave none)
+    def _ui(self) -> dict:
+        if self._widgets is None:
+            track = w.Dropdown(options=sorted(self.tracks), description="song")
+            methods = w.SelectMultiple(options=self.available, value=self._chosen, description="methods",
+                                       rows=min(8, len(self.available)))
+            status, panels = w.HTML(), w.VBox()
+            self._widgets = {"track": track, "methods": methods, "status": status, "panels": panels,
+                             "widget": w.VBox([w.HBox([track, methods]), status, panels])}
+            track.observe(self._on_change, names="value")
+            methods.observe(self._on_change, names="value")
+            self.refresh()
+        return self._widgets
+
+    track = property(lambda self: self._ui()["track"], doc="The song drop-down (``ipywidgets.Dropdown``).")
+    methods = property(lambda self: self._ui()["methods"], doc="The methods multi-select (``SelectMultiple``).")
+    status = property(lambda self: self._ui()["status"], doc="A line naming selected methods a song lacks.")
+    panels = property(lambda self: self._ui()["panels"], doc="One panel per selected method (a ``VBox``).")
+    widget = property(lambda self: self._ui()["widget"], doc="The whole widget.")
 
     # -- state ----------------------------------------------------------------------------------------------
     def _on_change(self, _change=None) -> None:
@@ -428,16 +451,17 @@ class Listener:
 
     # -- the A/B player ---------------------------------------------------------------------------------------
     def player(self, methods: Sequence[str] | None = None, tracks: Sequence[str] | None = None,
-               seconds: float | None = None, spectrograms: bool = True, sir: bool = True, codec: str = "auto",
+               seconds: float | None = None, spectrograms: bool = True, sir: bool = False, codec: str = "auto",
                bitrate: str = "40k") -> ABPlayer:
         """One A/B player per song (:class:`ABPlayer`): the mixture, and for each of ``methods`` (default:
         :meth:`default_methods` — the reference vocals among them) its vocals, accompaniment and residual, all in
-        one ``<audio>`` element that keeps its position when switched. Beside each method: its vocal scores **on
-        the excerpt played** (:func:`excerpt_scores`; when the song's reference is known), and the scores it came
-        with where those are of the whole song. ``tracks``: the songs (default: all); ``seconds``: the excerpt
-        (default: the listener's ``max_seconds``); ``spectrograms``: a picture of each method's two stems, shown
-        while it plays; ``codec``: ``opus`` (WebM), ``mp3`` or ``wav``; ``auto`` is Opus where ffmpeg is
-        installed, else mono WAV (about 30 times the size)."""
+        one ``<audio>`` element that keeps its position when switched. Beside each method: its vocal SDR **on the
+        excerpt played** (:func:`excerpt_scores`; when the song's reference is known) — and its SIR with ``sir``,
+        museval's, which takes seconds per method and excerpt — and the museval scores of a ``reproduce`` run
+        where it came with them. ``tracks``: the songs (default: all); ``seconds``: the excerpt (default: the
+        listener's ``max_seconds``); ``spectrograms``: a picture of each method's two stems, shown while it plays;
+        ``codec``: ``opus`` (WebM), ``mp3`` or ``wav``; ``auto`` is Opus where ffmpeg is installed, else mono WAV
+        (about 30 times the size)."""
         codec = player_codec(codec)
         names = list(tracks) if tracks is not None else list(self.tracks)
         unknown = [t for t in names if t not in self.tracks]
@@ -475,9 +499,8 @@ class Listener:
         mix = cut(base["vocals"]) + cut(base["accompaniment"])  # every method's two stems sum to the mixture
         first = Choice("mixture", "mixture", audio(mix), picture({f"{track}: mixture": mix}))
         ref = entry.get("reference")
-        whole = {m: entry[m].get("scores") for m in methods
-                 if "whole song" in str((entry[m].get("scores") or {}).get("note", ""))}
-        info = ["vocal scores, this excerpt", *(["scores, whole song"] if whole else [])]
+        whole = {m: entry[m].get("scores") for m in methods if (entry[m].get("scores") or {}).get("note") == RUN_SCORES}
+        info = ["vocal scores, this excerpt", *(["the run's scores (museval)"] if whole else [])]
         rows = [ABRow("mixture (input)", [""] * len(info), first)]
         choices, scores = {"mixture": first}, {}
         for m in methods:
@@ -699,7 +722,7 @@ def _reproduce_scores(path: Path) -> dict[str, dict]:
     try:
         d = json.loads(path.read_text())
         return {t["name"]: {**{m: (math.nan if t["vocals"].get(m) is None else float(t["vocals"][m]))
-                               for m in ("SDR", "SIR") if m in t["vocals"]}, "note": "museval, whole song"}
+                               for m in ("SDR", "SIR") if m in t["vocals"]}, "note": RUN_SCORES}
                 for t in d.get("tracks", [])}
     except (ValueError, KeyError, TypeError):
         return {}
@@ -779,8 +802,7 @@ def find_estimate_dirs(out: str | Path, subset: str = "test") -> dict[str, Path]
     return found
 
 
-__all__ = ["Listener", "ABPlayer", "Choice", "ABRow", "ab_section", "player_assets", "data_uri", "excerpt_scores",
-           "PLAYER_COLUMNS", "PlayerMedia", "player_codec", "clips_player", "wav_bytes", "format_scores",
-           "order_methods", "default_methods", "museval_scores",
-           "find_estimate_dirs", "run_labels", "reproduce_runs", "residual", "DEFAULT_METHODS", "RESIDUAL",
-           "BASELINE_KEYS"]
+__all__ = ["Listener", "ABPlayer", "RUN_SCORES", "Choice", "ABRow", "ab_section", "player_assets", "data_uri",
+           "excerpt_scores", "PLAYER_COLUMNS", "PlayerMedia", "player_codec", "clips_player", "wav_bytes",
+           "format_scores", "order_methods", "default_methods", "museval_scores", "find_estimate_dirs", "run_labels",
+           "reproduce_runs", "residual", "DEFAULT_METHODS", "RESIDUAL", "BASELINE_KEYS"]

@@ -13,8 +13,9 @@ here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, 
 :meth:`Session.schedule` gives each training run of :data:`NOTEBOOK_RUNS` its warm-up plus ``g`` steps;
 :meth:`Session.train` trains one, validated as ``separate`` would separate),
 :func:`layer_shapes` and :func:`parameter_table` (notebook 03), :class:`FixedMask`, :func:`map_terms` and
-:func:`fit_terms` (notebook 04), :func:`superposition_errors` (notebook 02), :func:`committed_ablations`
-(notebook 08: the ablations run on real songs and committed under ``results/``).
+:func:`fit_terms` and :func:`method_signals` (notebook 04: one example of a batch as the method forms it, to hear),
+:func:`superposition_errors` (notebook 02), :func:`window_scores` (notebook 07: one song's museval windows),
+:func:`committed_ablations` (notebook 08: the ablations run on real songs and committed under ``results/``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,9 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from IPython import get_ipython
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch
 
 from .config import TERMS
 from .paper import PAPER_TABLE3
@@ -498,9 +500,6 @@ def method_diagram(highlight: Sequence[str] | None = None, figsize=(11, 6.2)) ->
     ``g(ā)``; a coloured line shows what each reconstruction term R1–R4 compares, and an arrow into each
     discriminator what GAN_C and GAN_A judge (:data:`DIAGRAM_TERMS`). ``highlight``: the terms drawn strong, the
     others faint (default: all)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.patches import FancyArrowPatch
-
     strong = set(DIAGRAM_TERMS if highlight is None else highlight)
     unknown = strong - set(DIAGRAM_TERMS)
     if unknown:

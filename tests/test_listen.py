@@ -156,7 +156,7 @@ def test_from_reproduce_loads_the_trained_runs(tmp_path, toy_root):
     assert lis.track.value == song
     assert set(lis.methods.options) == {"reference", "mixture", "oracle", "ours", "w/o R1"}
     assert lis.shown() == ["reference", "mixture", "oracle", "ours"]
-    assert "SDR 3.2 dB · SIR – (museval, whole song)" in lis.labels()[3]
+    assert "SDR 3.2 dB · SIR – (museval, as the run scored the song)" in lis.labels()[3]
     assert "fast SDR of this excerpt" in lis.labels()[1]
     with pytest.raises(Exception, match="No trained runs"):
         Listener.from_reproduce(tmp_path / "runs", root=toy_root)
@@ -242,13 +242,15 @@ def test_a_run_on_the_built_in_toy_set_finds_its_songs_without_a_recorded_root(t
 
 
 def _song_with_reference(seconds: float = 2.0) -> dict:
+    from semisep_lib.listen import RUN_SCORES
+
     rng = np.random.default_rng(3)
     n = int(seconds * RATE)
     voc = (0.1 * rng.standard_normal((2, n))).astype(np.float32)
     acc = (0.2 * rng.standard_normal((2, n))).astype(np.float32)
     mix = voc + acc
     est = lambda v: {"vocals": v, "accompaniment": mix - v, "rate": RATE,  # noqa: E731
-                     "scores": {"SDR": 1.0, "SIR": 2.0, "note": "museval, whole song"}}
+                     "scores": {"SDR": 1.0, "SIR": 2.0, "note": RUN_SCORES}}
     return {"song-r": {"reference": {"vocals": voc, "accompaniment": acc, "rate": RATE, "scores": None},
                        "mixture": est(mix), "oracle": est(0.9 * voc), "ours": est(0.5 * voc + 0.1 * acc),
                        "w/o R1": est(0.2 * mix)}}
@@ -276,7 +278,8 @@ def test_the_player_offers_every_stem_of_the_default_methods_with_excerpt_scores
     assert text.count('<section class="song"') == 1 and text.count('<audio class=') == 1
     assert text.count('<button class="ab') == len(labels) and "data:audio/wav;base64," in text
     assert "semisepOneAtATime" in text and "section.song button.ab" in text  # the page's script and style, inline
-    assert "this excerpt" in text and "whole song" in text and f"{want:.1f} dB" in text
+    assert "this excerpt" in text and "the run&#x27;s scores (museval)" in text and f"{want:.1f} dB" in text
+    assert "SDR 1.0 dB · SIR 2.0 dB" in text  # the run's scores, beside the excerpt's
     # the residual plays estimate minus reference, cut to the excerpt, mono in WAV
     import base64
     import io
@@ -288,6 +291,9 @@ def test_the_player_offers_every_stem_of_the_default_methods_with_excerpt_scores
     resid = lis.stems("song-r", "ours")[RESIDUAL][:, :n].mean(axis=0)
     assert rate == RATE and audio.shape == (n,) and np.abs(audio - resid).max() < 1e-4
     # asked for by name: any method, and one not there is said to be missing
+    with_sir = lis.player(methods=["ours"], sir=True, codec="wav", spectrograms=False, seconds=1.5)
+    with_sir = with_sir.songs["song-r"]["scores"]
+    assert with_sir["ours"]["SDR"] == pytest.approx(want) and np.isfinite(with_sir["ours"]["SIR"])
     more = lis.player(methods=["ours", "w/o R1", "nes"], sir=False, codec="wav", spectrograms=False)
     assert more.songs["song-r"]["methods"] == ["ours", "w/o R1"] and "Not available: nes" in more.html
 
@@ -342,3 +348,16 @@ def test_the_player_switches_from_the_same_moment_in_a_browser(tmp_path):
         assert chrome.errors() == []
     finally:
         chrome.close()
+
+
+def test_excerpt_scores_of_silent_estimates():
+    """The silent floor scores 0 dB SDR and no SIR; the mixture as vocals (a silent accompaniment) scores its SDR."""
+    from semisep_lib.listen import excerpt_scores
+
+    song = _song_with_reference()["song-r"]
+    ref = song["reference"]
+    silent = excerpt_scores(ref, np.zeros_like(ref["vocals"]), RATE)
+    assert silent["SDR"] == pytest.approx(0.0) and math.isnan(silent["SIR"])
+    mixture = excerpt_scores(ref, ref["vocals"] + ref["accompaniment"], RATE)
+    assert mixture["SDR"] < 0 and math.isnan(mixture["SIR"])
+    assert np.isfinite(excerpt_scores(ref, song["ours"]["vocals"], RATE)["SIR"])

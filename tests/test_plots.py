@@ -108,13 +108,15 @@ def test_masks_exponent_curves_and_windows():
     assert a.get_title() == "ours (mean 0.50)" and a.get_xlim()[1] == pytest.approx(5 * 128 / 16000)
     assert b.get_xlim()[1] == pytest.approx(5 * 64 / 8000)  # a mask's own rate and hop
     curve = [{"mask_family": f, "mask_power": p, "SDR": sdr, "SIR": sir}
-             for f, rows in (("ours", ((1.0, 4.0, 6.0), (2.0, 3.5, 10.0))), ("authors", ((1.0, 4.1, 6.5), (9.0, 2.4, 3.0))))
+             for f, rows in (("ours", ((1.0, 4.0, 6.0), (2.0, 3.5, 10.0))),
+                             ("authors", ((1.0, 4.1, 6.5), (9.0, 2.4, 3.0))))
              for p, sdr, sir in rows]
     fig = plots.exponent_curves(curve, "t", {"mask_family": "authors", "mask_power": 1.0},
                                 {"mask_family": "ours", "mask_power": 2.0})
     sdr_ax = fig.axes[0]
     lines = {ln.get_label(): ln for ln in sdr_ax.lines}
-    assert list(lines["ours: (1 − m)^p"].get_ydata()) == [4.0, 3.5] and list(lines["authors: 1 − σ^q"].get_xdata()) == [1.0, 9.0]
+    assert list(lines["ours: (1 − m)^p"].get_ydata()) == [4.0, 3.5]
+    assert list(lines["authors: 1 − σ^q"].get_xdata()) == [1.0, 9.0]
     assert list(lines["chosen by SDR"].get_ydata()) == [4.1] and list(lines["favouring SIR"].get_ydata()) == [3.5]
     fig = plots.window_sdr({"ours": np.array([3.0, np.nan, 4.0, -20.0]), "mixture": np.array([-3.0, -4.0])})
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
