@@ -396,3 +396,35 @@ def test_window_scores_pick_the_song_where_median_and_mean_differ_most(tmp_path)
     (tmp_path / "short.json").write_text(json.dumps({"tracks": [track("even", [1.0])]}))
     with pytest.raises(DataError, match="no scores for short"):
         window_scores(tmp_path, {"ours": "ours", "short": "short"})
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "long", "paper"])
+def test_notebook_05s_written_out_terms_are_the_librarys_on_every_preset(profile):
+    """The cells of *The six terms, written out* (notebook 05), run as they stand on a preset's networks, give
+    the six values of ``losses.generator_losses`` — for every preset's details (level of ā, second pass, L1 scale,
+    discriminators that see levels), not only for the smoke profile the notebook runs at in CI."""
+    import types
+
+    import torch
+
+    from semisep_lib.losses import generator_losses
+    from semisep_lib.models import build_models
+    from semisep_lib.spectral import STFT, crop, magnitude
+
+    cells = {c.get("id"): c.source for c in _read(NOTEBOOK_DIR / "05_gan.ipynb").cells}
+    # the preset's details, on networks of the smoke size (the paper's g alone is 11 M parameters)
+    cfg = Config.from_preset(profile).updated({"spectral": {"segment_frames": 64},
+                                               "model": {"g_channels": 8, "g_res_blocks": 1, "d_channels": 8}})
+    torch.manual_seed(0)
+    g, d_A, d_C = build_models(cfg)
+    n = cfg.spectral.hop * (cfg.spectral.segment_frames - 1)
+    A, C = (crop(STFT(cfg.spectral)(scale * torch.randn(2, n))) for scale in (0.3, 0.1))
+    _, g_log = generator_losses(g, d_A, d_C, A, C, cfg.loss, cfg.spectral.compress)
+    names = {"s": types.SimpleNamespace(cfg=cfg), "g": g, "d_A": d_A, "d_C": d_C, "A": A, "C": C, "g_log": g_log,
+             "magnitude": magnitude, "torch": torch}
+    exec(cells["terms-by-hand-code"], names)  # noqa: S102 - the notebook's own code
+    *body, last = ast.parse(cells["terms-by-hand-code2"]).body
+    exec(compile(ast.Module(body=body, type_ignores=[]), "05", "exec"), names)  # noqa: S102
+    checked = eval(compile(ast.Expression(last.value), "05", "eval"), names)  # noqa: S307
+    assert set(checked) == {"R1", "R2", "R3", "R4", "GAN_A", "GAN_C"}
+    assert all(agree for _, agree in checked.values()), checked
