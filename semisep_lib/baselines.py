@@ -36,6 +36,7 @@ from .errors import CheckpointError, UsageError
 from .fileio import atomic_write, atomic_write_json, run_lock
 from .nes import NESConfig, train_nes
 from .separator import MonoSTFT, Separator, at_model_rate, check_audio
+from .spectral import resample
 
 EPS = 1e-10
 
@@ -91,6 +92,18 @@ class OracleIRM(Separator):
                                  rate: int) -> np.ndarray:
         """Vocal estimate of ``mixture`` ``(channels, samples)`` given the true stems of the same shape."""
         return at_model_rate(self._mono, rate, self.spectral.sample_rate, mixture, vocals, accompaniment)
+
+    @torch.no_grad()
+    def vocal_mask(self, vocals: np.ndarray, accompaniment: np.ndarray, rate: int) -> np.ndarray:
+        """The oracle's mask ``(F, frames)`` (1 = voice) of the mono mixes of the true stems ``(channels, samples)``
+        or ``(samples,)`` at ``rate``, on the model's STFT at the model rate, the Nyquist bin dropped: the same
+        grid as :meth:`~semisep_lib.separate.MaskSeparator.vocal_mask`, to set a trained mask beside it."""
+        mono = [np.atleast_2d(np.asarray(x, dtype=np.float32)).mean(axis=0, keepdims=True)
+                for x in (vocals, accompaniment)]  # (1, samples) each
+        low = resample(torch.from_numpy(np.concatenate(mono)), int(rate), self.spectral.sample_rate).numpy()
+        V, A = (self._stft.forward(x) for x in low)
+        v, a = V.abs() ** self.power, A.abs() ** self.power
+        return (v / (v + a).clamp_min(EPS))[:-1].numpy()
 
     def with_references(self, vocals: np.ndarray, accompaniment: np.ndarray) -> "OracleIRM":
         """A copy bound to one song's true stems; its :meth:`separate` then needs only the mixture."""

@@ -24,14 +24,28 @@ optional. Build it yourself, or let a constructor do it:
 The widget: ``listener.track`` (a ``Dropdown``), ``listener.methods`` (a ``SelectMultiple``), and
 ``listener.panels`` (a ``VBox`` with one panel per selected method: a label with the method's name and scores,
 then for vocals and accompaniment an ``ipywidgets.Audio`` player and a spectrogram image). Changing
-``track.value`` or ``methods.value`` rebuilds ``panels`` — in a notebook, or headless in a test.
+``track.value`` or ``methods.value`` rebuilds ``panels`` — in a notebook, or headless in a test. A widget needs a
+running kernel: a notebook saved or rendered to HTML shows nothing of it.
+
+The A/B player: :meth:`Listener.player` gives an :class:`ABPlayer`, plain HTML with the audio inside it (base64
+``data:`` URIs) and the listening page's own script (``report_assets/report.js``): per song one ``<audio>``
+element, and a button per method and stem (vocals, accompaniment, residual) that switches it to that file *from
+the same moment*, so A/B comparisons are instant; beside each method, its scores on the excerpt played. It plays in
+JupyterLab and in a static HTML copy of the notebook opened from ``file://``. :func:`ab_section` writes one song's
+player; ``semisep report`` (:mod:`semisep_lib.report`) builds its page's players with it too.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import hashlib
+import html
 import io
+import itertools
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -40,12 +54,12 @@ import numpy as np
 import soundfile as sf
 
 from . import plots
-from .audio import read_audio
+from .audio import AUDIO_CODECS, encode_audio, read_audio
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
 from .config import Config
 from .data import list_tracks, load_songs, resolve_data_root
 from .errors import DataError, UsageError
-from .metrics import median_sdr
+from .metrics import median_sdr, median_sdr_sir
 from .nes import NESSeparator
 from .reproduce import ABLATION, run_name
 from .separate import load_separator
@@ -53,10 +67,20 @@ from .separate import load_separator
 STEMS = ("vocals", "accompaniment")
 #: The order methods are listed in when present (others follow, sorted).
 METHOD_ORDER = ("reference", "mixture", "silent", "oracle", "supervised", "ours", "nes", "nmf")
-#: The methods selected at first when present: the mixture, the oracle mask (a reference) and our method.
-DEFAULT_METHODS = ("mixture", "oracle", "ours")
+#: The methods selected at first when present: the true vocals (the reference), the mixture, the oracle mask (a
+#: reference mask, not a ceiling) and our method.
+DEFAULT_METHODS = ("reference", "mixture", "oracle", "ours")
 #: The third stem of a panel when the song's reference is known: estimated vocals minus the true vocals.
 RESIDUAL = "residual (vocals − reference)"
+#: The listening page's assets (its script and the player's style), shared with :class:`ABPlayer`.
+ASSETS = Path(__file__).resolve().parent / "report_assets"
+#: Numbers the players a session makes, so that two players of the same songs in one notebook differ in their ids.
+_PLAYERS = itertools.count(1)
+#: The note on scores read from a ``reproduce`` run (museval, on the songs as the run cut them: whole, or the
+#: profile's ``eval_seconds``).
+RUN_SCORES = "museval, as the run scored the song"
+#: A/B columns of a song's player, and the stem each plays.
+PLAYER_COLUMNS = {"vocals": "vocals", "accompaniment": "accompaniment", "residual": RESIDUAL}
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -124,13 +148,194 @@ def _check_tracks(tracks: Mapping) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------------
+# the A/B player (plain HTML: the listening page's and a notebook's)
+# ------------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """One A/B button: ``label`` names what it plays (``"ours · vocals"``, shown beside the player), ``text`` is
+    the button's own text, ``src`` the audio (a relative path on the page, a ``data:`` URI in a notebook), ``spec``
+    and ``mask`` the pictures shown while it is chosen (``None``: none)."""
+
+    label: str
+    text: str
+    src: str
+    spec: str | None = None
+    mask: str | None = None
+
+    def button(self, active: bool = False) -> str:
+        esc = html.escape
+        extra = "".join(f' data-{k}="{esc(v)}"' for k, v in (("spec", self.spec), ("mask", self.mask)) if v)
+        return (f'<button class="ab{" active" if active else ""}" type="button" data-src="{esc(self.src)}" '
+                f'data-label="{esc(self.label)}"{extra}>{esc(self.text)}</button>')
+
+
+@dataclasses.dataclass(frozen=True)
+class ABRow:
+    """One row of a song's A/B table: ``name``, the ``info`` cells (scores ...) and either one :class:`Choice`
+    per stem column (``None``: nothing to play there) or a single :class:`Choice` spanning them (the mixture)."""
+
+    name: str
+    info: Sequence[str]
+    cells: Sequence[Choice | None] | Choice
+
+
+def ab_section(title: str, rows: Sequence[ABRow], active: Choice, columns: Sequence[str] = tuple(PLAYER_COLUMNS),
+               info: Sequence[str] = ("vocal scores",), anchor: str | None = None, note: str = "",
+               extra: str = "", label: str = "method") -> str:
+    """One song's A/B player as an HTML ``<section class="song">``: its ``<audio>`` element (starting on
+    ``active``), the table of ``rows`` with a button per stem ``columns``, the chosen button's pictures, then
+    ``note`` and ``extra`` (HTML); ``label`` heads the column of row names. ``report.js`` makes the buttons switch
+    the audio from the same moment."""
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in (label, *info, *columns))
+    body = []
+    for row in rows:
+        cells = "".join(f"<td>{esc(t)}</td>" for t in row.info)
+        if isinstance(row.cells, Choice):
+            cells += f'<td colspan="{len(columns)}">{row.cells.button(row.cells == active)}</td>'
+        else:
+            cells += "".join('<td class="muted">–</td>' if c is None else f"<td>{c.button(c == active)}</td>"
+                             for c in row.cells)
+        body.append(f"<tr><td>{esc(row.name)}</td>{cells}</tr>")
+    spec = f'<img class="view-spec" src="{esc(active.spec)}" alt="spectrogram of the choice">' if active.spec else \
+        '<img class="view-spec" hidden alt="spectrogram of the choice">'
+    ident = f' id="{esc(anchor)}"' if anchor else ""
+    return f"""
+<section class="song"{ident}>
+<h3>{esc(title)}</h3>
+<div class="player"><audio class="shared" controls preload="metadata" src="{esc(active.src)}"></audio>
+<span class="now">{esc(active.label)}</span></div>
+<table class="abtable">
+<tr>{head}</tr>
+{chr(10).join(body)}
+</table>
+{note}<p class="muted">Each button plays in the player above from where it is.</p>
+<div class="view">{spec}
+<img class="view-mask" hidden alt="g's vocal mask"></div>
+{extra}
+</section>"""
+
+
+def player_assets() -> tuple[str, str]:
+    """``(css, js)``: the A/B player's style and the listening page's script, to inline in a notebook's HTML."""
+    return (ASSETS / "player.css").read_text(), (ASSETS / "report.js").read_text()
+
+
+def data_uri(payload: bytes, mime: str) -> str:
+    """``data:<mime>;base64,...`` — a file inside the HTML itself, so the HTML needs no file beside it."""
+    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
+
+
+def excerpt_scores(reference: Mapping, vocals: np.ndarray, rate: int, sir: bool = True) -> dict[str, float]:
+    """Vocal SDR — and SIR with ``sir`` — of ``vocals`` against the reference's ``vocals`` and ``accompaniment``,
+    ``(channels, samples)`` each, on the samples they share, per 1 s window and then the median over windows
+    (SiSEC 2018). SDR is :func:`~semisep_lib.metrics.median_sdr`, museval's v4 SDR computed directly (so a silent
+    estimate scores 0 dB, where museval gives NaN); SIR is museval's (512-tap filters: seconds per excerpt), NaN
+    where the vocal or the accompaniment estimate is all zeros (museval refuses those: the silent floor, and the
+    mixture called vocals)."""
+    est, voc, acc = (np.atleast_2d(np.asarray(x, dtype=np.float32)) for x in
+                     (vocals, reference["vocals"], reference["accompaniment"]))
+    n, channels = min(x.shape[-1] for x in (est, voc, acc)), max(x.shape[0] for x in (est, voc, acc))
+    est, voc, acc = (np.broadcast_to(x[..., :n], (channels, n)) for x in (est, voc, acc))
+    out = {"SDR": median_sdr(voc.T, est.T, int(rate))}
+    if sir:  # museval refuses an estimate with a silent source: the silent floor's, or the mixture's (no band left)
+        silent = not np.any(est) or not np.any(voc + acc - est)
+        out["SIR"] = math.nan if silent else median_sdr_sir(voc.T, acc.T, est.T, int(rate))[1]
+    return out
+
+
+@dataclasses.dataclass
+class ABPlayer:
+    """The A/B player of a :class:`Listener` as one piece of HTML (:meth:`Listener.player`): shown as a notebook
+    cell's value, it plays in JupyterLab and in a static HTML copy of the notebook. ``songs``: per song,
+    ``{"methods": [...], "choices": {label: Choice}, "scores": {method: excerpt scores}}`` (what the tests read);
+    ``bytes``: the size of the HTML."""
+
+    html: str
+    songs: dict
+
+    @property
+    def bytes(self) -> int:
+        return len(self.html.encode())
+
+    def __repr__(self) -> str:  # a notebook keeps this beside the HTML: short, not the audio again
+        return f"ABPlayer({len(self.songs)} song{'s' if len(self.songs) != 1 else ''}, {self.bytes / 1e6:.2f} MB)"
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def save(self, path: str | Path) -> Path:
+        """Write the player as a page of its own (opens from ``file://``)."""
+        path = Path(path)
+        path.write_text(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>semisep A/B player'
+                        f'</title></head>\n<body>\n{self.html}\n</body></html>\n', encoding="utf-8")
+        return path
+
+
+def player_codec(codec: str = "auto") -> str:
+    """The codec a player encodes with: ``auto`` is Opus where ffmpeg is installed, else WAV."""
+    if codec == "auto":
+        return "opus" if shutil.which("ffmpeg") else "wav"
+    if codec not in AUDIO_CODECS:
+        raise UsageError(f"Unknown codec {codec!r}; choose from auto, {', '.join(AUDIO_CODECS)}.")
+    return codec
+
+
+class PlayerMedia:
+    """The audio and pictures of one player as ``data:`` URIs: clips ``(channels, samples)`` or ``(samples,)`` at
+    ``rate`` encoded with ``codec`` (mono in WAV, which is large), identical clips sharing one copy; spectrograms
+    as JPEG (none when ``spectrograms`` is off)."""
+
+    def __init__(self, rate: int, codec: str = "auto", bitrate: str = "40k", spectrograms: bool = True):
+        self.rate, self.codec, self.bitrate = int(rate), player_codec(codec), bitrate
+        self.spectrograms = spectrograms
+        self._seen: dict[bytes, str] = {}
+
+    def audio(self, x: np.ndarray) -> str:
+        x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+        if self.codec == "wav":
+            x = x.mean(axis=0, keepdims=True)
+        key = hashlib.sha1(x.tobytes() + str(x.shape).encode()).digest()
+        if key not in self._seen:
+            encoded = encode_audio(x, self.rate, self.codec, self.bitrate)
+            self._seen[key] = data_uri(encoded, AUDIO_CODECS[self.codec][1])
+        return self._seen[key]
+
+    def picture(self, signals: Mapping[str, np.ndarray], columns: int | None = None) -> str | None:
+        """Spectrograms of ``signals`` on one colour scale, side by side (``columns``, default all in one row)."""
+        if not self.spectrograms:
+            return None
+        columns = columns or len(signals)
+        rows = math.ceil(len(signals) / columns)
+        fig = plots.spectrograms(signals, self.rate, columns=columns, figsize=(4 * columns, 2.2 * rows))
+        return data_uri(plots.image_bytes(fig, "jpeg", dpi=60), "image/jpeg")
+
+
+def clips_player(clips: Mapping[str, np.ndarray], rate: int, title: str = "", name: str = "",
+                 spectrograms: bool = True, codec: str = "auto", bitrate: str = "40k") -> ABPlayer:
+    """One A/B player over a few clips of one moment (``{label: audio}``, e.g.
+    :func:`~semisep_lib.notebooks.method_signals`): a button per clip, each switching the one ``<audio>`` element
+    to its clip from the same moment; while a clip plays, the spectrograms of all of them are shown, on one colour
+    scale. ``name`` heads the row of buttons."""
+    if not clips:
+        raise UsageError("clips_player() needs at least one clip.")
+    media = PlayerMedia(rate, codec, bitrate, spectrograms)
+    spec = media.picture(clips, columns=min(3, len(clips)))
+    choices = [Choice(label, label, media.audio(x), spec) for label, x in clips.items()]
+    section = ab_section(title, [ABRow(name, [], choices)], choices[0], columns=list(clips), info=(), label="")
+    css, js = player_assets()
+    page = f'<div class="semisep-ab">\n<style>\n{css}</style>{section}\n<script>\n{js}</script>\n</div>'
+    return ABPlayer(page, {title: {"methods": list(clips), "choices": {c.label: c for c in choices}, "scores": {}}})
+
+
+# ------------------------------------------------------------------------------------------------------------
 # the widget
 # ------------------------------------------------------------------------------------------------------------
 class Listener:
     """Choose a song and methods; hear and see each method's vocals and accompaniment, with its scores.
 
     ``tracks``: see the module docstring. ``methods``: the methods selected at first (default:
-    :meth:`default_methods` — the mixture, the oracle and ours when present). ``spectrograms``: draw a
+    :meth:`default_methods` — the reference, the mixture, the oracle and ours when present). ``spectrograms``: draw a
     spectrogram under each player. ``max_seconds``: cut the players (and images) to the first seconds of each
     song, to keep the notebook small. ``residual``: when the song has a ``reference``, add a third player to
     every other method's panel with the residual, estimated vocals minus true vocals (what the method got wrong).
@@ -143,18 +348,33 @@ class Listener:
         self.spectrograms, self.max_seconds, self.max_freq = spectrograms, max_seconds, max_freq
         self.residual = residual
         all_methods = order_methods(m for t in self.tracks.values() for m in t)
+        self.available = tuple(all_methods)  # every method of any song, in the listing's order
         self._defaults = tuple(default_methods(all_methods))
-        chosen = [m for m in (methods or self._defaults) if m in all_methods] or all_methods[:1]
-        self.track = w.Dropdown(options=sorted(self.tracks), description="song")
-        self.methods = w.SelectMultiple(options=all_methods, value=tuple(chosen), description="methods",
-                                        rows=min(8, len(all_methods)))
-        self.status = w.HTML()
-        self.panels = w.VBox()
-        self.widget = w.VBox([w.HBox([self.track, self.methods]), self.status, self.panels])
+        self._chosen = tuple([m for m in (methods or self._defaults) if m in all_methods] or all_methods[:1])
         self._cache: dict[tuple[str, str], object] = {}
-        self.track.observe(self._on_change, names="value")
-        self.methods.observe(self._on_change, names="value")
-        self.refresh()
+        self._widgets: dict | None = None
+
+    # -- the widget, built when first asked for ---------------------------------------------------------------
+    # (ipywidgets keep their state, audio included, in a saved notebook: a listener only played through
+    # :meth:`player` should leave none)
+    def _ui(self) -> dict:
+        if self._widgets is None:
+            track = w.Dropdown(options=sorted(self.tracks), description="song")
+            methods = w.SelectMultiple(options=self.available, value=self._chosen, description="methods",
+                                       rows=min(8, len(self.available)))
+            status, panels = w.HTML(), w.VBox()
+            self._widgets = {"track": track, "methods": methods, "status": status, "panels": panels,
+                             "widget": w.VBox([w.HBox([track, methods]), status, panels])}
+            track.observe(self._on_change, names="value")
+            methods.observe(self._on_change, names="value")
+            self.refresh()
+        return self._widgets
+
+    track = property(lambda self: self._ui()["track"], doc="The song drop-down (``ipywidgets.Dropdown``).")
+    methods = property(lambda self: self._ui()["methods"], doc="The methods multi-select (``SelectMultiple``).")
+    status = property(lambda self: self._ui()["status"], doc="A line naming selected methods a song lacks.")
+    panels = property(lambda self: self._ui()["panels"], doc="One panel per selected method (a ``VBox``).")
+    widget = property(lambda self: self._ui()["widget"], doc="The whole widget.")
 
     # -- state ----------------------------------------------------------------------------------------------
     def _on_change(self, _change=None) -> None:
@@ -228,6 +448,87 @@ class Listener:
     def _repr_mimebundle_(self, **kwargs):
         """Displayed as its widget (a notebook cell ending in ``listener`` shows the player)."""
         return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- the A/B player ---------------------------------------------------------------------------------------
+    def player(self, methods: Sequence[str] | None = None, tracks: Sequence[str] | None = None,
+               seconds: float | None = None, spectrograms: bool = True, sir: bool = False, codec: str = "auto",
+               bitrate: str = "40k") -> ABPlayer:
+        """One A/B player per song (:class:`ABPlayer`): the mixture, and for each of ``methods`` (default:
+        :meth:`default_methods` — the reference vocals among them) its vocals, accompaniment and residual, all in
+        one ``<audio>`` element that keeps its position when switched. Beside each method: its vocal SDR **on the
+        excerpt played** (:func:`excerpt_scores`; when the song's reference is known) — and its SIR with ``sir``,
+        museval's, which takes seconds per method and excerpt — and the museval scores of a ``reproduce`` run
+        where it came with them. ``tracks``: the songs (default: all); ``seconds``: the excerpt (default: the
+        listener's ``max_seconds``); ``spectrograms``: a picture of each method's two stems, shown while it plays;
+        ``codec``: ``opus`` (WebM), ``mp3`` or ``wav``; ``auto`` is Opus where ffmpeg is installed, else mono WAV
+        (about 30 times the size)."""
+        codec = player_codec(codec)
+        names = list(tracks) if tracks is not None else list(self.tracks)
+        unknown = [t for t in names if t not in self.tracks]
+        if unknown:
+            raise UsageError(f"No song {', '.join(map(repr, unknown))} in this listener; it has "
+                             f"{', '.join(self.tracks)}.")
+        seconds = self.max_seconds if seconds is None else seconds
+        wanted = list(methods) if methods is not None else list(self._defaults)
+        sections, songs, number = [], {}, next(_PLAYERS)
+        for i, track in enumerate(names):
+            html_, info = self._player_section(track, wanted, seconds, spectrograms, sir, codec, bitrate,
+                                               f"ab-{number}-{i + 1:02d}")
+            sections.append(html_)
+            songs[track] = info
+        css, js = player_assets()
+        absent = sorted({m for t in names for m in wanted if m not in self.tracks[t]})
+        note = (f'<p class="muted">Not available: {html.escape(", ".join(absent))}.</p>' if absent else "")
+        page = (f'<div class="semisep-ab">\n<style>\n{css}</style>{"".join(sections)}\n{note}'
+                f"<script>\n{js}</script>\n</div>")
+        return ABPlayer(page, songs)
+
+    def _player_section(self, track: str, wanted: Sequence[str], seconds: float | None, spectrograms: bool,
+                        sir: bool, codec: str, bitrate: str, anchor: str) -> tuple[str, dict]:
+        entry = self.tracks[track]
+        methods = [m for m in order_methods(entry) if m in wanted]
+        base = next((entry[m] for m in order_methods(entry) if m != "reference"), entry[order_methods(entry)[0]])
+        rate = int(base["rate"])
+        n = int(seconds * rate) if seconds else None
+        media = PlayerMedia(rate, codec, bitrate, spectrograms)
+        audio, picture = media.audio, media.picture
+
+        def cut(x):
+            return np.asarray(x, dtype=np.float32)[..., :n]
+
+        mix = cut(base["vocals"]) + cut(base["accompaniment"])  # every method's two stems sum to the mixture
+        first = Choice("mixture", "mixture", audio(mix), picture({f"{track}: mixture": mix}))
+        ref = entry.get("reference")
+        whole = {m: entry[m].get("scores") for m in methods if (entry[m].get("scores") or {}).get("note") == RUN_SCORES}
+        info = ["vocal scores, this excerpt", *(["the run's scores (museval)"] if whole else [])]
+        rows = [ABRow("mixture (input)", [""] * len(info), first)]
+        choices, scores = {"mixture": first}, {}
+        for m in methods:
+            stems = {k: cut(v) for k, v in self.stems(track, m).items()}
+            spec = picture({f"{m}: vocals": stems["vocals"], f"{m}: accompaniment": stems["accompaniment"]})
+            cells = []
+            for column, stem in PLAYER_COLUMNS.items():
+                if stem not in stems:
+                    cells.append(None)
+                    continue
+                c = Choice(f"{m} · {column}", column, audio(stems[stem]), spec)
+                choices[c.label] = c
+                cells.append(c)
+            if ref is not None and m != "reference":
+                scores[m] = excerpt_scores({k: cut(ref[k]) for k in STEMS}, stems["vocals"], rate, sir)
+            shown = [format_scores(scores.get(m)) if m != "reference" else "(the true stems)"]
+            if whole:
+                given = {k: v for k, v in (whole.get(m) or {}).items() if k != "note"}
+                shown.append(format_scores(given) if given else "")
+            rows.append(ABRow(m, shown, cells))
+        full = np.asarray(base["vocals"]).shape[-1]
+        how = ("museval v4 SDR and SIR" if sir else "museval v4 SDR") + ", median over 1 s windows" + \
+            (f", of the first {n / rate:g} s" if n and n < full else ", of all the audio this listener holds")
+        note = (f'<p class="muted">Excerpt scores: {html.escape(how)}.'
+                + (" Residual: the method's vocals minus the true vocals (what it got wrong)." if ref is not None
+                   else " No reference: no excerpt scores, no residual.") + "</p>")
+        return (ab_section(track, rows, first, info=info, anchor=anchor, note=note),
+                {"methods": methods, "choices": choices, "scores": scores})
 
     # -- constructors -----------------------------------------------------------------------------------------
     @classmethod
@@ -421,7 +722,7 @@ def _reproduce_scores(path: Path) -> dict[str, dict]:
     try:
         d = json.loads(path.read_text())
         return {t["name"]: {**{m: (math.nan if t["vocals"].get(m) is None else float(t["vocals"][m]))
-                               for m in ("SDR", "SIR") if m in t["vocals"]}, "note": "museval, whole song"}
+                               for m in ("SDR", "SIR") if m in t["vocals"]}, "note": RUN_SCORES}
                 for t in d.get("tracks", [])}
     except (ValueError, KeyError, TypeError):
         return {}
@@ -501,6 +802,7 @@ def find_estimate_dirs(out: str | Path, subset: str = "test") -> dict[str, Path]
     return found
 
 
-__all__ = ["Listener", "wav_bytes", "format_scores", "order_methods", "default_methods", "museval_scores",
-           "find_estimate_dirs", "run_labels", "reproduce_runs", "residual", "DEFAULT_METHODS", "RESIDUAL",
-           "BASELINE_KEYS"]
+__all__ = ["Listener", "ABPlayer", "RUN_SCORES", "Choice", "ABRow", "ab_section", "player_assets", "data_uri",
+           "excerpt_scores", "PLAYER_COLUMNS", "PlayerMedia", "player_codec", "clips_player", "wav_bytes",
+           "format_scores", "order_methods", "default_methods", "museval_scores", "find_estimate_dirs", "run_labels",
+           "reproduce_runs", "residual", "DEFAULT_METHODS", "RESIDUAL", "BASELINE_KEYS"]

@@ -13,14 +13,16 @@ here: :func:`setup` (a :class:`Session`: configuration of a profile, data root, 
 :meth:`Session.schedule` gives each training run of :data:`NOTEBOOK_RUNS` its warm-up plus ``g`` steps;
 :meth:`Session.train` trains one, validated as ``separate`` would separate),
 :func:`layer_shapes` and :func:`parameter_table` (notebook 03), :class:`FixedMask`, :func:`map_terms` and
-:func:`fit_terms` (notebook 04), :func:`superposition_errors` (notebook 02), :func:`committed_ablations`
-(notebook 08: the ablations run on real songs and committed under ``results/``).
+:func:`fit_terms` and :func:`method_signals` (notebook 04: one example of a batch as the method forms it, to hear),
+:func:`superposition_errors` (notebook 02), :func:`window_scores` (notebook 07: one song's museval windows),
+:func:`committed_ablations` (notebook 08: the ablations run on real songs and committed under ``results/``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import platform
 import sys
@@ -36,10 +38,10 @@ from .config import PRESETS, TERMS, Config, NotebookProfile, preset
 from .data import load_songs, load_training_data, resolve_data_root
 from .errors import DataError, SemisepError, UsageError
 from .fileio import atomic_write_json
-from .losses import generator_losses
+from .losses import generator_losses, level_abar, peak, synthetic_mixture, unit_peak
 from .models import MaskNet, build_models, count_parameters
 from .reproduce import PROTOCOL_FILES, mask_validator
-from .spectral import STFT, crop, features, magnitude
+from .spectral import STFT, crop, features, magnitude, uncrop_mask
 from .train import Batches, train
 
 #: Where the notebooks live: ``<repository>/notebooks``.
@@ -304,11 +306,16 @@ class Session:
                 s.accompaniment = None if s.accompaniment is None else s.accompaniment[..., :n]
         return songs
 
-    def batch(self, step: int = 0):
+    def batch(self, step: int = 0, seconds: float | None = None):
         """A training batch as the loop sees it: complex cropped spectrograms ``(A, C)`` of mixtures (S_A) and
-        instrumentals (S_C), each ``(batch, F, T)``."""
-        b = Batches(self.training_data(), self.cfg)
-        stft = STFT(self.cfg.spectral)
+        instrumentals (S_C), each ``(batch, F, T)``. ``seconds``: segments about this long instead of the profile's
+        (a whole number of 16 frames, so that any ``g`` of the presets takes them), to listen to."""
+        cfg = self.cfg
+        if seconds:
+            frames = 16 * max(1, math.ceil(seconds * cfg.spectral.sample_rate / cfg.spectral.hop / 16))
+            cfg = self.config(spectral={"segment_frames": frames})
+        b = Batches(self.training_data(), cfg)
+        stft = STFT(cfg.spectral)
         A = crop(stft(b.get(b.mix, step, 0)))
         C = crop(stft(b.get(b.inst, step, 0)))
         return A, C
@@ -456,6 +463,64 @@ def fit_terms(cfg: Config, A: torch.Tensor, C: torch.Tensor, terms: Sequence[str
     return {k: np.asarray(v, dtype=float) for k, v in hist.items()}
 
 
+@torch.no_grad()
+def method_signals(g, A: torch.Tensor, C: torch.Tensor, cfg: Config, example: int = 0) -> dict[str, np.ndarray]:
+    """What the method makes of one example of a batch, as waveforms ``(samples,)`` at ``cfg``'s rate: the mixture
+    ``a``, ``g(a)``, the estimated voice ``b̄ = a − g(a)``, the instrumental ``c`` (of another song), the synthetic
+    mixture ``ā = b̄ + c`` and ``g(ā)``. ``A``, ``C``: complex spectrograms ``(batch, F, T)`` as
+    :meth:`Session.batch` gives them. Formed as :func:`~semisep_lib.losses.generator_losses` forms them — on
+    complex spectrograms, ``ā`` at the level ``cfg.loss.abar_level`` sets, ``g``'s second pass on ``a``'s peak
+    with ``cfg.loss.second_pass_as_is`` — and heard with the phase of the spectrogram ``g``'s mask multiplies."""
+    A, C = A[example:example + 1], C[example:example + 1]
+    if cfg.model.d_sees_level:  # the losses then start from unit-peak mixtures and instrumentals
+        A, C = unit_peak(A, C)
+    a, c = magnitude(A), magnitude(C)
+    mask_a = g.mask(a)
+    B_bar, A_bar = synthetic_mixture(A, mask_a, C)
+    abar, bbar = magnitude(A_bar), magnitude(B_bar)
+    leveled = level_abar(abar, bbar, c, peak(a), cfg.loss.abar_level)
+    # the level's change of each magnitude, carried over to its complex spectrogram (the phase stays)
+    A_bar, B_bar, C = (X * (new / old.clamp_min(1e-8))
+                       for X, new, old in zip((A_bar, B_bar, C), leveled, (abar, bbar, c)))
+    mask_abar = g.mask(leveled[0], peak(a)) if cfg.loss.second_pass_as_is else g.mask(leveled[0])
+    spectra = {"a": A, "g(a)": mask_a * A, "b̄ = a − g(a)": B_bar, "c": C, "ā = b̄ + c": A_bar,
+               "g(ā)": mask_abar * A_bar}
+    stft = STFT(cfg.spectral)
+    length = cfg.spectral.hop * (A.shape[-1] - 1)
+    # each spectrogram gets back its Nyquist bin (which g never sees) as 0
+    return {name: stft.inverse(uncrop_mask(X, "zero"), length=length)[0].float().cpu().numpy()
+            for name, X in spectra.items()}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# notebook 07: inside the scores
+# ------------------------------------------------------------------------------------------------------------
+def window_scores(scores: str | Path, keys: Mapping[str, str], song: str | None = None, metric: str = "SDR",
+                  target: str = "vocals") -> tuple[str, dict[str, np.ndarray]]:
+    """One song's per-window ``metric`` of ``target`` for several methods, from the museval frames a ``reproduce``
+    run wrote: ``scores`` is its ``scores/`` folder, ``keys`` maps a label to a score key (``{"ours":
+    "all-losses-seed0", "mixture": "mixture"}``). Returns ``(song, {label: values})``, NaN where museval left a
+    window out (a silent reference). ``song`` ``None``: the song where the first method's median and mean over
+    windows differ most — where the choice of pooling matters most."""
+    tracks = {}
+    for label, key in keys.items():
+        path = Path(scores) / f"{key}.json"
+        if not path.is_file():
+            raise DataError(f"No scores {path}; run reproduce first.")
+        tracks[label] = {t["name"]: np.array([np.nan if x is None else float(x) for x in t["frames"][target][metric]])
+                         for t in json.loads(path.read_text())["tracks"]}
+    first = next(iter(tracks.values()))
+    if song is None:
+        def gap(v):
+            v = v[np.isfinite(v)]
+            return abs(float(np.median(v) - np.mean(v))) if v.size else -1.0
+        song = max(first, key=lambda name: gap(first[name]))
+    missing = [label for label, t in tracks.items() if song not in t]
+    if missing:
+        raise DataError(f"Song {song!r} has no scores for {', '.join(missing)}.")
+    return song, {label: t[song] for label, t in tracks.items()}
+
+
 # ------------------------------------------------------------------------------------------------------------
 # notebook 08: the committed runs on real songs
 # ------------------------------------------------------------------------------------------------------------
@@ -498,5 +563,5 @@ def committed_discriminator_tests(directory: str | Path = EXPERIMENTS_DIR / "dis
 
 __all__ = ["NOTEBOOK_DIR", "NOTEBOOK_RUNS", "PROFILES", "training_steps", "NotebookError", "list_notebooks",
            "run_notebooks", "Session", "setup", "superposition_errors", "layer_shapes", "parameter_table", "FixedMask", "hand_made_maps", "map_terms",
-           "fit_terms", "RESULTS_DIR", "committed_ablations", "EXPERIMENTS_DIR",
+           "fit_terms", "method_signals", "window_scores", "RESULTS_DIR", "committed_ablations", "EXPERIMENTS_DIR",
            "committed_discriminator_tests"]

@@ -6,11 +6,14 @@ saves it with ``fig.savefig(path)``. Audio arrays are ``(samples,)`` or ``(chann
 averaged for display).
 
 * :func:`spectrogram` / :func:`spectrograms` — dB magnitude images of one or several signals.
-* :func:`mask` — a soft mask in [0, 1] as an image.
+* :func:`mask` — a soft mask in [0, 1] as an image; :func:`masks` — several side by side.
+* :func:`exponent_curves` — SDR and SIR against the mask exponent, per post-processing family.
+* :func:`window_sdr` — one song's per-window SDR, with the median and the mean over its windows.
 * :func:`loss_curves`, :func:`compare_runs`, :func:`validation_curves` — from a run's ``log.jsonl`` /
   ``valid.jsonl`` (written by :func:`semisep_lib.train.train`).
 * :func:`term_bars` — loss-term values of a few hand-made maps (notebook 04).
 * :func:`ablation` — Table 3 rows, ours beside the paper's (``reproduce`` writes it as ``ablation.png``).
+* :func:`method_diagram` — the method: the two sets, ``g``, ``b̄``, ``ā``, ``g(ā)`` and where each term attaches.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from IPython import get_ipython
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch
 
 from .config import TERMS
 from .paper import PAPER_TABLE3
@@ -159,10 +164,105 @@ def mask(mask_values: np.ndarray, rate: int | None = None, hop: int | None = Non
     return fig
 
 
+def masks(named: Mapping[str, np.ndarray], rate: int | None = None, hop: int | None = None,
+          max_freq: float | None = 8000, columns: int | None = None, figsize=None) -> Figure:
+    """Several masks ``(bins, frames)`` in [0, 1] side by side on one colour scale (e.g. a trained vocal mask
+    beside the oracle's on the same song), with their means in the titles; axes in s and Hz with ``rate`` and
+    ``hop``, or a mask's own given as ``(mask, rate, hop)``. ``max_freq``: the top of the frequency axis."""
+    if not named:
+        raise ValueError("masks() needs at least one mask")
+    columns = max(1, min(columns or len(named), len(named)))
+    rows = math.ceil(len(named) / columns)
+    fig = Figure(figsize=figsize or (4.2 * columns + 1, 2.8 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    im = None
+    for ax, (name, values) in zip(axes, named.items()):
+        values, r, h = values if isinstance(values, tuple) else (values, rate, hop)
+        m = np.asarray(values, dtype=float)
+        while m.ndim > 2 and m.shape[0] == 1:
+            m = m[0]
+        timed = bool(r and h)
+        extent = (0, m.shape[1] * h / r, 0, r / 2) if timed else (0, m.shape[1], 0, m.shape[0])
+        im = ax.imshow(m, origin="lower", aspect="auto", extent=extent, vmin=0, vmax=1, cmap="viridis",
+                       interpolation="nearest")
+        if timed and max_freq:
+            ax.set_ylim(0, min(max_freq, r / 2))
+        ax.set_xlabel("time (s)" if timed else "frame")
+        ax.set_ylabel("frequency (Hz)" if timed else "bin")
+        ax.set_title(f"{name} (mean {np.mean(m):.2f})", fontsize=10)
+    for ax in axes[len(named):]:
+        ax.set_visible(False)
+    fig.colorbar(im, ax=list(axes[: len(named)]), label="vocal mask (1 = voice)", shrink=0.9)
+    return fig
+
+
+def exponent_curves(curve: Sequence[Mapping], title: str | None = None,
+                    chosen: Mapping | None = None, favouring_sir: Mapping | None = None) -> Figure:
+    """Vocal SDR and SIR against the mask exponent, one line per post-processing family, from the ``curve``
+    that ``separate.tune_mask`` writes (rows ``{"mask_family", "mask_power", "SDR", "SIR"}``): ``ours`` raises
+    the vocal mask, ``(1 − m)^p``; ``authors`` raises the instrumental one, ``1 − σ^q``. ``chosen`` and
+    ``favouring_sir`` (``{"mask_family", "mask_power"}``) are ringed: the SDR choice and the SIR-favouring one."""
+    fig = Figure(figsize=(10, 3.2), layout="constrained")
+    axes = fig.subplots(1, 2)
+    families = list(dict.fromkeys(r["mask_family"] for r in curve))
+    for ax, metric in zip(axes, ("SDR", "SIR")):
+        for i, family in enumerate(families):
+            rows = sorted((r for r in curve if r["mask_family"] == family and r.get(metric) is not None),
+                          key=lambda r: r["mask_power"])
+            what = "(1 − m)^p" if family == "ours" else "1 − σ^q" if family == "authors" else family
+            ax.plot([r["mask_power"] for r in rows], [r[metric] for r in rows], "o-", color=f"C{i}",
+                    label=f"{family}: {what}")
+        for pick, style in ((chosen, dict(ms=14, mfc="none", mec="black", label="chosen by SDR")),
+                            (favouring_sir, dict(ms=18, mfc="none", mec="grey", ls="none", label="favouring SIR"))):
+            row = next((r for r in curve if pick and r["mask_family"] == pick.get("mask_family")
+                        and float(r["mask_power"]) == float(pick.get("mask_power"))), None)
+            if row is not None and row.get(metric) is not None:
+                ax.plot([row["mask_power"]], [row[metric]], "o", **style)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("mask exponent (p or q)")
+        ax.set_ylabel(f"median vocal {metric} (dB)")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def window_sdr(windows: Mapping[str, np.ndarray], title: str | None = None, window_seconds: float = 1.0) -> Figure:
+    """Per-window vocal SDR of one song, one line per method (``{method: values}``, NaN for windows museval
+    leaves out), with each method's **median** (dashed, what SiSEC 2018 reports per track) and **mean** (dotted,
+    SiSEC 2016's per-track pooling) over its windows — a few bad windows pull the mean, not the median."""
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    ax = fig.subplots()
+    for i, (name, values) in enumerate(windows.items()):
+        v = np.asarray(values, dtype=float)
+        ok = np.isfinite(v)
+        t = (np.arange(v.size) + 0.5) * window_seconds
+        colour = f"C{i}"
+        med, mean = (float(f(v[ok])) if ok.any() else math.nan for f in (np.median, np.mean))
+        ax.plot(t[ok], v[ok], "o-", color=colour, ms=4, label=f"{name}: median {med:.2f}, mean {mean:.2f} dB")
+        ax.axhline(med, color=colour, ls="--", lw=1)
+        ax.axhline(mean, color=colour, ls=":", lw=1.2)
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_xlabel("time (s): one point per window")
+    ax.set_ylabel("vocal SDR (dB)")
+    ax.legend(fontsize=8, title="-- median   ·· mean", title_fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
 def png_bytes(fig: Figure, dpi: int = 80) -> bytes:
     """A figure as PNG bytes (for ``ipywidgets.Image``)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def image_bytes(fig: Figure, format: str = "jpeg", dpi: int = 60, quality: int = 70) -> bytes:
+    """A figure as image bytes: ``"jpeg"`` (a spectrogram is a fifth of its PNG; ``quality`` 1–95) or ``"png"``."""
+    buf = io.BytesIO()
+    kwargs = {"pil_kwargs": {"quality": quality}} if format == "jpeg" else {}
+    fig.savefig(buf, format=format, dpi=dpi, **kwargs)
     return buf.getvalue()
 
 
@@ -361,6 +461,102 @@ def metric_bars(rows: Iterable | Mapping, metric: str = "SDR", title: str | None
     return fig
 
 
+# ------------------------------------------------------------------------------------------------------------
+# the method as a diagram
+# ------------------------------------------------------------------------------------------------------------
+#: The diagram's signals and discriminators: name → (x, y, text). ``g`` is drawn as the arrows between them.
+DIAGRAM_NODES = {
+    "a": (1.3, 6.3, "$a$\nmixture from $S_A$"),
+    "g(a)": (4.9, 6.3, "$g(a)$\ninstrumental estimate"),
+    "g(g(a))": (8.7, 6.3, "$g(g(a))$"),
+    "d_C": (4.9, 7.9, "$d_C$: a real instrumental like $c$, or $g(a)$?"),
+    "bbar": (4.9, 4.2, "$\\bar b = a - g(a)$\nestimated voice"),
+    "abar-g(abar)": (8.7, 4.2, "$\\bar a - g(\\bar a)$\nwhat $g$ removes from $\\bar a$"),
+    "abar": (4.9, 2.1, "$\\bar a = \\bar b + c$\nsynthetic mixture"),
+    "g(abar)": (8.7, 2.1, "$g(\\bar a)$"),
+    "d_A": (1.3, 2.1, "$d_A$: a real mixture\nlike $a$, or $\\bar a$?"),
+    "g(c)": (12.1, 3.5, "$g(c)$"),
+    "c": (12.1, 0.9, "$c$\ninstrumental from $S_C$\n(another song)"),
+}
+#: How each signal is made: (from, to, label); the arrows labelled g apply the masking network.
+DIAGRAM_EDGES = [("a", "g(a)", "g"), ("g(a)", "g(g(a))", "g"), ("a", "bbar", "− g(a)"), ("bbar", "abar", "+ c"),
+                 ("c", "abar", ""), ("abar", "g(abar)", "g"), ("abar", "abar-g(abar)", "− g(ā)"), ("c", "g(c)", "g")]
+#: Where each of the six terms attaches: term → (one side, the other side, what it asks, arc bend, where its label
+#: sits off the middle of the arc).
+DIAGRAM_TERMS = {
+    "R1": ("g(c)", "c", "‖g(c) − c‖", -0.5, (0.5, 0.0)),
+    "R2": ("g(g(a))", "g(a)", "‖g(g(a)) − g(a)‖", 0.45, (0.0, 0.0)),
+    "R3": ("g(abar)", "c", "‖g(ā) − c‖", 0.2, (0.0, 0.0)),
+    "R4": ("abar-g(abar)", "bbar", "‖(ā − g(ā)) − b̄‖", 0.3, (0.0, 0.05)),
+    "GAN_C": ("g(a)", "d_C", "d_C(g(a)) → real", 0.0, (-1.3, 0.0)),
+    "GAN_A": ("abar", "d_A", "d_A(ā) → real", 0.0, (0.0, 0.62)),
+}
+_TERM_COLOURS = {"R1": "C0", "R2": "C1", "R3": "C2", "R4": "C3", "GAN_C": "C4", "GAN_A": "C6"}
+
+
+def method_diagram(highlight: Sequence[str] | None = None, figsize=(11, 6.2)) -> Figure:
+    """The paper's method at a glance: a mixture ``a`` from ``S_A`` and an instrumental ``c`` from ``S_C`` (unrelated
+    songs); ``g`` makes ``g(a)``, the estimated voice ``b̄ = a − g(a)``, the synthetic mixture ``ā = b̄ + c`` and
+    ``g(ā)``; a coloured line shows what each reconstruction term R1–R4 compares, and an arrow into each
+    discriminator what GAN_C and GAN_A judge (:data:`DIAGRAM_TERMS`). ``highlight``: the terms drawn strong, the
+    others faint (default: all)."""
+    strong = set(DIAGRAM_TERMS if highlight is None else highlight)
+    unknown = strong - set(DIAGRAM_TERMS)
+    if unknown:
+        raise ValueError(f"method_diagram() knows the terms {', '.join(DIAGRAM_TERMS)}, "
+                         f"not {', '.join(sorted(unknown))}")
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)  # to measure the boxes below
+    ax = fig.subplots()
+    ax.set_xlim(-0.2, 14.0)
+    ax.set_ylim(0.0, 8.5)
+    ax.axis("off")
+    boxes = {}
+    for name, (x, y, text) in DIAGRAM_NODES.items():
+        disc = name.startswith("d_")
+        boxes[name] = ax.text(x, y, text, ha="center", va="center", fontsize=10, zorder=3, bbox=dict(
+            boxstyle="round,pad=0.35", fc="#fde8d8" if disc else "#eef2f7", ec="#a0522d" if disc else "#44546a"))
+    ax.text(-0.1, 7.4, "Phase I: g on a mixture", fontsize=9, color="#666")
+    ax.text(-0.1, 3.9, "Phase II: the estimated voice\nover a real instrumental,\ntaken apart again", fontsize=9,
+            color="#666", va="top")
+    fig.draw_without_rendering()  # lay out, so that each box's extent is known in data coordinates
+    to_data = ax.transData.inverted()
+    extent = {n: to_data.transform(t.get_bbox_patch().get_window_extent()) for n, t in boxes.items()}
+
+    def end(name, towards):  # where the line from the centre of ``name`` to ``towards`` leaves its box
+        (x0, y0), (x1, y1) = extent[name]
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        (tx0, ty0), (tx1, ty1) = extent[towards]
+        dx, dy = (tx0 + tx1) / 2 - cx, (ty0 + ty1) / 2 - cy
+        scale = min((x1 - x0) / 2 / abs(dx) if dx else np.inf, (y1 - y0) / 2 / abs(dy) if dy else np.inf)
+        return cx + dx * scale * 1.04, cy + dy * scale * 1.04
+
+    for a, b, label in DIAGRAM_EDGES:
+        p, q = end(a, b), end(b, a)
+        ax.add_patch(FancyArrowPatch(p, q, arrowstyle="-|>", mutation_scale=13, color="#44546a", lw=1.3, zorder=2))
+        if label:  # beside the arrow: above a level one, left of a steep one
+            steep = abs(q[0] - p[0]) < 0.5 * abs(q[1] - p[1])
+            ax.text((p[0] + q[0]) / 2 + (-0.12 if steep else 0.08), (p[1] + q[1]) / 2 + (0.0 if steep else 0.08),
+                    label, fontsize=10, color="#44546a", ha="right" if steep else "left", va="center" if steep
+                    else "bottom", fontweight="bold" if label == "g" else "normal", zorder=3)
+    for term, (a, b, asks, bend, (ox, oy)) in DIAGRAM_TERMS.items():
+        on = term in strong
+        p, q = end(a, b), end(b, a)
+        style = dict(color=_TERM_COLOURS[term], lw=2.4 if on else 1.0, alpha=1.0 if on else 0.3, zorder=1)
+        if term.startswith("GAN"):
+            ax.add_patch(FancyArrowPatch(p, q, arrowstyle="-|>", mutation_scale=13, linestyle="--", **style))
+        else:
+            ax.add_patch(FancyArrowPatch(p, q, arrowstyle="<|-|>", mutation_scale=11, linestyle=(0, (4, 2)),
+                                         connectionstyle=f"arc3,rad={bend}", **style))
+        # the label at the middle of the arc: the chord's midpoint, pushed sideways by half the bend
+        mx, my = (p[0] + q[0]) / 2, (p[1] + q[1]) / 2
+        nx, ny = (q[1] - p[1]) * bend / 2, -(q[0] - p[0]) * bend / 2
+        ax.text(mx + nx + ox, my + ny + oy, f"{term}: {asks}", fontsize=9.5, ha="center", va="center",
+                color=_TERM_COLOURS[term], alpha=1.0 if on else 0.4, zorder=4, fontweight="bold" if on else "normal",
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+    return fig
+
+
 def _register_with_ipython() -> None:
     """In IPython / Jupyter, show a returned :class:`Figure` as a PNG (figures made without ``pyplot`` have no
     display hook of their own until ``%matplotlib inline`` runs)."""
@@ -373,5 +569,5 @@ def _register_with_ipython() -> None:
 _register_with_ipython()
 
 __all__ = ["PAPER_TABLE3", "TERMS", "read_jsonl", "smooth", "stft_db", "spectrogram", "spectrograms", "mask",
-           "png_bytes", "as_log", "loss_curves", "compare_runs", "validation_curves", "term_bars", "ablation",
-           "metric_bars"]
+           "png_bytes", "image_bytes", "as_log", "loss_curves", "compare_runs", "validation_curves", "term_bars",
+           "ablation", "metric_bars", "method_diagram", "DIAGRAM_TERMS", "masks", "exponent_curves", "window_sdr"]

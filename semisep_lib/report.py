@@ -11,7 +11,9 @@ The page (``SITE/index.html``):
 * per song, one player with synchronised A/B switching — each button plays its file in the song's one
   ``<audio>`` element from the position the previous one had reached — over the mixture, the reference stems
   when known, and each method's vocals, accompaniment and residual (estimated − true vocals); per method its
-  SDR / SIR and a spectrogram of its two stems, and for our method ``g``'s vocal mask.
+  SDR / SIR and a spectrogram of its two stems, and for our method ``g``'s vocal mask. The player is
+  :func:`~semisep_lib.listen.ab_section` with ``report_assets/report.js``, the same as a notebook's
+  (:meth:`~semisep_lib.listen.Listener.player`), which carries its audio inside the HTML instead of in files.
 
 Where the audio comes from: ``reproduce`` keeps models, not estimates, so the report songs are separated again
 with the saved models by :meth:`~semisep_lib.listen.Listener.from_reproduce` (which also brings each song's
@@ -28,32 +30,30 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from . import plots
 from .config import PRESETS
 from .errors import AudioError, DataError, UsageError
 from .fileio import replace_dir
-from .listen import RESIDUAL, Listener, find_estimate_dirs, format_scores, order_methods, reproduce_runs
+from .audio import AUDIO_CODECS, encode_audio
+from .listen import (ASSETS, PLAYER_COLUMNS, ABRow, Choice, Listener, ab_section, find_estimate_dirs, format_scores,
+                     order_methods, reproduce_runs)
 from .reproduce import ABLATION, command_line, git_commit
 from .separate import load_separator
-from .spectral import crop, magnitude, resample
 
-ASSETS = Path(__file__).resolve().parent / "report_assets"
-#: codec → (file suffix, ffmpeg encoder arguments)
-CODECS = {"opus": (".webm", ["-c:a", "libopus", "-application", "audio"]),
-          "mp3": (".mp3", ["-c:a", "libmp3lame"])}
+#: The codecs of the page's audio (``audio.AUDIO_CODECS``, by ffmpeg; the notebook player may also use WAV).
+CODECS = ("opus", "mp3")
+#: The page's files beside index.html: its style, the A/B player's style and the player's script.
+ASSET_FILES = ("report.css", "player.css", "report.js")
 #: Songs are cut to this many seconds unless the run says what it scored (or ``seconds`` is given; 0: whole).
 MAX_SECONDS = 30.0
 GENERATOR = "semisep report"  # the page's <meta name="generator">: marks a folder this command may replace
-STEM_COLUMNS = ("vocals", "accompaniment", "residual")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -91,18 +91,6 @@ def _from_estimates(source: Path, root, subset: str, songs: int | None):
     if songs:
         lis.tracks = dict(list(lis.tracks.items())[:songs])
     return lis, {}
-
-
-def vocal_mask(separator, audio: np.ndarray, rate: int) -> np.ndarray:
-    """``g``'s vocal mask ``(bins, frames)`` of the mono mix of ``audio`` ``(channels, samples)``, as
-    :class:`~semisep_lib.separate.MaskSeparator` applies it (blocks, post-processing, at the model's rate)."""
-
-
-    mono = np.atleast_2d(np.asarray(audio, dtype=np.float32)).mean(axis=0, keepdims=True)  # (1, samples)
-    with torch.inference_mode():
-        wave = resample(torch.from_numpy(mono).to(separator.device), int(rate), separator.rate)
-        keep = separator.postprocess(separator.raw_mask(magnitude(crop(separator.stft(wave)))))  # (1, F, T)
-    return keep[0].float().cpu().numpy()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -172,8 +160,7 @@ class _Site:
 
     def __init__(self, folder: Path, codec: str, bitrate: str, jobs: int):
         self.folder, self.codec, self.bitrate = folder, codec, bitrate
-        self.ffmpeg = shutil.which("ffmpeg")
-        if self.ffmpeg is None:
+        if shutil.which("ffmpeg") is None:
             raise UsageError("ffmpeg is not installed; run scripts/ensure_ffmpeg.sh (or apt-get install ffmpeg).")
         self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
         self.jobs: list[Future] = []
@@ -184,19 +171,16 @@ class _Site:
         x = np.clip(np.nan_to_num(np.atleast_2d(np.asarray(x, dtype=np.float32))), -1.0, 1.0)
         key = hashlib.sha1(x.tobytes() + str((x.shape, rate)).encode()).hexdigest()
         if key not in self.seen:
-            self.seen[key] = rel + CODECS[self.codec][0]
+            self.seen[key] = rel + AUDIO_CODECS[self.codec][0]
             self.jobs.append(self.pool.submit(self._encode, x, int(rate), self.folder / self.seen[key]))
         return self.seen[key]
 
     def _encode(self, x: np.ndarray, rate: int, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # (channels, samples) → interleaved float32 samples on ffmpeg's stdin
-        cmd = [self.ffmpeg, "-nostdin", "-v", "error", "-y", "-f", "f32le", "-ar", str(rate), "-ac", str(x.shape[0]),
-               "-i", "pipe:0", *CODECS[self.codec][1], "-b:a", self.bitrate, "-threads", "1", str(path)]
-        done = subprocess.run(cmd, input=np.ascontiguousarray(x.T).tobytes(), capture_output=True)
-        if done.returncode:
-            why = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-            raise AudioError(f"ffmpeg could not encode {path.name} ({why}).")
+        try:
+            path.write_bytes(encode_audio(x, rate, self.codec, self.bitrate))
+        except AudioError as err:
+            raise AudioError(f"{path.name}: {err}") from None
 
     def image(self, rel: str, fig) -> str:
         """Save ``fig`` as ``rel`` + ``.jpg`` (a JPEG: a spectrogram is a fifth of its PNG); returns its path."""
@@ -233,13 +217,8 @@ def _song_section(site: _Site, index: int, name: str, lis, ours: dict, seconds: 
     mix_img = site.image(f"{folder}/mixture", plots.spectrogram(mix, rate, title=f"{name}: mixture",
                                                                      figsize=(8, 2.2)))
 
-    def button(src, label, img, mask=None, text=None, active=False):
-        extra = f' data-mask="{esc(mask)}"' if mask else ""
-        return (f'<button class="ab{" active" if active else ""}" type="button" data-src="{esc(src)}" '
-                f'data-label="{esc(label)}" data-spec="{esc(img)}"{extra}>{esc(text or label)}</button>')
-
-    rows = [f'<tr><td>mixture (input)</td><td></td><td colspan="3">'
-            f'{button(mix_src, "mixture", mix_img, text="mixture", active=True)}</td></tr>']
+    first = Choice("mixture", "mixture", mix_src, mix_img)
+    rows = [ABRow("mixture (input)", [""], first)]
     gallery = [f'<figure><img loading="lazy" src="{esc(mix_img)}" alt="spectrogram of the mixture">'
                f'<figcaption>mixture</figcaption></figure>']
     notes = set()
@@ -256,41 +235,24 @@ def _song_section(site: _Site, index: int, name: str, lis, ours: dict, seconds: 
         mask = None
         if m in ours:
             mask = site.image(f"{mfolder}.mask", plots.mask(
-                vocal_mask(ours[m], mix, rate), rate=ours[m].rate, hop=ours[m].cfg.spectral.hop,
+                ours[m].vocal_mask(mix, rate), rate=ours[m].rate, hop=ours[m].cfg.spectral.hop,
                 title=f"{m}: g's vocal mask (mono mix; 1 = voice)", figsize=(8, 2.2)))
-        cells = []
-        for column, key in zip(STEM_COLUMNS, ("vocals", "accompaniment", RESIDUAL)):
-            if key not in stems:
-                cells.append('<td class="muted">–</td>')
-                continue
-            src = site.audio(f"{mfolder}.{column}", stems[key], rate)
-            cells.append(f"<td>{button(src, f'{m} · {column}', img, mask, text=column)}</td>")
+        cells = [None if key not in stems else
+                 Choice(f"{m} · {column}", column, site.audio(f"{mfolder}.{column}", stems[key], rate), img, mask)
+                 for column, key in PLAYER_COLUMNS.items()]
         shown = "" if m == "reference" else format_scores(scores)
-        rows.append(f"<tr><td>{esc(m)}</td><td>{esc(shown)}</td>{''.join(cells)}</tr>")
+        rows.append(ABRow(m, [shown], cells))
         gallery.append(f'<figure><img loading="lazy" src="{esc(img)}" alt="spectrograms of {esc(m)}">'
                        f"<figcaption>{esc(m)} — {esc(shown)}</figcaption></figure>")
         if mask:
             gallery.append(f'<figure><img loading="lazy" src="{esc(mask)}" alt="mask of {esc(m)}">'
                            f"<figcaption>{esc(m)}: g's vocal mask</figcaption></figure>")
     note = f'<p class="muted">Scores: {esc("; ".join(sorted(notes)))}.</p>' if notes else ""
-    residual = (" Residual: the method's vocals minus the true vocals (what it got wrong)."
-                if "reference" in entry else "")
-    return f"""
-<section class="song" id="song-{index:02d}">
-<h3>{esc(name)}</h3>
-<div class="player"><audio class="shared" controls preload="metadata" src="{esc(mix_src)}"></audio>
-<span class="now">mixture</span></div>
-<table class="abtable">
-<tr><th>method</th><th>vocal scores</th><th>vocals</th><th>accompaniment</th><th>residual</th></tr>
-{chr(10).join(rows)}
-</table>
-{note}<p class="muted">Each button plays in the player above from where it is.{residual}</p>
-<div class="view"><img class="view-spec" src="{esc(mix_img)}" alt="spectrogram of the choice">
-<img class="view-mask" hidden alt="g's vocal mask"></div>
-<details><summary>all spectrograms of this song</summary><div class="gallery">
-{chr(10).join(gallery)}
-</div></details>
-</section>"""
+    if "reference" in entry:
+        note += '<p class="muted">Residual: the method\'s vocals minus the true vocals (what it got wrong).</p>'
+    extra = (f'<details><summary>all spectrograms of this song</summary><div class="gallery">\n'
+             f'{chr(10).join(gallery)}\n</div></details>')
+    return ab_section(name, rows, first, anchor=f"song-{index:02d}", note=note, extra=extra)
 
 
 def _page(source: Path, songs_html: list[tuple[str, str]], parts: dict[str, str], extra: str) -> str:
@@ -308,6 +270,7 @@ def _page(source: Path, songs_html: list[tuple[str, str]], parts: dict[str, str]
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>semisep — listening page of {esc(source.name)}</title>
 <link rel="stylesheet" href="report.css">
+<link rel="stylesheet" href="player.css">
 </head>
 <body>
 <h1>semisep — listening page</h1>
@@ -414,7 +377,7 @@ def build_report(source: str | Path, out: str | Path, root: str | Path | None = 
         shown = {m for t in lis.tracks.values() for m in t}
         extra = ("" if any(m.startswith(("nes", "nmf")) for m in shown) or not parts.get("table1") else
                  " NMF and NES are in Table 1 only: this run kept no model of theirs to separate with.")
-        for asset in ("report.css", "report.js"):
+        for asset in ASSET_FILES:
             shutil.copyfile(ASSETS / asset, tmp / asset)
         (tmp / "index.html").write_text(_page(source, sections, parts, extra), encoding="utf-8")
         os.chmod(tmp, 0o755)

@@ -309,6 +309,16 @@ class MaskSeparator(Separator):
             out.append(v.float().cpu().numpy())
         return out
 
+    def vocal_mask(self, audio: np.ndarray, rate: int) -> np.ndarray:
+        """The vocal mask ``(F, frames)`` — ``g``'s mask post-processed as :meth:`separate` applies it, 1 = voice —
+        of the mono mix of ``audio`` ``(channels, samples)`` or ``(samples,)`` at ``rate``, on the model's STFT at
+        the model's rate (the Nyquist bin dropped; the whole input at once, so keep it to an excerpt)."""
+        mono = np.atleast_2d(np.asarray(audio, dtype=np.float32)).mean(axis=0, keepdims=True)  # (1, samples)
+        with torch.inference_mode():
+            wave = resample(torch.from_numpy(mono).to(self.device), int(rate), self.rate)
+            keep = self.postprocess(self.raw_mask(magnitude(crop(self.stft(wave)))))  # (1, F, T)
+        return keep[0].float().cpu().numpy()
+
     # -- whole tracks ------------------------------------------------------------------------------------------
     def separate_powers(self, audio: np.ndarray, rate: int, powers: Sequence[float]) -> list[np.ndarray]:
         """Vocal estimates of ``audio`` ``(C, samples)`` for several mask powers at the cost of one pass of

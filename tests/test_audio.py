@@ -90,3 +90,25 @@ def test_write_refuses_nan_and_bad_shapes(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match=r"\(channels, samples\)"):
         write_audio(tmp_path / "b.wav", np.zeros((1000, 2)), 8000)  # (samples, channels) by mistake
     assert not list(tmp_path.iterdir())
+
+
+def test_encode_audio_gives_files_a_browser_can_seek_in(tmp_path: Path) -> None:
+    import shutil
+
+    from semisep_lib.audio import encode_audio
+
+    rate = 16000
+    t = np.arange(int(1.5 * rate)) / rate
+    x = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 2.0 * np.sin(2 * np.pi * 220 * t)]).astype(np.float32)
+    wav, wav_rate = sf.read(__import__("io").BytesIO(encode_audio(x, rate, "wav")), always_2d=True)
+    assert wav_rate == rate and wav.shape == (x.shape[1], 2)
+    assert np.abs(wav[:, 0] - x[0]).max() < 1e-4 and wav[:, 1].max() <= 1.0  # clipped, not normalised
+    with pytest.raises(AudioError, match="Unknown codec 'flac'"):
+        encode_audio(x, rate, "flac")
+    if shutil.which("ffmpeg") is None:
+        return
+    for codec, suffix in (("opus", ".webm"), ("mp3", ".mp3")):
+        path = tmp_path / f"x{suffix}"
+        path.write_bytes(encode_audio(x, rate, codec, "32k"))
+        back, back_rate = read_audio(path)
+        assert back.shape[0] == 2 and abs(back.shape[1] / back_rate - 1.5) < 0.06  # the duration is known

@@ -96,3 +96,26 @@ def test_baselines_command(toy_root, tmp_path):
     mix = (0.1 * np.random.default_rng(0).standard_normal((2, 4410))).astype(np.float32)
     for sep in (NMFBaseline.load(out / "nmf.npz"), NESSeparator.load(out / "nes.pt")):
         assert sep.separate(mix, 44100).shape == mix.shape
+
+
+def test_oracle_mask_sits_on_a_trained_masks_grid():
+    """The oracle's vocal mask and g's, side by side in notebook 07: the same (F, frames) grid of the model's STFT,
+    whatever the input rate; 1 where only the voice sounds, 0 where only the band does."""
+    import torch
+
+    from semisep_lib.models import build_models
+    from semisep_lib.separate import MaskSeparator
+
+    cfg = _cfg()
+    mix, voc, acc = _song(44100, 2, seconds=1.0)
+    oracle = OracleIRM(cfg).vocal_mask(voc, acc, 44100)
+    torch.manual_seed(0)
+    g = build_models(cfg)[0]
+    trained = MaskSeparator(g, cfg).vocal_mask(mix, 44100)
+    assert oracle.shape == trained.shape and oracle.shape[0] == cfg.spectral.n_fft // 2
+    assert 0.0 <= oracle.min() and oracle.max() <= 1.0 and 0.0 <= trained.min() and trained.max() <= 1.0
+    t = np.arange(44100) / 44100
+    tone = lambda f: np.sin(2 * np.pi * f * t).astype(np.float32)  # noqa: E731
+    m = OracleIRM(cfg).vocal_mask(tone(1000), tone(4000), 44100)  # voice at 1 kHz, band at 4 kHz
+    hz = cfg.spectral.sample_rate / cfg.spectral.n_fft
+    assert m[round(1000 / hz), 5:-5].min() > 0.99 and m[round(4000 / hz), 5:-5].max() < 0.01

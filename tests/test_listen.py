@@ -155,9 +155,9 @@ def test_from_reproduce_loads_the_trained_runs(tmp_path, toy_root):
     lis = Listener.from_reproduce(tmp_path, root=toy_root, limit=1, seconds=1.0, spectrograms=False)
     assert lis.track.value == song
     assert set(lis.methods.options) == {"reference", "mixture", "oracle", "ours", "w/o R1"}
-    assert lis.shown() == ["mixture", "oracle", "ours"]
-    assert "SDR 3.2 dB · SIR – (museval, whole song)" in lis.labels()[2]
-    assert "fast SDR of this excerpt" in lis.labels()[0]
+    assert lis.shown() == ["reference", "mixture", "oracle", "ours"]
+    assert "SDR 3.2 dB · SIR – (museval, as the run scored the song)" in lis.labels()[3]
+    assert "fast SDR of this excerpt" in lis.labels()[1]
     with pytest.raises(Exception, match="No trained runs"):
         Listener.from_reproduce(tmp_path / "runs", root=toy_root)
 
@@ -174,9 +174,9 @@ def test_ours_is_selected_by_default():
 
     lis = Listener(_with_reference(), spectrograms=False)
     assert "ours" in lis.shown()
-    assert lis.default_methods() == ("mixture", "oracle", "ours") == tuple(lis.methods.value)
+    assert lis.default_methods() == ("reference", "mixture", "oracle", "ours") == tuple(lis.methods.value)
     assert default_methods(["reference", "mixture", "oracle", "supervised", "ours (seed 0)", "ours (seed 1)"]) \
-        == ["mixture", "oracle", "ours (seed 0)"]
+        == ["reference", "mixture", "oracle", "ours (seed 0)"]
 
 
 def test_residual_stem_when_reference_known(tracks):
@@ -235,3 +235,129 @@ def test_a_run_on_the_built_in_toy_set_finds_its_songs_without_a_recorded_root(t
     assert listen._recorded_root(tmp_path) == tmp_path / "toy-cache"
     (tmp_path / "table1.json").write_text(json.dumps({"info": {"data": "musdb", "root": "../data/musdb18"}}))
     assert listen._recorded_root(tmp_path) == Path("../data/musdb18")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the A/B player: plain HTML, the listening page's script, the audio inside
+
+
+def _song_with_reference(seconds: float = 2.0) -> dict:
+    from semisep_lib.listen import RUN_SCORES
+
+    rng = np.random.default_rng(3)
+    n = int(seconds * RATE)
+    voc = (0.1 * rng.standard_normal((2, n))).astype(np.float32)
+    acc = (0.2 * rng.standard_normal((2, n))).astype(np.float32)
+    mix = voc + acc
+    est = lambda v: {"vocals": v, "accompaniment": mix - v, "rate": RATE,  # noqa: E731
+                     "scores": {"SDR": 1.0, "SIR": 2.0, "note": RUN_SCORES}}
+    return {"song-r": {"reference": {"vocals": voc, "accompaniment": acc, "rate": RATE, "scores": None},
+                       "mixture": est(mix), "oracle": est(0.9 * voc), "ours": est(0.5 * voc + 0.1 * acc),
+                       "w/o R1": est(0.2 * mix)}}
+
+
+def test_the_player_offers_every_stem_of_the_default_methods_with_excerpt_scores():
+    from semisep_lib.listen import RESIDUAL
+    from semisep_lib.metrics import median_sdr
+
+    data = _song_with_reference()
+    lis = Listener(data, spectrograms=False)
+    player = lis.player(sir=False, codec="wav", spectrograms=False, seconds=1.5)
+    song = player.songs["song-r"]
+    assert song["methods"] == ["reference", "mixture", "oracle", "ours"]  # the true vocals among the defaults
+    labels = set(song["choices"])
+    assert {"mixture", "reference · vocals", "reference · accompaniment", "ours · residual"} <= labels
+    assert "reference · residual" not in labels and "w/o R1 · vocals" not in labels
+    # scores of the excerpt played, not of the whole song
+    n = int(1.5 * RATE)
+    ref = data["song-r"]["reference"]["vocals"][:, :n]
+    want = median_sdr(ref.T, data["song-r"]["ours"]["vocals"][:, :n].T, RATE)
+    assert song["scores"]["ours"]["SDR"] == pytest.approx(want)
+    assert "reference" not in song["scores"]
+    text = player.html
+    assert text.count('<section class="song"') == 1 and text.count('<audio class=') == 1
+    assert text.count('<button class="ab') == len(labels) and "data:audio/wav;base64," in text
+    assert "semisepOneAtATime" in text and "section.song button.ab" in text  # the page's script and style, inline
+    assert "this excerpt" in text and "the run&#x27;s scores (museval)" in text and f"{want:.1f} dB" in text
+    assert "SDR 1.0 dB · SIR 2.0 dB" in text  # the run's scores, beside the excerpt's
+    # the residual plays estimate minus reference, cut to the excerpt, mono in WAV
+    import base64
+    import io
+
+    import soundfile as sf
+
+    src = song["choices"]["ours · residual"].src
+    audio, rate = sf.read(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+    resid = lis.stems("song-r", "ours")[RESIDUAL][:, :n].mean(axis=0)
+    assert rate == RATE and audio.shape == (n,) and np.abs(audio - resid).max() < 1e-4
+    # asked for by name: any method, and one not there is said to be missing
+    with_sir = lis.player(methods=["ours"], sir=True, codec="wav", spectrograms=False, seconds=1.5)
+    with_sir = with_sir.songs["song-r"]["scores"]
+    assert with_sir["ours"]["SDR"] == pytest.approx(want) and np.isfinite(with_sir["ours"]["SIR"])
+    more = lis.player(methods=["ours", "w/o R1", "nes"], sir=False, codec="wav", spectrograms=False)
+    assert more.songs["song-r"]["methods"] == ["ours", "w/o R1"] and "Not available: nes" in more.html
+
+
+def test_the_player_refuses_unknown_songs_and_codecs():
+    lis = Listener(_song_with_reference(), spectrograms=False)
+    with pytest.raises(UsageError, match="No song 'nope'"):
+        lis.player(tracks=["nope"])
+    with pytest.raises(UsageError, match="Unknown codec"):
+        lis.player(codec="flac")
+
+
+@pytest.mark.slow
+def test_the_player_switches_from_the_same_moment_in_a_browser(tmp_path):
+    """Two players in one page, as two outputs of a notebook rendered to HTML, and a third added as JupyterLab adds
+    an output (``innerHTML``, then each script re-created, ``evalInnerHTMLScriptTags``): every song is bound once,
+    and a switch keeps the time."""
+    import shutil
+
+    from test_report import UNTIL, DevTools
+
+    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if exe is None or shutil.which("ffmpeg") is None:
+        pytest.skip("needs Chromium and ffmpeg")
+    lis = Listener(_song_with_reference(seconds=3.0), spectrograms=False)
+    one, two = (lis.player(sir=False, spectrograms=s) for s in (False, True))
+    page = tmp_path / "players.html"
+    page.write_text(f"<!DOCTYPE html><html><body>{one.html}{two.html}</body></html>")
+    chrome = DevTools(exe, tmp_path / "profile")
+    try:
+        chrome.open(page.resolve().as_uri())
+        chrome.js(UNTIL)
+        chrome.js(f"""(() => {{ const host = document.createElement('div'); host.innerHTML = {json.dumps(one.html)};
+            for (const s of [...host.getElementsByTagName('script')]) {{
+                const c = document.createElement('script'); c.textContent = s.textContent;
+                s.parentNode.replaceChild(c, s); }}
+            document.body.appendChild(host); }})()""")
+        bound = chrome.js("[...document.querySelectorAll('section.song')].map(s => s.dataset.abBound)")
+        assert bound == ["1", "1", "1"]
+        chrome.js("""(async () => { const a = document.querySelectorAll('audio.shared')[1];
+            await until(() => a.readyState >= 1 && isFinite(a.duration), 'player'); a.currentTime = 1.5; })()""")
+        got = chrome.js("""(async () => {
+            const song = document.querySelectorAll('section.song')[1], a = song.querySelector('audio.shared');
+            const b = [...song.querySelectorAll('button.ab')].find(b => b.dataset.label === 'ours · residual');
+            b.click();
+            await until(() => a.getAttribute('src') === b.dataset.src && !a.dataset.pending && a.readyState >= 1, 'b');
+            return {time: a.currentTime, now: song.querySelector('.now').textContent,
+                    pressed: song.querySelectorAll('button.ab.active').length,
+                    spec: !song.querySelector('img.view-spec').hidden}; })()""")
+        assert abs(got["time"] - 1.5) < 0.02 and got["now"] == "ours · residual" and got["pressed"] == 1
+        assert got["spec"]  # the second player shows the chosen method's spectrograms
+        assert chrome.errors() == []
+    finally:
+        chrome.close()
+
+
+def test_excerpt_scores_of_silent_estimates():
+    """The silent floor scores 0 dB SDR and no SIR; the mixture as vocals (a silent accompaniment) scores its SDR."""
+    from semisep_lib.listen import excerpt_scores
+
+    song = _song_with_reference()["song-r"]
+    ref = song["reference"]
+    silent = excerpt_scores(ref, np.zeros_like(ref["vocals"]), RATE)
+    assert silent["SDR"] == pytest.approx(0.0) and math.isnan(silent["SIR"])
+    mixture = excerpt_scores(ref, ref["vocals"] + ref["accompaniment"], RATE)
+    assert mixture["SDR"] < 0 and math.isnan(mixture["SIR"])
+    assert np.isfinite(excerpt_scores(ref, song["ours"]["vocals"], RATE)["SIR"])

@@ -84,3 +84,40 @@ def test_bars():
     rows = [{"method": "ours", "SDR": 1.2, "paper_row": "ours"}, {"method": "NMF", "SDR": None, "paper_row": None}]
     fig = plots.metric_bars(rows, paper={"ours": {"SDR": 3.2, "SIR": 14.2}, "NMF": {"SDR": 0.0, "SIR": None}})
     assert isinstance(fig, Figure) and fig.axes[0].get_legend() is not None
+
+
+def test_method_diagram_attaches_every_term_and_highlights_some():
+    fig = plots.method_diagram()
+    texts = {t.get_text(): t for t in fig.axes[0].texts}
+    for term, (a, b, asks, *_) in plots.DIAGRAM_TERMS.items():
+        assert f"{term}: {asks}" in texts  # each term's label, beside the line between the two things it compares
+        assert a in plots.DIAGRAM_NODES and b in plots.DIAGRAM_NODES
+    assert any("S_A" in t for t in texts) and any("S_C" in t for t in texts)  # the two sets
+    faint = {t.get_text().split(":")[0]: t.get_alpha() for t in plots.method_diagram(("GAN_A",)).axes[0].texts
+             if t.get_text().split(":")[0] in plots.DIAGRAM_TERMS}
+    assert faint["GAN_A"] == 1.0 and faint["R1"] < 1.0
+    with pytest.raises(ValueError, match="not R5"):
+        plots.method_diagram(("R5",))
+    assert plots.image_bytes(fig, "jpeg")[:2] == b"\xff\xd8" and plots.image_bytes(fig, "png")[:4] == b"\x89PNG"
+
+
+def test_masks_exponent_curves_and_windows():
+    m = np.linspace(0, 1, 8 * 5).reshape(8, 5)
+    fig = plots.masks({"ours": m, "oracle": (m[None], 8000, 64)}, rate=16000, hop=128)
+    (a, b) = [ax for ax in fig.axes if ax.get_title()]
+    assert a.get_title() == "ours (mean 0.50)" and a.get_xlim()[1] == pytest.approx(5 * 128 / 16000)
+    assert b.get_xlim()[1] == pytest.approx(5 * 64 / 8000)  # a mask's own rate and hop
+    curve = [{"mask_family": f, "mask_power": p, "SDR": sdr, "SIR": sir}
+             for f, rows in (("ours", ((1.0, 4.0, 6.0), (2.0, 3.5, 10.0))),
+                             ("authors", ((1.0, 4.1, 6.5), (9.0, 2.4, 3.0))))
+             for p, sdr, sir in rows]
+    fig = plots.exponent_curves(curve, "t", {"mask_family": "authors", "mask_power": 1.0},
+                                {"mask_family": "ours", "mask_power": 2.0})
+    sdr_ax = fig.axes[0]
+    lines = {ln.get_label(): ln for ln in sdr_ax.lines}
+    assert list(lines["ours: (1 − m)^p"].get_ydata()) == [4.0, 3.5]
+    assert list(lines["authors: 1 − σ^q"].get_xdata()) == [1.0, 9.0]
+    assert list(lines["chosen by SDR"].get_ydata()) == [4.1] and list(lines["favouring SIR"].get_ydata()) == [3.5]
+    fig = plots.window_sdr({"ours": np.array([3.0, np.nan, 4.0, -20.0]), "mixture": np.array([-3.0, -4.0])})
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["ours: median 3.00, mean -4.33 dB", "mixture: median -3.50, mean -3.50 dB"]

@@ -185,3 +185,24 @@ def test_notebook_04_quotes_the_papers_ablation():
               "487ece01": [f"({_dB(paper['w/o R4']['SDR'], 1)} dB SDR, {_dB(paper['w/o R4']['SIR'], 1)} dB SIR)"]}
     for cell_id, expected in quoted.items():
         assert not _missing(_cell("04_reconstruction_losses", cell_id), expected), cell_id
+
+
+def test_notebook_07_reads_the_pretrained_exponent_curve():
+    """*SDR against the mask exponent*: what the cell says of the curve committed with the pretrained g."""
+    import yaml
+
+    from semisep_lib.separate import PRETRAINED_DIR
+
+    text = _cell("07_evaluation", "exponent")
+    tuning = yaml.safe_load((PRETRAINED_DIR / "separate.yaml").read_text())["tuning"]
+    rows = lambda family: sorted((r for r in tuning["curve"] if r["mask_family"] == family),  # noqa: E731
+                                 key=lambda r: r["mask_power"])
+    assert not _missing(text, ["along ours, SDR and SIR pull apart", "the authors' family loses SDR as `q` grows",
+                               "their `q = 9`", "is not this `g`'s best"])
+    ours, authors = rows("ours"), rows("authors")
+    sir = [r["SIR"] for r in ours]
+    assert sir == sorted(sir) and ours[-1]["SDR"] < max(r["SDR"] for r in ours)  # SIR up, SDR down at the end
+    sdr = [r["SDR"] for r in authors]
+    assert sdr == sorted(sdr, reverse=True)  # loses SDR as q grows
+    nine = next(r for r in authors if r["mask_power"] == 9.0)
+    assert nine["SDR"] < max(sdr)
