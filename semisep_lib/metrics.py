@@ -3,8 +3,9 @@
 museval's BSS Eval v4 SDR of an image estimate is the plain signal-to-noise ratio of each window,
 ``10·log10(‖s‖² / ‖ŝ − s‖²)`` summed over channels, with windows whose reference is silent left out (NaN); the
 track's score is the median over windows. :func:`framewise_sdr` computes exactly that with a few numpy
-operations (``tests/test_metrics.py`` checks it against museval). SIR, ISR and SAR need museval's 512-tap
-distortion filters and are not computed here.
+operations (``tests/test_metrics.py`` checks it against museval); :func:`museval_sdr` adds museval's rule for
+the windows it leaves out of a two-source evaluation. SIR, ISR and SAR need museval's 512-tap distortion filters
+and are not computed here.
 
 Note what this metric rewards: a silent estimate scores 0 dB in every window (``ŝ = 0`` ⇒ ratio 1), which is
 *above* the mixture whenever the voice is quieter than the accompaniment. Always report it beside the
@@ -56,6 +57,26 @@ def median_sdr(reference: np.ndarray, estimate: np.ndarray, win: int, hop: int |
     vals = framewise_sdr(reference, estimate, win, hop)
     vals = vals[~np.isnan(vals)]
     return float(np.median(vals)) if vals.size else float("nan")
+
+
+def museval_sdr(vocals: np.ndarray, accompaniment: np.ndarray, estimate: np.ndarray, win: int,
+                hop: int | None = None) -> np.ndarray:
+    """museval v4's vocal SDR per window when it scores the split (vocals, accompaniment) ← (``estimate``,
+    mixture − ``estimate``), as :func:`median_sdr_sir` calls it: :func:`framewise_sdr`, plus museval's rule for
+    leaving a window out — NaN where either reference or either estimate is silent (all zero once its channels
+    are summed), not only the vocals. Arrays ``(samples, channels)``; equal to museval's to float rounding
+    (``tests/test_metrics.py``), at a small fraction of its cost (no distortion filters)."""
+    out = framewise_sdr(vocals, estimate, win, hop)
+    hop = hop or win
+    # the second estimate exactly as median_sdr_sir builds it (in the input's dtype, then float64)
+    others = [np.asarray(x, dtype=np.float64)
+              for x in (vocals, accompaniment, estimate, vocals + accompaniment - estimate)]
+    others = [x[:, None] if x.ndim == 1 else x for x in others]
+    for j in range(out.size):
+        w = slice(j * hop, j * hop + win)
+        if any(np.all(x[w].sum(axis=1) == 0) for x in others):
+            out[j] = np.nan
+    return out
 
 
 def median_sdr_sir(vocals: np.ndarray, accompaniment: np.ndarray, estimate: np.ndarray,

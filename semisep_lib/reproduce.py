@@ -145,6 +145,11 @@ def command_line(profile: str, data: str, root, seeds: int, out) -> str:
 TRAINED_ROWS = {**{label: (without, "semi") for label, without in ABLATION.items()},
                 "supervised": ((), "supervised"), "GAN only": (GAN_ONLY, "semi")}
 
+#: The stages of ``timing.json``. With row processes, NMF and NES are fitted during the training stage, beside
+#: the warm-up; the baselines' stage then only scores them.
+TRAINING_STAGE = "training (warm-up, rows, their mask tuning; NMF and NES fitted beside the warm-up)"
+BASELINES_STAGE = "baselines (fit where not yet fitted, and evaluation)"
+
 _WORKER: "Reproduction | None" = None  # a row process's own Reproduction, built once per process
 
 
@@ -158,6 +163,14 @@ def _init_row_process(args: tuple, kwargs: dict, profile: ReproduceProfile) -> N
 
 def _train_row_in_process(name: str, seed: int) -> str:
     return str(_WORKER.row(name, seed))
+
+
+def _warm_up_in_process(seed: int) -> str:
+    return str(_WORKER.warm_up(seed))
+
+
+def _fit_baselines_in_process() -> None:
+    _WORKER.fit_baselines()
 
 
 class Reproduction:
@@ -228,12 +241,14 @@ class Reproduction:
             atomic_write_bytes(run / "checkpoint.pt", warm.read_bytes())
         summary = train(cfg, self.td, run, objective=objective, progress=self.progress,
                         validator=mask_validator(self.td, cfg))
+        t0 = time.perf_counter()
         g, gcfg = load_g(run, device=self.device)
         select = load_songs(self.root, subset="train", split="select", sample_rate=gcfg.spectral.sample_rate,
                             mono=True)  # at the model's rate, mono: the tuning's cost is museval's
         by_sdr, by_sir, curve = tune_mask(g, gcfg, select, device=self.device)
         save_tuning(run, by_sdr, by_sir, curve, {"chosen_on": "selection songs", "songs": [s.name for s in select]})
-        atomic_write_json(run / "summary.json", {**summary, **by_sdr, "row": name, "seed": seed})
+        atomic_write_json(run / "summary.json", {**summary, **by_sdr, "row": name, "seed": seed,
+                                                 "tuning_seconds": round(time.perf_counter() - t0, 2)})
         return run
 
     def row(self, name: str, seed: int) -> Path:
@@ -248,15 +263,18 @@ class Reproduction:
     def train_rows(self) -> None:
         """Every trained row for every seed, after the shared warm-ups: ``row_processes`` rows at a time, each in
         its own process (``threads`` threads each; a row's result does not depend on which process trains it,
-        since it starts from the warm-up checkpoint with its own seed)."""
-        for seed in range(self.seeds):
-            if not all(self.scored(row_key(name, seed)) for name in TRAINED_ROWS):
-                self.warm_up(seed)
+        since it starts from the warm-up checkpoint with its own seed). With more than one process, the
+        baselines that learn (NMF, NES) are fitted beside the warm-ups, which use one process each: a core that
+        would wait for the warm-up works instead (their scoring comes later, in :meth:`baselines`)."""
+        warm_ups = [seed for seed in range(self.seeds)
+                    if not all(self.scored(row_key(name, seed)) for name in TRAINED_ROWS)]
         # one seed after another (a run stopped part-way leaves whole seeds), the cheap supervised row first
         jobs = [(name, seed) for seed in range(self.seeds)
                 for name in sorted(TRAINED_ROWS, key=lambda n: TRAINED_ROWS[n][1] != "supervised")
                 if not _trained(self.out / "runs" / row_key(name, seed)) and not self.scored(row_key(name, seed))]
         if self.p.row_processes <= 1 or len(jobs) < 2:
+            for seed in warm_ups:
+                self.warm_up(seed)
             for name, seed in jobs:
                 self.row(name, seed)
             return
@@ -264,9 +282,14 @@ class Reproduction:
             print(f"training {len(jobs)} rows, {self.p.row_processes} at a time", flush=True)
         with ProcessPoolExecutor(self.p.row_processes, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_init_row_process, initargs=(self.args, self.kwargs, self.p)) as pool:
+            warm = [pool.submit(_warm_up_in_process, seed) for seed in warm_ups]
+            fitting = pool.submit(_fit_baselines_in_process)
+            for done in warm:
+                done.result()  # every row starts from its seed's warm-up
             for run in pool.map(_train_row_in_process, *zip(*jobs)):
                 if self.progress:
                     print(f"  trained {Path(run).name}", flush=True)
+            fitting.result()
 
     @contextmanager
     def stage(self, name: str):
@@ -331,6 +354,14 @@ class Reproduction:
         model.save(path)
         return model
 
+    def fit_baselines(self) -> None:
+        """Fit (or find) the baselines that learn — NMF, and NES for each seed — where their scores are missing."""
+        if not self.scored("nmf"):
+            self.nmf()
+        for seed in range(self.seeds):
+            if not self.scored(f"nes-seed{seed}"):
+                self.nes(seed)
+
     def baselines(self) -> dict[str, dict[str, list[dict]]]:
         """Mixture and oracle bounds, NMF and NES (NES once per seed), by protocol, then Table 1 row key."""
         runs = {"mixture": [self.scores("mixture", MixtureBaseline)],
@@ -352,11 +383,11 @@ class Reproduction:
 
     def _run(self, t0: float) -> dict:
         with run_lock(self.out):
-            with self.stage("training (warm-up, rows, their mask tuning)"):
+            with self.stage(TRAINING_STAGE):
                 self.train_rows()
             with self.stage("evaluation of the trained rows"):
                 rows = {label: self.trained_row(label) for label in (*ABLATION, "supervised", "GAN only")}
-            with self.stage("baselines (fit and evaluation)"):
+            with self.stage(BASELINES_STAGE):
                 baselines = self.baselines()
             root = recorded_root(self.data, self.args[2], self.root)
             info = {"profile": self.profile, "data": self.data, **({"root": root} if root else {}),

@@ -51,7 +51,7 @@ from .config import Config
 from .data import iter_songs, list_tracks, load_songs, musdb_folder
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_text, replace_dir
-from .metrics import energy_fraction, median_sdr_sir
+from .metrics import energy_fraction, median_sdr_sir, museval_sdr
 from .separator import Separator, check_audio
 from .spectral import NYQUIST, STFT, apply_mask, crop, magnitude, resample, uncrop_mask
 
@@ -396,46 +396,61 @@ def load_separator(model_path: str | Path | None = None, device: str = "cpu", ma
     return MaskSeparator(g, cfg, device=dev, mask_power=mask_power, **kwargs)  # kwargs: e.g. mask_family
 
 
-def tune_mask(g: torch.nn.Module, cfg: Config, songs: Iterable, powers: dict | None = None,
+def tune_mask(g: torch.nn.Module, cfg: Config, songs: Sequence, powers: dict | None = None,
               device: str | torch.device = "cpu") -> tuple[dict, dict, list[dict]]:
     """Choose the mask post-processing on *selection* songs (never on songs that report, unlike the authors).
 
     Every candidate — each family of :meth:`MaskSeparator.postprocess` with each of its exponents in ``powers``
     (default :data:`DEFAULT_POWERS`; ours with ``cfg``'s smoothing, the authors' with their filter) — is scored
-    by museval v4 (1 s windows): per song the median over windows of the vocal SDR and SIR, then the median over
-    songs. Two choices: **by SDR**, the candidate with the highest SDR (ties: the earlier one); **favouring SIR**,
-    the highest SIR among the candidates within :data:`SIR_SDR_COST` dB of that SDR. ``songs``:
-    :class:`~semisep_lib.data.Song` records with vocals and accompaniment. Returns ``(by_sdr, favouring_sir,
-    curve)``; the choices are ``separate`` settings, ``curve`` one row per candidate with its SDR and SIR."""
+    as museval v4 scores it (1 s windows): per song the median over windows of the vocal SDR, then the median
+    over songs. Two choices: **by SDR**, the candidate with the highest SDR (ties: the earlier one); **favouring
+    SIR**, the highest SIR (museval's, same medians) among the candidates within :data:`SIR_SDR_COST` dB of that
+    SDR. v4's SDR needs none of museval's distortion filters (:func:`~semisep_lib.metrics.museval_sdr` gives it
+    to float rounding), so SIR — museval's costly part — is computed only for the candidates that can be chosen
+    for it: a second pass over the songs. ``songs``: :class:`~semisep_lib.data.Song` records with vocals and
+    accompaniment. Returns ``(by_sdr, favouring_sir, curve)``; the choices are ``separate`` settings, ``curve``
+    one row per candidate with its SDR, and its SIR where computed (else ``None``)."""
     powers = {f: [float(p) for p in ps] for f, ps in (powers or DEFAULT_POWERS).items()}
     if not powers or any(f not in MASK_FAMILIES for f in powers):
         raise UsageError(f"Mask families must be among {', '.join(MASK_FAMILIES)}, got {list(powers)}.")
     if any(not ps or any(not p > 0 for p in ps) for ps in powers.values()):
         raise UsageError(f"Mask powers must be positive numbers, got {powers}.")
-    smooth = {"ours": cfg.separate.smooth_frames if cfg.separate.mask_family == "ours" else 1, "authors": 3}
-    scores: dict[tuple[str, float], list[tuple[float, float]]] = {(f, p): [] for f, ps in powers.items() for p in ps}
     for song in songs:
         if song.vocals is None or song.accompaniment is None:
             raise DataError(f"Song {song.name} has no stems to tune the mask post-processing against.")
-        for family, ps in powers.items():
-            sep = MaskSeparator(g, cfg, device=device, mask_family=family, smooth_frames=smooth[family])
-            for p, est in zip(ps, sep.separate_powers(song.mixture, song.rate, ps)):
-                # metrics take (samples, channels)
-                scores[(family, p)].append(median_sdr_sir(song.vocals.T, song.accompaniment.T, est.T, song.rate))
-    curve = []
-    for (family, p), vals in scores.items():
-        sdrs = [v[0] for v in vals if not math.isnan(v[0])]
-        sirs = [v[1] for v in vals if not math.isnan(v[1])]
-        curve.append({"mask_family": family, "mask_power": p, "smooth_frames": smooth[family],
-                      "SDR": round(float(np.median(sdrs)), 4) if sdrs else None,
-                      "SIR": round(float(np.median(sirs)), 4) if sirs else None})
-    scored = [r for r in curve if r["SDR"] is not None]
-    if not scored:
+    smooth = {"ours": cfg.separate.smooth_frames if cfg.separate.mask_family == "ours" else 1, "authors": 3}
+    separators = {f: MaskSeparator(g, cfg, device=device, mask_family=f, smooth_frames=smooth[f]) for f in powers}
+
+    def scored(metric, wanted: dict[str, list[float]]) -> dict[tuple[str, float], float | None]:
+        """Median over songs of each wanted candidate's per-song ``metric`` (NaN songs left out)."""
+        values: dict = {(f, p): [] for f, ps in wanted.items() for p in ps}
+        for song in songs:
+            for family, ps in wanted.items():
+                for p, est in zip(ps, separators[family].separate_powers(song.mixture, song.rate, ps)):
+                    # metrics take (samples, channels)
+                    values[(family, p)].append(metric(song.vocals.T, song.accompaniment.T, est.T, song.rate))
+        return {k: (round(float(np.median(ok)), 4) if (ok := [v for v in vals if not math.isnan(v)]) else None)
+                for k, vals in values.items()}
+
+    def sdr(vocals, accompaniment, estimate, rate) -> float:
+        frames = museval_sdr(vocals, accompaniment, estimate, rate)
+        return float(np.nanmedian(frames)) if np.isfinite(frames).any() else float("nan")
+
+    sdrs = scored(sdr, powers)
+    curve = [{"mask_family": f, "mask_power": p, "smooth_frames": smooth[f], "SDR": sdrs[(f, p)], "SIR": None}
+             for f, ps in powers.items() for p in ps]
+    candidates = [r for r in curve if r["SDR"] is not None]
+    if not candidates:
         raise DataError("No selection song with audible vocals to tune the mask post-processing on.")
-    setting = lambda r: {k: r[k] for k in ("mask_family", "mask_power", "smooth_frames")}  # noqa: E731
-    by_sdr = max(scored, key=lambda r: (r["SDR"], -curve.index(r)))
-    near = [r for r in scored if r["SDR"] >= by_sdr["SDR"] - SIR_SDR_COST and r["SIR"] is not None]
+    by_sdr = max(candidates, key=lambda r: (r["SDR"], -curve.index(r)))
+    near = [r for r in candidates if r["SDR"] >= by_sdr["SDR"] - SIR_SDR_COST]
+    wanted = {f: [r["mask_power"] for r in near if r["mask_family"] == f] for f in powers}
+    sirs = scored(lambda *a: median_sdr_sir(*a)[1], {f: ps for f, ps in wanted.items() if ps})
+    for r in near:
+        r["SIR"] = sirs[(r["mask_family"], r["mask_power"])]
+    near = [r for r in near if r["SIR"] is not None]
     by_sir = max(near, key=lambda r: (r["SIR"], -curve.index(r))) if near else by_sdr
+    setting = lambda r: {k: r[k] for k in ("mask_family", "mask_power", "smooth_frames")}  # noqa: E731
     return setting(by_sdr), setting(by_sir), curve
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semisep_lib.metrics import energy_fraction, framewise_sdr, median_sdr, sdr
+from semisep_lib.metrics import energy_fraction, framewise_sdr, median_sdr, museval_sdr, sdr
 
 RATE = 4000  # small, so that museval's 512-tap filters are quick; windows are 1 s as in SiSEC
 
@@ -64,3 +64,22 @@ def test_energy_fraction():
     x = np.ones((2, 100))
     assert energy_fraction(0.5 * x, x) == pytest.approx(0.25)
     assert energy_fraction(x, np.zeros_like(x)) == 0.0
+
+
+def test_museval_sdr_leaves_out_the_windows_museval_leaves_out():
+    """A two-source evaluation: museval also drops windows where the accompaniment, the estimate or the mixture
+    minus the estimate is silent (summed over channels), not only the vocals; elsewhere its SDR is the fast one."""
+    rng = np.random.default_rng(2)
+    n = 6 * RATE
+    voc, acc = rng.standard_normal((n, 2)), rng.standard_normal((n, 2))
+    est = 0.8 * voc + 0.1 * acc
+    voc[0:RATE] = 0  # window 0: silent vocals
+    acc[RATE:2 * RATE] = 0  # window 1: silent accompaniment
+    est[2 * RATE:3 * RATE] = 0  # window 2: silent estimate
+    est[3 * RATE:4 * RATE] = (voc + acc)[3 * RATE:4 * RATE]  # window 3: the other estimate (mixture − est) silent
+    voc[4 * RATE:5 * RATE, 1] = -voc[4 * RATE:5 * RATE, 0]  # window 4: channels that cancel when summed
+    ref = museval_v4([voc, acc], [est, voc + acc - est])
+    ours = museval_sdr(voc, acc, est, RATE)
+    assert np.array_equal(np.isnan(ours), np.isnan(ref)) and np.isnan(ours[:5]).all() and not np.isnan(ours[5])
+    np.testing.assert_allclose(ours[5], ref[5], atol=1e-6, rtol=0)
+    assert not np.isnan(framewise_sdr(voc, est, RATE)[1:5]).any()  # the plain fast SDR keeps them

@@ -47,7 +47,7 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     monkeypatch.setattr(Reproduction, "train_rows", train_rows)
     assert parallel == serial
     assert timing["row_processes"] == 2 and set(timing["stages"]) >= {
-        "training (warm-up, rows, their mask tuning)", "evaluation of the trained rows", "baselines (fit and evaluation)"}
+        reproduce.TRAINING_STAGE, "evaluation of the trained rows", reproduce.BASELINES_STAGE}
     assert all(s >= 0 for s in timing["stages"].values())
     runs = {kind: sorted(p.parent.name for p in (tmp_path / kind / "runs").glob("*/summary.json"))
             for kind in ("serial", "parallel")}
