@@ -7,6 +7,7 @@ The paper's numbers come from :mod:`semisep_lib.paper`."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -128,25 +129,49 @@ def test_notebook_08_reads_the_committed_toy_collapse():
                                f"{row['SDR']['median']:.2f} dB", "SIR falls from {:.1f} to {:.1f} dB".format(*paper)])
 
 
-def test_notebook_08_reads_the_previous_long_run_from_its_commit():
+def test_notebook_08_reads_the_long_run():
     text = _cell("08_ablation", "reading-long-run")
-    if PREVIOUS_LONG not in text:
-        pytest.skip("the cell no longer reads the previous long run")
-    t3 = _git_json("results/reproduce-long-musdb/table3.json")["rows"]
-    t3v3 = _git_json("results/reproduce-long-musdb/paper-protocol/table3.json")["rows"]
-    order = _git_json("results/reproduce-long-musdb/ordering.json")
+    t1 = _table1("reproduce-long-musdb")
+    t1v3 = {r["method"].split(" (")[0]: r for r in json.loads(
+        (RESULTS_DIR / "reproduce-long-musdb" / "paper-protocol" / "table1.json").read_text())["rows"]}
+    t3 = _table3("reproduce-long-musdb")
+    order = json.loads((RESULTS_DIR / "reproduce-long-musdb" / "ordering.json").read_text())
     v4, v3 = (order[k] for k in order)  # museval v4, then the paper's protocol
     spread = lambda c: f"{c['median']:.2f} [{c['min']:.2f}, {c['max']:.2f}]"  # noqa: E731
     cost = {c["row"]: c for c in v4["removal_costs"]}, {c["row"]: c for c in v3["removal_costs"]}
     pair = lambda row: f"{_dB(cost[0][row]['ours'], sign=True)} / {_dB(cost[1][row]['ours'], sign=True)}"  # noqa: E731
-    expected = [spread(t3["all losses"]["SDR"]), spread(t3v3["all losses"]["SDR"]),
+    both = lambda key: f"{_median(t1[key]['SDR']):.2f} / {_median(t1v3[key]['SDR']):.2f}"  # noqa: E731
+    fraction = lambda row: f"{t3[row]['vocal_energy_fraction']['median']:.3f}"  # noqa: E731
+    expected = [f"{spread(t1['ours']['SDR'])} dB (museval v4) and {spread(t1v3['ours']['SDR'])} dB",
+                f"GAN-only row ({both('GAN')})", f"supervised ({both('supervised same g')})",
                 f"{v4['kendall_tau']:.2f} (v4) and {v3['kendall_tau']:.2f}",
-                pair("w/o GAN_A & GAN_C").replace("+", ""), pair("w/o R3").replace("+", ""), pair("w/o R1")]
+                pair("w/o GAN_A & GAN_C").replace("+", ""), pair("w/o R1"), pair("w/o GAN_A"),
+                pair("w/o R3").replace("+", ""), f"vocal energy fraction {fraction('w/o GAN_A')} against "
+                                                 f"{fraction('all losses')}"]
     assert not _missing(text, expected)
     # which removals the cell says cost (or gain) more than the seed spread, and under which protocol
-    assert [r for r, c in cost[0].items() if c["beyond_seeds"]] == ["w/o R3", "w/o GAN_A & GAN_C"]
-    assert [r for r, c in cost[1].items() if c["beyond_seeds"]] == ["w/o R1", "w/o R3", "w/o GAN_A & GAN_C"]
-    assert not _missing(text, ["beyond the seed spread under the paper's protocol and within it under v4"])
+    assert [r for r, c in cost[0].items() if c["beyond_seeds"]] == ["w/o R1", "w/o GAN_A & GAN_C"]
+    assert [r for r, c in cost[1].items() if c["beyond_seeds"]] == ["w/o GAN_A", "w/o GAN_A & GAN_C"]
+    assert not _missing(text, ["beyond the seed spread under v4 and within it under the paper's protocol"])
+    # ours against the GAN-only row: apart under v4, overlapping under the paper's protocol
+    ours, gan = (t1["ours"]["SDR"], t1["GAN"]["SDR"]), (t1v3["ours"]["SDR"], t1v3["GAN"]["SDR"])
+    assert ours[0]["min"] > ours[1]["max"] and gan[0]["min"] <= gan[1]["max"]
+    # the selection curves: every Table 3 row but the collapsed one, at its first validation and after
+    first, dev = [], []
+    for run in (RESULTS_DIR / "reproduce-long-musdb" / "runs").glob("wo-*-seed*"):
+        if "GAN_A-GAN_C" in run.name:
+            continue
+        sdr = [json.loads(line)["val_sdr"] for line in (run / "valid.jsonl").read_text().splitlines()]
+        first.append(sdr[0])
+        dev.append(max(abs(x - sdr[0]) for x in sdr))
+    for run in (RESULTS_DIR / "reproduce-long-musdb" / "runs").glob("all-losses-seed*"):
+        sdr = [json.loads(line)["val_sdr"] for line in (run / "valid.jsonl").read_text().splitlines()]
+        first.append(sdr[0])
+        dev.append(max(abs(x - sdr[0]) for x in sdr))
+    assert len(first) == 14
+    down, up = (lambda x: math.floor(10 * x) / 10), (lambda x: math.ceil(10 * x) / 10)  # bounds, rounded outwards
+    assert not _missing(text, [f"scores {down(min(first)):.1f}–{up(max(first)):.1f} dB on the selection songs",
+                               f"within {up(max(dev)):.1f} dB of that to the end"])
 
 
 def test_try_next_cells_quote_committed_files():
@@ -169,7 +194,7 @@ def test_try_next_cells_quote_committed_files():
     assert not _missing(text06, [f"ended at {final('level-seed0'):.2f} dB against {final('level-ema-seed0'):.2f} dB",
                                  f"{ema[0]:.2f}–{ema[-1]:.2f}, against {slow[0]:.2f}–{slow[-1]:.2f}"])
     text07 = _cell("07_evaluation", "try-next")
-    full = _git_json("results/reproduce-long-musdb/table3.json")["rows"]["all losses"]["SDR"]
+    full = _table3("reproduce-long-musdb")["all losses"]["SDR"]
     apart = f"{full['max'] - full['min']:.2f} dB apart"  # of the values, not of their printed digits
     assert not _missing(text07, [f"ended {full['min']:.2f} and {full['max']:.2f} dB, {apart}"])
     assert not _missing(_cell("08_ablation", "b6a11c80"), [f"two seeds of the full method end {apart}"])
