@@ -200,7 +200,8 @@ def exponent_curves(curve: Sequence[Mapping], title: str | None = None,
                     chosen: Mapping | None = None, favouring_sir: Mapping | None = None) -> Figure:
     """Vocal SDR and SIR against the mask exponent, one line per post-processing family, from the ``curve``
     that ``separate.tune_mask`` writes (rows ``{"mask_family", "mask_power", "SDR", "SIR"}``): ``ours`` raises
-    the vocal mask, ``(1 − m)^p``; ``authors`` raises the instrumental one, ``1 − σ^q``. ``chosen`` and
+    the vocal mask, ``(1 − m)^p``; ``authors`` raises the instrumental one, ``1 − σ^q``. A row without SIR (``None``:
+    ``tune_mask`` computes it only near the best SDR) is left out of the SIR panel. ``chosen`` and
     ``favouring_sir`` (``{"mask_family", "mask_power"}``) are ringed: the SDR choice and the SIR-favouring one."""
     fig = Figure(figsize=(10, 3.2), layout="constrained")
     axes = fig.subplots(1, 2)
