@@ -363,12 +363,34 @@ def _listening(work: Path, target: Path, device: str) -> str:
     index = site / "index.html"
     if index.is_file() and f'content="{REPORT_GENERATOR}"' in index.read_text(errors="replace")[:3000]:
         shutil.copytree(site, target)
-        return "written by notebook 09 (`report.build_report`)"
+        return "notebook 09 wrote it with `report.build_report`"
     if not (work / "reproduce" / "table1.json").is_file():
         raise DataError(f"{work} holds neither the listening page notebook 09 writes (site/) nor the reproduce "
                         f"run of notebooks 07-09 (reproduce/) to build it from.")
     build_report(work / "reproduce", target, device=device, progress=False)
-    return f"built from the notebooks' run by `semisep report {relative(work / 'reproduce')}`"
+    return f"built from the notebooks' run with `semisep report {relative(work / 'reproduce')}`"
+
+
+def _inline(text: str) -> str:
+    """Plain text with Markdown's `code` spans, as HTML."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+
+
+#: how the index names a codec of :data:`report.CODECS`
+CODEC_NAMES = {"opus": "Opus in WebM", "mp3": "MP3"}
+
+
+def _bitrate(bitrate: str) -> str:
+    """``"64k"`` → ``"64 kbit/s"``."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", bitrate.strip())
+    return f"{m.group(1)} {m.group(2).lower()}bit/s".replace(" mbit", " Mbit") if m else bitrate
+
+
+def _audio_files(folder: Path) -> str:
+    """``"24 audio files (WebM)"``: how many audio files ``folder`` holds, by format."""
+    kinds = {".webm": "WebM", ".mp3": "MP3", ".wav": "WAV", ".ogg": "Ogg"}
+    found = [p.suffix for p in folder.rglob("*") if p.suffix in kinds]
+    return f"{len(found)} audio files ({', '.join(kinds[s] for s in sorted(set(found))) or 'none'})"
 
 
 def _size(folder: Path) -> int:
@@ -382,7 +404,7 @@ def _mb(n: int) -> str:
 def _index(chapters: list[dict], info: dict) -> str:
     esc = html.escape
     rows = "\n".join(
-        f'<tr><td><a href="{esc(c["page"])}">{esc(c["title"])}</a></td><td class="num">{esc(c["time"])}</td>'
+        f'<tr><td><a href="{esc(c["page"])}">{_inline(c["title"])}</a></td><td class="num">{esc(c["time"])}</td>'
         f'<td class="num">{esc(_mb(c["bytes"]))}</td></tr>' for c in chapters)
     facts = "\n".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in info["facts"])
     return f"""<!DOCTYPE html>
@@ -415,12 +437,12 @@ players. Open them here, with no server and no network; run them yourself with J
 </table>
 <h2>Listening page</h2>
 <p><a href="{LISTENING}/index.html">The listening page</a> of the same run: every method of Table 1 and Table 3 on
-the report songs, with A/B switching, scores and spectrograms ({esc(info["listening"])}).</p>
+the report songs, with A/B switching, scores and spectrograms; {_inline(info["listening"])}.</p>
 <h2>How this folder was made</h2>
 <table>
 {facts}
 </table>
-<p class="muted">{esc(info["audio_note"])} {esc(info["musdb_note"])}</p>
+<p class="muted">{_inline(info["audio_note"])} {_inline(info["musdb_note"])}</p>
 </body>
 </html>
 """
@@ -475,9 +497,9 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
         started = min((nbformat.read(str(p), as_version=4).metadata.get("papermill") or {}).get("start_time") or ""
                       for p in paths)
         info = {"profile": profile, "listening": listening,
-                "audio_note": f"Audio: the notebooks' players hold 16-bit WAV; here they are re-encoded to "
-                              f"{codec} at {bitrate}it/s to keep the folder small (the listening page: its own "
-                              f"codec and bitrate, Opus in WebM at 40 kbit/s unless its command said otherwise).",
+                "audio_note": f"Audio: the notebooks' players hold 16-bit WAV; on these pages they are re-encoded to "
+                              f"{CODEC_NAMES[codec]} at {_bitrate(bitrate)} to keep the folder small. The listening "
+                              f"page's {_audio_files(tmp / LISTENING)} are as `semisep report` encoded them.",
                 "musdb_note": "No MUSDB18 audio is here (its licence forbids publishing it): where a notebook "
                               "shows results on MUSDB18, they are the tables and figures committed under "
                               "results/ and experiments/."}
