@@ -1,9 +1,9 @@
 """The notebooks as static pages: ``semisep docs --profile cpu --out docs/notebooks`` (``make docs``).
 
 Its one job: run the nine notebooks on the toy songs (or take the copies a run already executed), render each
-executed copy to one self-contained HTML page, put the listening page of the same run beside them, and write an
-index that links them all and says how it was made. Everything opens from ``file://``, with no server and no
-network:
+executed copy to one HTML page, put the listening page of the same run beside them, and write an index that
+links them all and says how it was made. The folder is self-contained: everything opens from ``file://``, with
+no server and no network:
 
 * figures stay PNG inside the page (data URIs), as the kernel drew them;
 * the notebooks' audio players (``IPython.display.Audio``: 16-bit WAV in a data URI) are re-encoded to Opus in
@@ -13,12 +13,14 @@ network:
   executed notebook saved (boxes, text, progress bars, images, audio players, the value of a drop-down), and
   marked as a snapshot: nothing in it reacts;
 * the template is JupyterLab's, less everything it would fetch from the network (require.js, MathJax, mermaid,
-  the widget manager).
+  the widget manager); its stylesheet, the same for every page, is kept once (``notebook.css``) instead of
+  inlined nine times.
 
 ``out`` holds::
 
     index.html                          the chapters, the listening page, commit, command, profile, date, size
     01_data.html … 09_listening.html    one page per notebook, with links to the previous and the next
+    notebook.css                        JupyterLab's stylesheet, which every page links
     listening/                          the listening page of the notebooks' own reproduce run (notebook 09
                                         writes it with ``semisep report``; built here when it did not)
 
@@ -307,14 +309,32 @@ def _nav(pages: Sequence[tuple[str, str]], index: int, listening: str | None) ->
     return f'<nav class="semisep-docs">{" · ".join(links)}</nav>'
 
 
-def render(path: Path, nav: str = "", codec: str = AUDIO[0], bitrate: str = AUDIO[1],
-           replace: dict[str, str] | None = None) -> tuple[str, dict]:
-    """The self-contained HTML page of the executed notebook ``path``, with the bar ``nav`` above and below it;
-    ``replace``: strings to replace in the page (the run's absolute folder by a relative one). Returns the page
-    and ``{"audio": players, "widgets": widget views, "math": formulas}``."""
-    import nbformat  # here, not at the top: nbconvert and nbformat take seconds to import
-    from jinja2 import DictLoader
+#: the stylesheets of JupyterLab's template that every page shares, kept once in ``out`` (:data:`SHARED_CSS`)
+LAB_CSS = ("static/index.css", "static/theme-light.css")
+SHARED_CSS = "notebook.css"
+
+
+def _exporter():
+    from jinja2 import DictLoader  # here, not at the top: nbconvert takes seconds to import
     from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"semisep_docs.html.j2": TEMPLATE})],
+                        template_file="semisep_docs.html.j2", embed_images=True, exclude_input_prompt=False)
+
+
+def lab_css() -> str:
+    """JupyterLab's stylesheets (:data:`LAB_CSS`), which nbconvert inlines into every page (a quarter of a MB)."""
+    env = _exporter().environment
+    return "\n".join(env.loader.get_source(env, name)[0] for name in LAB_CSS)
+
+
+def render(path: Path, nav: str = "", codec: str = AUDIO[0], bitrate: str = AUDIO[1],
+           replace: dict[str, str] | None = None, css: str | None = None) -> tuple[str, dict]:
+    """The HTML page of the executed notebook ``path``, with the bar ``nav`` above and below it; ``replace``:
+    strings to replace in the page (the run's absolute folder by a relative one); ``css``: link JupyterLab's
+    stylesheets (:func:`lab_css`) from this file instead of inlining them. Returns the page and
+    ``{"audio": players, "widgets": widget views, "math": formulas}``."""
+    import nbformat  # see _exporter
 
     nb = nbformat.read(str(path), as_version=4)
     store: dict[str, str] = {}
@@ -332,12 +352,17 @@ def render(path: Path, nav: str = "", codec: str = AUDIO[0], bitrate: str = AUDI
             if view:
                 views += 1
                 snapshot = widget_html(view["model_id"], state, codec, bitrate)
-                out["data"] = nbformat.from_dict({"text/html": snapshot} if snapshot else {k: v for k, v in out["data"].items()
-                                                                        if k == "text/plain"})
-    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"semisep_docs.html.j2": TEMPLATE})],
-                            template_file="semisep_docs.html.j2", embed_images=True, exclude_input_prompt=False)
+                data = {"text/html": snapshot} if snapshot else {"text/plain": out["data"].get("text/plain", "")}
+                out["data"] = nbformat.from_dict(data)
+    exporter = _exporter()
     page, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title(nb, path.stem)},
                                                          "semisep": {"nav": nav}})
+    if css:
+        env = exporter.environment
+        blocks = [f'<style type="text/css">\n{env.loader.get_source(env, name)[0]}</style>' for name in LAB_CSS]
+        if all(b in page for b in blocks):
+            page = page.replace(blocks[0], f'<link rel="stylesheet" href="{html.escape(css)}">', 1)
+            page = page.replace(blocks[1], "", 1)
     page = fill_math(page, store)
     for old, new in (replace or {}).items():
         page = page.replace(old, new)
@@ -482,11 +507,13 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
         listening = _listening(work, tmp / LISTENING, device="cpu")
+        (tmp / SHARED_CSS).write_text(lab_css(), encoding="utf-8")
         chapters = []
         for i, (path, info) in enumerate(zip(paths, infos)):
             if progress:
                 print(f"rendering {path.name} ...", flush=True)
-            page, counts = render(path, _nav(pages, i, f"{LISTENING}/index.html"), codec, bitrate, replace)
+            page, counts = render(path, _nav(pages, i, f"{LISTENING}/index.html"), codec, bitrate, replace,
+                                  css=SHARED_CSS)
             (tmp / pages[i][0]).write_text(page, encoding="utf-8")
             seconds = info["seconds"]
             chapters.append({"notebook": path.name, "page": pages[i][0], "title": titles[i], **counts,

@@ -161,8 +161,8 @@ TINY = {
     "01_first": ["from IPython.display import Audio, display\nimport numpy as np\n"
                  "display(Audio(np.sin(np.arange(8000) / 5.0), rate=8000))",
                  "from tqdm.auto import tqdm\nfor _ in tqdm(range(3), desc='work'):\n    pass"],
-    "02_second": ["import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\n"
-                  "plt.plot([1, 2, 3]); plt.show()",
+    "02_second": ["import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([1, 2, 3])\n"
+                  "plt.show()",
                   "from IPython.display import Markdown\nMarkdown('the mean is $\\\\bar x = 2$')",
                   "print(out)"],
 }
@@ -197,7 +197,8 @@ def tiny_docs(tmp_path_factory):
 @pytest.mark.slow
 def test_a_docs_folder_links_every_page_and_fetches_nothing(tiny_docs):
     work, site, result = tiny_docs
-    assert sorted(p.name for p in site.iterdir()) == ["01_first.html", "02_second.html", "index.html", "listening"]
+    assert sorted(p.name for p in site.iterdir()) == ["01_first.html", "02_second.html", "index.html", "listening",
+                                                      "notebook.css"]
     index = (site / "index.html").read_text()
     for href in ("01_first.html", "02_second.html", "listening/index.html"):
         assert f'href="{href}"' in index
@@ -209,10 +210,16 @@ def test_a_docs_folder_links_every_page_and_fetches_nothing(tiny_docs):
     assert first.count("<audio") == 1 and "data:audio/webm;base64," in first and "audio/wav" not in first
     assert '<progress max="3" value="3">' in first and "3/3" in first  # the tqdm bar, as the run left it
     assert 'href="02_second.html"' in first and 'href="01_first.html"' in second  # next, previous
-    assert "data:image/png;base64," in second and second.count("<math") == 2  # narration and a Markdown output
+    assert re.search(r'<img [^>]*src="data:image/png;base64,', second)  # the figure, inside the page
+    assert second.count("<math") == 2  # the narration's formula and the Markdown output's
     for page in (first, second, index):  # nothing is fetched from the network: no src=, no stylesheet, no import
         assert not re.search(r"""(src|href)=["']https?://[^"']*\.(js|css)|@import|<script[^>]+src=""", page)
     assert [c["audio"] for c in result["chapters"]] == [1, 0]
+    # JupyterLab's stylesheet once, linked by every page instead of inlined in each
+    css = (site / "notebook.css").read_text()
+    assert len(css) > 100_000 and ".jp-Notebook" in css
+    for page in (first, second):
+        assert '<link rel="stylesheet" href="notebook.css">' in page and css[:2000] not in page
 
 
 def test_the_run_folder_is_named_as_relative_path(tiny_docs):
