@@ -29,8 +29,9 @@ reproduce: $(STAMP) ffmpeg
 
 # the nine notebooks run on the toy songs (PROFILE, default cpu: about 100 minutes on two cores) and rendered to
 # static HTML with the listening page of the same run and an index (docs/notebooks/index.html); the notebooks run
-# in runs/docs-$(PROFILE)/
+# afresh in runs/docs-$(PROFILE)/ (emptied first: 07-09 would otherwise reuse rows an earlier commit trained)
 docs: $(STAMP) ffmpeg
+	rm -rf runs/docs-$(PROFILE)
 	$(BIN)/python -m semisep_lib docs --profile $(PROFILE) --out $(DOCS_OUT)
 
 # pytest exits 5 when it collected no test: that must fail, not pass silently.

@@ -43,11 +43,13 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import AudioError, DataError, UsageError
-from .fileio import replace_dir
+from .fileio import atomic_write_json, replace_dir
 from .notebooks import NOTEBOOK_DIR, list_notebooks, notebook_profile, run_notebooks
 from .report import CODECS, GENERATOR as REPORT_GENERATOR, build_report
 from .reproduce import git_commit, relative
 
+#: what ``build_docs`` records in the run's folder when it ran the notebooks: the commit and the command
+RUN_RECORD = "docs-run.json"
 GENERATOR = "semisep docs"  # the index's <meta name="generator">: marks a folder this command may replace
 LISTENING = "listening"  # the listening page's folder inside out/
 #: the audio of every player: codec of :data:`report.CODECS` and bitrate
@@ -488,7 +490,12 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
         raise UsageError(f"Unknown codec {codec!r}; choose from {', '.join(CODECS)}.")
     _check_out(out)
     if run:
+        if work.exists() and any(work.iterdir()):  # notebooks 07-09 would reuse rows an earlier commit trained
+            raise UsageError(f"{work} is not empty: delete it, so that every output comes from this run, or "
+                             f"render what it holds with --skip-run --work {work}.")
+        commit_run = git_commit()
         run_notebooks(profile, work, data="toy", device=device, progress=progress)
+        atomic_write_json(work / RUN_RECORD, {"git_commit": commit_run, "command": command, "profile": profile})
     elif not work.is_dir():
         raise DataError(f"{work} does not exist: give the folder of a `semisep notebooks` run.")
     import nbformat  # see render
@@ -521,6 +528,9 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
                              "time": "–" if seconds is None else
                              (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min")})
         commit = git_commit() or "unknown (not a git checkout)"
+        record = json.loads((work / RUN_RECORD).read_text()) if (work / RUN_RECORD).is_file() else {}
+        ran = (f"<code>{html.escape(str(record.get('git_commit') or 'unknown'))}</code>" if record else
+               "not recorded: the notebooks were run by another command (<code>semisep notebooks</code>)")
         started = min((nbformat.read(str(p), as_version=4).metadata.get("papermill") or {}).get("start_time") or ""
                       for p in paths)
         info = {"profile": profile, "listening": listening,
@@ -531,7 +541,8 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
                               "shows results on MUSDB18, they are the tables and figures committed under "
                               "results/ and experiments/."}
         facts = [("command", f"<code>{html.escape(command or f'semisep docs --profile {profile}')}</code>"),
-                 ("git commit", f"<code>{html.escape(commit)}</code>"),
+                 ("git commit, notebooks run", ran),
+                 ("git commit, pages rendered", f"<code>{html.escape(commit)}</code>"),
                  ("profile, data", f"<code>{html.escape(profile)}</code>, the built-in toy songs"),
                  ("notebooks run", html.escape(started[:19].replace("T", " ") + " UTC" if started else "unknown")),
                  ("pages written", time.strftime("%Y-%m-%d %H:%M %Z")),

@@ -181,14 +181,18 @@ def tiny_docs(tmp_path_factory):
                                              params, *map(nbformat.v4.new_code_cell, cells)])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, str(src / f"{name}.ipynb"))
-    run_notebooks("smoke", work, directory=src, progress=False)
-    (work / "site").mkdir()
-    (work / "site" / "index.html").write_text('<html><head><meta name="generator" content="semisep report">'
-                                              "</head><body>listening</body></html>")
+
+    def run(profile, folder, **kwargs):  # the tiny notebooks, and a stand-in for the listening page 09 writes
+        run_notebooks(profile, folder, directory=src, **kwargs)
+        (folder / "site").mkdir()
+        (folder / "site" / "index.html").write_text('<html><head><meta name="generator" content="semisep report">'
+                                                    "</head><body>listening</body></html>")
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(docs, "NOTEBOOK_DIR", src)
+        mp.setattr(docs, "run_notebooks", run)
         mp.chdir(base)  # where the command runs: the pages name the run's folder relative to it
-        result = docs.build_docs(base / "site", profile="smoke", work=work, run=False, command="semisep docs tiny",
+        result = docs.build_docs(base / "site", profile="smoke", work=work, command="semisep docs tiny",
                                  progress=False)
     return work, base / "site", result
 
@@ -220,6 +224,26 @@ def test_a_docs_folder_links_every_page_and_fetches_nothing(tiny_docs):
     assert len(css) > 100_000 and ".jp-Notebook" in css
     for page in (first, second):
         assert '<link rel="stylesheet" href="notebook.css">' in page and css[:2000] not in page
+
+
+@needs_ffmpeg
+def test_the_index_names_the_commit_that_ran_the_notebooks(tiny_docs, tmp_path):
+    work, site, _ = tiny_docs
+    record = json.loads((work / docs.RUN_RECORD).read_text())
+    assert record["command"] == "semisep docs tiny" and record["profile"] == "smoke"
+    index = (site / "index.html").read_text()
+    assert f"notebooks run</th><td><code>{record['git_commit']}" in index
+    # a run is fresh: a folder that holds anything is refused before a notebook runs
+    with pytest.raises(UsageError, match="is not empty"):
+        docs.build_docs(tmp_path / "again", profile="smoke", work=work, progress=False)
+    # rendered from a folder another command ran: the index says it does not know that commit
+    other = tmp_path / "other"
+    shutil.copytree(work, other)
+    (other / docs.RUN_RECORD).unlink()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(docs, "NOTEBOOK_DIR", work.parent / "src")
+        docs.build_docs(tmp_path / "site", profile="smoke", work=other, run=False, progress=False)
+    assert "notebooks run</th><td>not recorded" in (tmp_path / "site" / "index.html").read_text()
 
 
 def test_the_run_folder_is_named_as_relative_path(tiny_docs):
