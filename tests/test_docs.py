@@ -251,3 +251,20 @@ def test_the_run_folder_is_named_as_relative_path(tiny_docs):
     second = (site / "02_second.html").read_text()
     # `print(out)` and the injected parameters showed the absolute path: the page names it as the command saw it
     assert str(work.resolve()) not in second and '"work"' in second
+
+
+def test_the_listening_page_is_notebook_09s_else_built_from_the_run(tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    (work / "reproduce").mkdir(parents=True)
+    with pytest.raises(DataError, match="neither the listening page"):
+        docs._listening(work, tmp_path / "a", device="cpu")
+    (work / "reproduce" / "table1.json").write_text("{}")
+    built = []
+    monkeypatch.setattr(docs, "build_report", lambda source, out, **kw: built.append((source, out)))
+    assert "semisep report" in docs._listening(work, tmp_path / "b", device="cpu")
+    assert built == [(work / "reproduce", tmp_path / "b")]
+    (work / "site").mkdir()
+    (work / "site" / "index.html").write_text('<meta name="generator" content="semisep report">')
+    (work / "site" / "report.js").write_text("//")
+    assert "notebook 09" in docs._listening(work, tmp_path / "c", device="cpu")
+    assert (tmp_path / "c" / "report.js").is_file() and len(built) == 1
