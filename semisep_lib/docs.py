@@ -63,7 +63,7 @@ TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
-<meta name="generator" content="semisep docs">
+<meta name="generator" content="{{ resources.semisep.generator }}">
 <style>
 nav.semisep-docs { font: 14px/1.5 system-ui, sans-serif; padding: 8px 16px; border-bottom: 1px solid #ddd;
   display: flex; gap: 16px; flex-wrap: wrap; }
@@ -91,8 +91,7 @@ math[display="block"] { margin: 0.6em 0; }
 # the executed notebooks
 def executed(work: Path) -> list[Path]:
     """The executed copy in ``work`` of every numbered notebook of the repository, in order; a
-    :class:`DataError` when one is missing, failed, ran on other data than the toy songs, or the nine ran at
-    different profiles."""
+    :class:`DataError` when one is missing."""
     found, missing = [], []
     for src in list_notebooks(NOTEBOOK_DIR):
         (found if (work / src.name).is_file() else missing).append(work / src.name)
@@ -113,9 +112,11 @@ def run_info(path: Path, nb) -> dict:
     if params.get("data") != "toy":
         raise DataError(f"{path.name} ran on {params.get('data')!r} data: only the toy songs may be rendered "
                         f"(the pages embed the audio they play, and MUSDB18's licence forbids publishing it).")
-    for i, cell in enumerate(nb.cells):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) or pm.get("exception"):
-            raise DataError(f"{path.name} failed (cell {i + 1} holds an error); run it again before rendering.")
+    failed = [i + 1 for i, c in enumerate(nb.cells)
+              if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    if failed or pm.get("exception"):
+        where = f" (cell {failed[0]} holds an error)" if failed else ""
+        raise DataError(f"{path.name} failed{where}; run it again before rendering.")
     return {"profile": params.get("profile"), "seconds": pm.get("duration"), "parameters": params}
 
 
@@ -358,7 +359,7 @@ def render(path: Path, nav: str = "", codec: str = AUDIO[0], bitrate: str = AUDI
                 out["data"] = nbformat.from_dict(data)
     exporter = _exporter()
     page, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title(nb, path.stem)},
-                                                         "semisep": {"nav": nav}})
+                                                         "semisep": {"nav": nav, "generator": GENERATOR}})
     if css:
         env = exporter.environment
         blocks = [f'<style type="text/css">\n{env.loader.get_source(env, name)[0]}</style>' for name in LAB_CSS]
