@@ -531,7 +531,7 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
         commit = git_commit() or "unknown (not a git checkout)"
         record = json.loads((work / RUN_RECORD).read_text()) if (work / RUN_RECORD).is_file() else {}
         ran = (f"<code>{html.escape(str(record.get('git_commit') or 'unknown'))}</code>" if record else
-               "not recorded: the notebooks were run by another command (<code>semisep notebooks</code>)")
+               "not recorded (no docs-run.json beside the executed notebooks: another command ran them)")
         started = min((nbformat.read(str(p), as_version=4).metadata.get("papermill") or {}).get("start_time") or ""
                       for p in paths)
         info = {"profile": profile, "listening": listening,
