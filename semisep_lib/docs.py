@@ -502,12 +502,13 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
     import nbformat  # see render
 
     paths = executed(work)
-    infos = [run_info(p, nbformat.read(str(p), as_version=4)) for p in paths]
+    notebooks = [nbformat.read(str(p), as_version=4) for p in paths]
+    infos = [run_info(p, nb) for p, nb in zip(paths, notebooks)]
     profiles = {i["profile"] for i in infos}
     if profiles != {profile}:
         raise DataError(f"The notebooks in {work} ran at the profile(s) {', '.join(map(str, sorted(profiles)))}, "
                         f"not {profile!r}.")
-    titles = [title(nbformat.read(str(p), as_version=4), p.stem) for p in paths]
+    titles = [title(nb, p.stem) for p, nb in zip(paths, notebooks)]
     pages = [(f"{p.stem}.html", t) for p, t in zip(paths, titles)]
     absolute = str(work.resolve())
     replace = {Path(absolute).as_uri(): relative(absolute), absolute: relative(absolute)}
@@ -526,14 +527,12 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
             seconds = info["seconds"]
             chapters.append({"notebook": path.name, "page": pages[i][0], "title": titles[i], **counts,
                              "seconds": seconds, "bytes": len(page.encode()),
-                             "time": "–" if seconds is None else
-                             (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min")})
+                             "time": "–" if seconds is None else _duration(seconds)})
         commit = git_commit() or "unknown (not a git checkout)"
         record = json.loads((work / RUN_RECORD).read_text()) if (work / RUN_RECORD).is_file() else {}
         ran = (f"<code>{html.escape(str(record.get('git_commit') or 'unknown'))}</code>" if record else
                "not recorded (no docs-run.json beside the executed notebooks: another command ran them)")
-        started = min((nbformat.read(str(p), as_version=4).metadata.get("papermill") or {}).get("start_time") or ""
-                      for p in paths)
+        started = min((nb.metadata.get("papermill") or {}).get("start_time") or "" for nb in notebooks)
         info = {"profile": profile, "listening": listening,
                 "audio_note": f"Audio: the notebooks' players hold 16-bit WAV; on these pages they are re-encoded to "
                               f"{CODEC_NAMES[codec]} at {_bitrate(bitrate)} to keep the folder small. The listening "
@@ -547,16 +546,13 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
                  ("profile, data", f"<code>{html.escape(profile)}</code>, the built-in toy songs"),
                  ("notebooks run", html.escape(started[:19].replace("T", " ") + " UTC" if started else "unknown")),
                  ("pages written", time.strftime("%Y-%m-%d %H:%M %Z")),
-                 ("run time of the nine", html.escape(_duration(sum(c["seconds"] or 0 for c in chapters)))),
-                 ("size of this folder", "SIZE")]
-        info["facts"] = facts
-        text = _index(chapters, info)
-        (tmp / "index.html").write_text(text, encoding="utf-8")
-        for _ in range(2):  # the size includes the index, which states it
-            text = _index(chapters, {**info, "facts": facts[:-1] + [("size of this folder", html.escape(
-                f"{_mb(_size(tmp))} ({len([p for p in tmp.rglob('*') if p.is_file()])} files; the listening "
-                f"page {_mb(_size(tmp / LISTENING))})"))]})
-            (tmp / "index.html").write_text(text, encoding="utf-8")
+                 ("run time of the nine", html.escape(_duration(sum(c["seconds"] or 0 for c in chapters))))]
+        for _ in range(3):  # the size includes the index, which states it: write it until the number holds
+            files = [p for p in tmp.rglob("*") if p.is_file()]
+            size = (f"{_mb(_size(tmp))} ({len(files)} files; the listening page {_mb(_size(tmp / LISTENING))}, "
+                    f"JupyterLab's stylesheet {_mb((tmp / SHARED_CSS).stat().st_size)})")
+            (tmp / "index.html").write_text(_index(chapters, {**info, "facts": [
+                *facts, ("size of this folder", html.escape(size))]}), encoding="utf-8")
         os.chmod(tmp, 0o755)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
