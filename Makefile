@@ -7,8 +7,9 @@ STAMP  := $(VENV)/.installed-stamp
 PROFILE ?= cpu
 DATA    ?= toy
 OUT     ?= runs/reproduce-$(PROFILE)-$(DATA)
+DOCS_OUT ?= docs/notebooks
 
-.PHONY: reproduce test smoke ffmpeg venv clean-venv gpu-prep
+.PHONY: reproduce test docs smoke ffmpeg venv clean-venv gpu-prep
 
 venv: $(STAMP)
 
@@ -25,6 +26,13 @@ ffmpeg:
 reproduce: $(STAMP) ffmpeg
 	$(BIN)/python -m semisep_lib reproduce --profile $(PROFILE) --data $(DATA) --out $(OUT)
 	$(BIN)/python -m semisep_lib report $(OUT) --out $(OUT)/site
+
+# the nine notebooks run on the toy songs (PROFILE, default cpu: about 100 minutes on two cores) and rendered to
+# static HTML with the listening page of the same run and an index (docs/notebooks/index.html); the notebooks run
+# afresh in runs/docs-$(PROFILE)/ (emptied first: 07-09 would otherwise reuse rows an earlier commit trained)
+docs: $(STAMP) ffmpeg
+	rm -rf runs/docs-$(PROFILE)
+	$(BIN)/python -m semisep_lib docs --profile $(PROFILE) --out $(DOCS_OUT)
 
 # pytest exits 5 when it collected no test: that must fail, not pass silently.
 test: $(STAMP) ffmpeg

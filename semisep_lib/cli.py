@@ -31,6 +31,8 @@ from .baselines import METHODS, fit_baselines
 from .config import PRESETS, TERMS, Config, read_overrides
 from .data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_tracks, load_training_data,
                    musdb_folder, resolve_data_root, resolve_root)
+from .docs import AUDIO as DOCS_AUDIO
+from .docs import build_docs
 from .errors import DataError, SemisepError, UsageError
 from .evaluate import AGGREGATIONS, PROTOCOLS, evaluate_folder
 from .levels import SETTINGS as LEVEL_SETTINGS
@@ -49,7 +51,7 @@ from .toy import make_toy_dataset, song_names
 
 #: The modules whose commands ``--help`` lists, in its order; :data:`WIRING` holds each one's parser.
 COMMAND_MODULES = ("toy", "data", "train", "separate", "evaluate", "levels", "baselines", "reproduce",
-                   "notebooks", "pretrained", "report")
+                   "notebooks", "pretrained", "report", "docs")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -526,6 +528,44 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# docs
+
+
+def _cmd_docs(args: argparse.Namespace) -> None:
+    if args.skip_run and not args.work:
+        raise UsageError("--skip-run renders the notebooks a run already executed: give its folder with --work.")
+    r = build_docs(args.out, profile=args.profile, work=args.work, run=not args.skip_run, device=args.device,
+                   codec=args.codec, bitrate=args.bitrate,
+                   command="python -m semisep_lib " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    for c in r["chapters"]:
+        print(f"{c['page']}: {c['bytes'] / 1e6:.2f} MB ({c['audio']} players, {c['widgets']} widgets, "
+              f"{c['math']} formulas)")
+    print(f"docs: {len(r['chapters'])} notebooks and the listening page, {r['bytes'] / 1e6:.2f} MB in {args.out} "
+          f"({r['seconds']:.0f} s)")
+    print(f"open {Path(r['index']).resolve().as_uri()}")
+
+
+def add_docs_commands(sub: argparse._SubParsersAction) -> None:
+    """``docs``."""
+    p = sub.add_parser("docs", help="the notebooks executed and rendered to static HTML, with the listening page",
+                       description="Run the notebooks on the toy songs (papermill), render each executed copy to "
+                                   "a self-contained HTML page (figures inline, audio players that play from "
+                                   "file://), put the listening page of the same run beside them, and write an "
+                                   "index stating the commit, the command and the size.")
+    p.add_argument("--profile", choices=NOTEBOOK_PROFILES, default="cpu",
+                   help="the notebooks' profile (default: cpu, the one committed in docs/notebooks)")
+    p.add_argument("--out", required=True, help="the pages' folder (replaced if it is an earlier one)")
+    p.add_argument("--work", help="where the notebooks run and write (default: runs/docs-PROFILE)")
+    p.add_argument("--skip-run", action="store_true",
+                   help="render the notebooks --work already holds, executed by `semisep notebooks`")
+    p.add_argument("--device", default="auto", help="where the notebooks train: auto (CUDA when present), cpu ...")
+    p.add_argument("--codec", choices=list(CODECS), default=DOCS_AUDIO[0],
+                   help="the players' audio, re-encoded from the notebooks' WAV (default: opus, in WebM)")
+    p.add_argument("--bitrate", default=DOCS_AUDIO[1], help=f"bitrate of each player (default: {DOCS_AUDIO[1]})")
+    p.set_defaults(func=_cmd_docs)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # the parser and the entry point
 
 #: module name → the function that adds its commands to the sub-parsers.
@@ -541,6 +581,7 @@ WIRING = {
     "notebooks": add_notebooks_commands,
     "pretrained": add_pretrained_commands,
     "report": add_report_commands,
+    "docs": add_docs_commands,
 }
 
 

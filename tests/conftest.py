@@ -1,4 +1,5 @@
-"""Shared fixtures and helpers: the shared MUSDB18 preview (skipped when absent), a small toy set, a private cache,
+"""Shared fixtures and helpers: the shared MUSDB18 preview (skipped when absent), the notebooks run once at the
+smoke profile, a small toy set, a private cache,
 an untrained run and its separator, test tones, a constant mask, synthetic per-window scores, and synthetic songs
 with an NES trained on them."""
 
@@ -41,6 +42,17 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "train").is_dir():
         pytest.skip(f"shared MUSDB18 preview not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def smoke_notebooks(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The nine notebooks run headless at the smoke profile (about 6 minutes), once per session:
+    ``{"folder": where they ran, "done": run_notebooks' result}``. test_notebooks.py checks the run;
+    test_report.py renders it with ``semisep docs`` and opens the pages in a browser."""
+    from semisep_lib.notebooks import run_notebooks
+
+    folder = tmp_path_factory.mktemp("notebooks") / "nb"
+    return {"folder": folder, "done": run_notebooks("smoke", folder, progress=False)}
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ import semisep_lib
 
 PACKAGE = Path(semisep_lib.__file__).parent
 
-#: data → spectral → models → losses → train / separate → evaluate → tables → reproduce → notebooks / listen → cli
+#: data → spectral → models → losses → train / separate → evaluate → tables → reproduce → notebooks / listen → report
+#: → docs → cli
 RANK = {
     "errors": 0,
     "fileio": 1, "paper": 1, "metrics": 1,
@@ -27,12 +28,14 @@ RANK = {
     "reproduce": 12,
     "listen": 13, "notebooks": 13,
     "report": 14,
-    "cli": 15,
-    "__main__": 16, "__init__": 16,
+    "docs": 15,
+    "cli": 16,
+    "__main__": 17, "__init__": 17,
 }
 #: Modules that may import inside a function, and the only modules they may import there: optional heavy
 #: dependencies (seconds to import, or refusing to import without ffmpeg), each with its reason in a comment.
 LATE_IMPORTS = {"museval", "musdb", "stempeg", "papermill", "nbformat",
+                "nbconvert", "jinja2", "latex2mathml",  # only `semisep docs` renders pages (nbconvert: seconds)
                 "torch.utils.tensorboard"}  # optional: only `train --tensorboard` needs the tensorboard package
 
 

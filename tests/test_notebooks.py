@@ -314,16 +314,17 @@ def test_bad_arguments_are_usage_errors(tmp_path):
 
 
 @pytest.mark.slow
-def test_every_notebook_runs_headless_in_the_smoke_profile(tmp_path):
-    """The real thing: all notebooks, in order, as CI runs them (07 and 08 share one reproduce run)."""
-    done = run_notebooks("smoke", tmp_path / "nb", progress=False)
+def test_every_notebook_runs_headless_in_the_smoke_profile(smoke_notebooks):
+    """The real thing: all notebooks, in order, as CI runs them (07 and 08 share one reproduce run; the run is
+    conftest's, which test_report.py also renders and opens in a browser)."""
+    folder, done = smoke_notebooks["folder"], smoke_notebooks["done"]
     assert [d["notebook"] for d in done] == [p.name for p in NOTEBOOKS]
     for d in done:
         nb = _read(Path(d["output"]))
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors
-    assert (tmp_path / "nb" / "reproduce" / "table1.md").is_file()
-    assert (tmp_path / "nb" / "reproduce" / "table3.md").is_file()
+    assert (folder / "reproduce" / "table1.md").is_file()
+    assert (folder / "reproduce" / "table3.md").is_file()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import subprocess
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -26,6 +27,7 @@ from semisep_lib.audio import write_audio
 from semisep_lib.cli import COMMAND_MODULES, add_report_commands
 from semisep_lib.config import PRESETS
 from semisep_lib.data import load_songs
+from semisep_lib.docs import LISTENING, build_docs
 from semisep_lib.errors import DataError, UsageError
 from semisep_lib.report import build_report, file_name, markdown_html
 
@@ -239,7 +241,7 @@ class DevTools:
         os.close(to_chrome[0])
         os.close(from_chrome[1])
         self.out, self.inp = to_chrome[1], from_chrome[0]
-        self.buf, self.events, self.next_id, self.session = b"", [], 0, None
+        self.buf, self.events, self.next_id, self.session, self.target = b"", [], 0, None, None
 
     def _message(self, deadline: float) -> dict:
         while b"\0" not in self.buf:
@@ -271,12 +273,16 @@ class DevTools:
         deadline = time.monotonic() + timeout
         while True:
             for m in self.events:
-                if m.get("method") == event:
+                if m.get("method") == event and m.get("sessionId", self.session) == self.session:
                     return m
             self.events.append(self._message(deadline))
 
     def open(self, url: str, width: int = 1200, height: int = 900) -> None:
-        target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+        """Open ``url`` in a new tab; the tab opened before is closed, and its events (and errors) forgotten."""
+        if self.target:
+            self.send("Target.closeTarget", {"targetId": self.target}, session=False)
+        self.session, self.events = None, []
+        target = self.target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
         self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
                                  session=False)["sessionId"]
         for domain in ("Runtime", "Log", "Page"):
@@ -297,6 +303,8 @@ class DevTools:
     def errors(self) -> list[str]:
         out = []
         for m in self.events:
+            if m.get("sessionId", self.session) != self.session:  # a tab closed before
+                continue
             p = m.get("params", {})
             if m.get("method") == "Runtime.exceptionThrown":
                 out.append(str(p["exceptionDetails"].get("exception", {}).get("description") or p))
@@ -382,3 +390,86 @@ def test_the_page_in_a_real_browser(browser, run, tmp_path):
     finally:
         chrome.close()
     assert SCREENSHOT.stat().st_size < 400_000
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the notebooks, rendered (`semisep docs`), in the same browser
+@pytest.fixture(scope="module")
+def docs_site(smoke_notebooks, tmp_path_factory) -> Path:
+    """The folder ``semisep docs`` writes from the session's smoke run of the notebooks (conftest's: rendered,
+    not run again)."""
+    out = tmp_path_factory.mktemp("docs") / "notebooks"
+    build_docs(out, profile="smoke", work=smoke_notebooks["folder"], run=False, progress=False)
+    return out
+
+
+#: in a page: every file it names (href, src, the listening page's data-*), every image decoded, every player
+#: asked to load: ``{links: [[attribute, URL]], anchors: [missing #ids], images: [[src, width]], audio:
+#: [[src, readyState]], network: [URLs fetched over http(s)]}``. An anchor is found as browsers find it: the
+#: fragment as written (nbconvert's heading ids keep their %-escapes), else percent-decoded.
+PAGE_CHECK = """(async () => {
+  const later = (ms, v) => new Promise(ok => setTimeout(() => ok(v), ms));
+  const links = [...document.querySelectorAll('[href],[src],[data-src],[data-spec],[data-mask]')].flatMap(e =>
+    ['href', 'src', 'data-src', 'data-spec', 'data-mask'].filter(k => e.getAttribute(k))
+      .map(k => [k, new URL(e.getAttribute(k), location.href).href]));
+  const here = location.href.split('#')[0];
+  const anchors = links.map(([, u]) => u.slice(here.length + 1)).filter((id, i) => links[i][1].startsWith(here + '#'))
+    .filter(id => id && !document.getElementById(id) && !document.getElementById(decodeURIComponent(id)));
+  const images = await Promise.all([...document.images].filter(i => i.getAttribute('src')).map(i => {
+    i.loading = 'eager';
+    return Promise.race([i.decode().catch(() => null), later(15000)])
+      .then(() => [i.getAttribute('src').slice(0, 80), i.naturalWidth]); }));
+  const audio = await Promise.all([...document.querySelectorAll('audio')].map(a => new Promise(ok => {
+    const src = () => (a.currentSrc || a.getAttribute('src') || '').slice(0, 80);
+    const done = () => ok([src(), a.readyState]);
+    if (a.readyState >= 2) return done();
+    const t = setTimeout(done, 15000), stop = () => { clearTimeout(t); done(); };
+    a.addEventListener('canplay', stop, {once: true});
+    a.addEventListener('error', stop, {once: true});
+    a.querySelectorAll('source').forEach(s => s.addEventListener('error', stop, {once: true}));
+    a.preload = 'auto';
+    a.load(); })));
+  const network = performance.getEntriesByType('resource').map(r => r.name).filter(n => /^https?:/.test(n));
+  return {links, anchors, images, audio, network};
+})()"""
+
+
+def page_problems(chrome: DevTools, page: Path) -> tuple[list[str], dict]:
+    """Open ``page`` and list what is wrong with it: a console error, a link to a missing file or anchor, an
+    image that does not decode (naturalWidth 0), a player that never becomes playable (readyState < 2), a
+    fetch over the network. Also returns what was checked."""
+    chrome.open(page.resolve().as_uri())
+    found = chrome.js(PAGE_CHECK, timeout=120)
+    problems = [f"console: {e}" for e in chrome.errors()]
+    for attribute, url in found["links"]:
+        parts = urlsplit(url)
+        if parts.scheme == "file" and not Path(unquote(parts.path)).exists():
+            problems.append(f"broken {attribute}: {url}")
+    problems += [f"missing anchor #{a}" for a in found["anchors"]]
+    problems += [f"image does not load: {src}" for src, width in found["images"] if not width]
+    problems += [f"player never playable (readyState {state}): {src}" for src, state in found["audio"] if state < 2]
+    problems += [f"fetched from the network: {url}" for url in found["network"]]
+    return problems, found
+
+
+@pytest.mark.slow
+def test_the_rendered_notebooks_in_a_real_browser(browser, docs_site, tmp_path):
+    """The index, each chapter and the listening page open from file:// with no console error, no broken link
+    or anchor, every image decoded and every player playable, and nothing fetched from the network."""
+    chapters = sorted(docs_site.glob("[0-9][0-9]_*.html"))
+    assert [p.stem for p in chapters] == [p.stem for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    chrome = DevTools(browser, tmp_path / "profile")
+    checked = {}
+    try:
+        for page in (docs_site / "index.html", *chapters, docs_site / LISTENING / "index.html"):
+            problems, found = page_problems(chrome, page)
+            assert problems == [], f"{page.name}: {problems}"
+            checked[page.relative_to(docs_site).as_posix()] = found
+    finally:
+        chrome.close()
+    index = {u for _, u in checked["index.html"]["links"]}
+    for page in (*chapters, docs_site / LISTENING / "index.html"):  # the index links every page
+        assert page.resolve().as_uri() in index, page.name
+    players = {name: len(found["audio"]) for name, found in checked.items()}
+    assert players[f"{LISTENING}/index.html"] >= 1 and sum(players.values()) >= 6, players
+    assert sum(len(found["images"]) for found in checked.values()) >= 20
