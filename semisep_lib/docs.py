@@ -32,16 +32,17 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
 
+from .audio import AUDIO_CODECS, encode_audio
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_json, replace_dir
 from .notebooks import NOTEBOOK_DIR, list_notebooks, notebook_profile, run_notebooks
@@ -172,23 +173,22 @@ _WAV = re.compile(r'src="data:audio/(?:wav|x-wav);base64,([A-Za-z0-9+/=\s]+)"(\s
 
 
 def encode(wav: bytes, codec: str = AUDIO[0], bitrate: str = AUDIO[1]) -> bytes:
-    """``wav`` (a WAV file's bytes) encoded by ffmpeg with ``codec`` of :data:`report.CODECS` at ``bitrate``."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise UsageError("ffmpeg is not installed; run scripts/ensure_ffmpeg.sh (or apt-get install ffmpeg).")
-    suffix, args = CODECS[codec]
-    with tempfile.TemporaryDirectory() as tmp:  # a file, not a pipe: the container then records the duration
-        target = Path(tmp) / f"audio{suffix}"
-        done = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-f", "wav", "-i", "pipe:0", *args,
-                               "-b:a", bitrate, "-threads", "1", str(target)], input=wav, capture_output=True)
-        if done.returncode:
-            why = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit {done.returncode}"])[-1]
-            raise AudioError(f"ffmpeg could not encode a notebook's audio ({why}).")
-        return target.read_bytes()
+    """``wav`` (a WAV file's bytes) encoded with ``codec`` of :data:`report.CODECS` at ``bitrate``
+    (:func:`audio.encode_audio`: ffmpeg, into a seekable file)."""
+    import soundfile as sf
+
+    try:
+        x, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)  # (samples, channels)
+    except (RuntimeError, sf.LibsndfileError) as e:
+        raise AudioError(f"A notebook's audio is not a readable WAV file ({e}).") from None
+    try:
+        return encode_audio(x.T, rate, codec=codec, bitrate=bitrate)
+    except AudioError as e:
+        raise AudioError(f"A notebook's audio could not be encoded: {e}") from None
 
 
 def mime(codec: str) -> str:
-    return {".webm": "audio/webm", ".mp3": "audio/mpeg"}[CODECS[codec][0]]
+    return AUDIO_CODECS[codec][1]
 
 
 def reencode_audio(page: str, codec: str = AUDIO[0], bitrate: str = AUDIO[1]) -> tuple[str, int]:
