@@ -291,6 +291,13 @@ class DevTools:
                                                          "mobile": False})
         self.send("Page.navigate", {"url": url})
         self.wait_for("Page.loadEventFired")
+        # that load event may be about:blank's, arriving late on a busy machine: wait for the page itself
+        done = "document.readyState === 'complete' && location.href !== 'about:blank'"
+        deadline = time.monotonic() + 30
+        while not self.js(done):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not finish loading")
+            time.sleep(0.05)
 
     def js(self, expression: str, timeout: float = 30):
         """The value of a JavaScript expression (promises awaited); a thrown error fails the test."""
