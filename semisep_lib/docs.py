@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import soundfile as sf
+
 from .audio import AUDIO_CODECS, encode_audio
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_json, replace_dir
@@ -175,8 +177,6 @@ _WAV = re.compile(r'src="data:audio/(?:wav|x-wav);base64,([A-Za-z0-9+/=\s]+)"(\s
 def encode(wav: bytes, codec: str = AUDIO[0], bitrate: str = AUDIO[1]) -> bytes:
     """``wav`` (a WAV file's bytes) encoded with ``codec`` of :data:`report.CODECS` at ``bitrate``
     (:func:`audio.encode_audio`: ffmpeg, into a seekable file)."""
-    import soundfile as sf
-
     try:
         x, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)  # (samples, channels)
     except (RuntimeError, sf.LibsndfileError) as e:
