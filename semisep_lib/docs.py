@@ -48,7 +48,7 @@ from .audio import AUDIO_CODECS, encode_audio
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_json, replace_dir
 from .notebooks import NOTEBOOK_DIR, list_notebooks, notebook_profile, run_notebooks
-from .report import CODECS, GENERATOR as REPORT_GENERATOR, build_report
+from .report import CODECS, GENERATOR as REPORT_GENERATOR, build_report, page_head
 from .reproduce import git_commit, relative
 
 #: what ``build_docs`` records in the run's folder when it ran the notebooks: the commit and the command
@@ -435,13 +435,7 @@ def _index(chapters: list[dict], info: dict) -> str:
         f'<tr><td><a href="{esc(c["page"])}">{_inline(c["title"])}</a></td><td class="num">{esc(c["time"])}</td>'
         f'<td class="num">{esc(_mb(c["bytes"]))}</td></tr>' for c in chapters)
     facts = "\n".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in info["facts"])
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="{GENERATOR}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>semisep — the notebooks, executed</title>
+    return page_head("semisep — the notebooks, executed", GENERATOR) + f"""
 <style>
 body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}

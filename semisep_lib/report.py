@@ -255,6 +255,18 @@ def _song_section(site: _Site, index: int, name: str, lis, ours: dict, seconds: 
     return ab_section(name, rows, first, anchor=f"song-{index:02d}", note=note, extra=extra)
 
 
+def page_head(title: str, generator: str) -> str:
+    """The first lines of a static page, up to and including its ``<title>`` (``title`` already escaped); the
+    listening page and the rendered notebooks' index start with them."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="{generator}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>"""
+
+
 def _page(source: Path, songs_html: list[tuple[str, str]], parts: dict[str, str], extra: str) -> str:
     esc = html.escape
     nav = " ".join(f'<a href="#{k}">{t}</a>' for k, t in (("run", "Run"), ("table1", "Table 1"),
@@ -262,13 +274,7 @@ def _page(source: Path, songs_html: list[tuple[str, str]], parts: dict[str, str]
                    if k in parts or k in ("run", "songs"))
     tables = "\n".join(f'<section id="{k}">{parts[k]}</section>' for k in ("table1", "table3") if k in parts)
     links = " · ".join(f'<a href="#song-{i + 1:02d}">{esc(n)}</a>' for i, (n, _) in enumerate(songs_html))
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="{GENERATOR}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>semisep — listening page of {esc(source.name)}</title>
+    return page_head(f"semisep — listening page of {esc(source.name)}", GENERATOR) + f"""
 <link rel="stylesheet" href="report.css">
 <link rel="stylesheet" href="player.css">
 </head>
