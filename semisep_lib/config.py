@@ -380,8 +380,9 @@ class ReproduceProfile:
     # the tables in OUT/paper-protocol/)
     protocols: tuple = ("v4",)
     # score each trained row under every protocol as soon as it is trained (in its row process, one museval
-    # process each), not after all rows: a run spread over sessions then leaves its ``scores*/`` files, from
-    # which alone it resumes, row by row; its stages then count that scoring as training time
+    # process each), not after all rows, and the baselines beside the warm-up: a run spread over sessions then
+    # leaves its ``scores*/`` files, from which alone it resumes, row by row, and no core waits for another;
+    # its stages then count that scoring as training time
     score_as_trained: bool = False
     overrides: dict = field(default_factory=dict)  # config values on top of the scale's Config
 
@@ -435,7 +436,9 @@ PRESETS: dict[str, Preset] = {
         config=_cpu,
         nes=_CPU_NES,
         nmf=dict(),
-        reproduce=ReproduceProfile(steps=650, threads=1, row_processes=2,
+        # rows scored as they are trained, and the baselines beside the warm-up: both cores busy to the end, and
+        # museval imported once per row process, not twice per method (benchmarks/results/main_job.md)
+        reproduce=ReproduceProfile(steps=650, threads=1, row_processes=2, score_as_trained=True,
                                    overrides={"train": {"d_warmup": 500, "val_every": 25, "ckpt_every": 50}}),
         notebook=NotebookProfile(g_steps={"04-terms": 400, "05-gan": 600, "06-resume": 10, "06-resume-longer": 20},
                                  warmups={"06-resume": 5, "06-resume-longer": 5}),

@@ -39,7 +39,7 @@ import torch
 
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
 from .checkpoint import load_g, pick_device
-from .config import Config, ReproduceProfile, preset
+from .config import TERMS, Config, ReproduceProfile, preset
 from .data import TrainingData, list_tracks, load_songs, load_training_data, resolve_data_root
 from .errors import DataError, UsageError
 from .evaluate import evaluate_separator
@@ -146,9 +146,20 @@ TRAINED_ROWS = {**{label: (without, "semi") for label, without in ABLATION.items
                 "supervised": ((), "supervised"), "GAN only": (GAN_ONLY, "semi")}
 
 #: The stages of ``timing.json``. With row processes, NMF and NES are fitted during the training stage, beside
-#: the warm-up; the baselines' stage then only scores them.
+#: the warm-up; the baselines' stage then only scores them. A profile that scores as it trains
+#: (``score_as_trained``) scores every row in its row process and the baselines beside the warm-up, all in its
+#: first stage (then named ``SCORING_STAGE``); the other two then only read the scores back.
 TRAINING_STAGE = "training (warm-up, rows, their mask tuning; NMF and NES fitted beside the warm-up)"
+SCORING_STAGE = ("training and scoring (warm-up; rows, their mask tuning and scores; NMF and NES fitted and the "
+                 "baselines scored beside the warm-up)")
 BASELINES_STAGE = "baselines (fit where not yet fitted, and evaluation)"
+
+
+def row_cost(name: str) -> int:
+    """A trained row's cost per step, for ordering only: its active terms (each adds a pass of ``g`` or of a
+    discriminator), the supervised row (one plain pass of ``g``, no discriminator) cheapest."""
+    without, objective = TRAINED_ROWS[name]
+    return 0 if objective == "supervised" else len(TERMS) - len(without)
 
 _WORKER: "Reproduction | None" = None  # a row process's own Reproduction, built once per process
 
@@ -169,8 +180,10 @@ def _warm_up_in_process(seed: int) -> str:
     return str(_WORKER.warm_up(seed))
 
 
-def _fit_baselines_in_process() -> None:
+def _baselines_in_process() -> None:
     _WORKER.fit_baselines()
+    if _WORKER.p.score_as_trained:  # and scored, while the warm-up holds the other process
+        _WORKER.baselines()
 
 
 class Reproduction:
@@ -265,12 +278,15 @@ class Reproduction:
         its own process (``threads`` threads each; a row's result does not depend on which process trains it,
         since it starts from the warm-up checkpoint with its own seed). With more than one process, the
         baselines that learn (NMF, NES) are fitted beside the warm-ups, which use one process each: a core that
-        would wait for the warm-up works instead (their scoring comes later, in :meth:`baselines`)."""
+        would wait for the warm-up works instead (where the profile scores as it trains, it scores all the
+        baselines there too; otherwise their scoring comes later, in :meth:`baselines`). Within a seed the
+        costliest rows (:func:`row_cost`) go first, so that the processes finish together, not one of them
+        alone on a last long row."""
         warm_ups = [seed for seed in range(self.seeds)
                     if not all(self.scored(row_key(name, seed)) for name in TRAINED_ROWS)]
-        # one seed after another (a run stopped part-way leaves whole seeds), the cheap supervised row first
+        # one seed after another (a run stopped part-way leaves whole seeds), the costliest rows first
         jobs = [(name, seed) for seed in range(self.seeds)
-                for name in sorted(TRAINED_ROWS, key=lambda n: TRAINED_ROWS[n][1] != "supervised")
+                for name in sorted(TRAINED_ROWS, key=lambda n: -row_cost(n))
                 if not _trained(self.out / "runs" / row_key(name, seed)) and not self.scored(row_key(name, seed))]
         if self.p.row_processes <= 1 or len(jobs) < 2:
             for seed in warm_ups:
@@ -283,7 +299,7 @@ class Reproduction:
         with ProcessPoolExecutor(self.p.row_processes, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_init_row_process, initargs=(self.args, self.kwargs, self.p)) as pool:
             warm = [pool.submit(_warm_up_in_process, seed) for seed in warm_ups]
-            fitting = pool.submit(_fit_baselines_in_process)
+            fitting = pool.submit(_baselines_in_process)
             for done in warm:
                 done.result()  # every row starts from its seed's warm-up
             for run in pool.map(_train_row_in_process, *zip(*jobs)):
@@ -383,7 +399,8 @@ class Reproduction:
 
     def _run(self, t0: float) -> dict:
         with run_lock(self.out):
-            with self.stage(TRAINING_STAGE):
+            with self.stage(SCORING_STAGE if self.p.score_as_trained and self.p.row_processes > 1
+                            else TRAINING_STAGE):
                 self.train_rows()
             with self.stage("evaluation of the trained rows"):
                 rows = {label: self.trained_row(label) for label in (*ABLATION, "supervised", "GAN only")}

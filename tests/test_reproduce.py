@@ -37,9 +37,10 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     serial, _ = _run(toy_root, tmp_path / "serial", 1, monkeypatch)
     train_rows = Reproduction.train_rows
 
-    def scored_as_trained(self):  # the long profile's way: every row's scores are written as it is trained
-        train_rows(self)
+    def scored_as_trained(self):  # the cpu and long profiles' way: every row's scores are written as it is
+        train_rows(self)  # trained, and the baselines' beside the warm-up
         assert all(self.scored(row_key(name, 0)) for name in TRAINED_ROWS)
+        assert all(self.scored(key) for key in ("mixture", "oracle", "nmf", "nes-seed0"))
 
     monkeypatch.setattr(Reproduction, "train_rows", scored_as_trained)
     parallel, timing = _run(toy_root, tmp_path / "parallel", 2, monkeypatch, protocols=("v4", "v3"),
@@ -47,7 +48,7 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     monkeypatch.setattr(Reproduction, "train_rows", train_rows)
     assert parallel == serial
     assert timing["row_processes"] == 2 and set(timing["stages"]) >= {
-        reproduce.TRAINING_STAGE, "evaluation of the trained rows", reproduce.BASELINES_STAGE}
+        reproduce.SCORING_STAGE, "evaluation of the trained rows", reproduce.BASELINES_STAGE}
     assert all(s >= 0 for s in timing["stages"].values())
     runs = {kind: sorted(p.parent.name for p in (tmp_path / kind / "runs").glob("*/summary.json"))
             for kind in ("serial", "parallel")}
@@ -150,3 +151,13 @@ def test_a_run_records_no_absolute_path_of_the_machine(tmp_path, monkeypatch):
         assert not Path(shown).is_absolute() and (tmp_path / shown).resolve() == Path(given).resolve()
     assert recorded_root("toy", str(tmp_path / "toy"), tmp_path / "toy") == "toy"
     assert relative(tmp_path / "runs" / "x") == str(Path("runs") / "x")
+
+
+def test_rows_are_trained_costliest_first():
+    """Longest processing time first: two row processes that take the costliest rows first end together, not one
+    of them alone on a long last row. All six terms cost most, the supervised row (one pass of g) least."""
+    from semisep_lib.reproduce import row_cost
+
+    order = sorted(TRAINED_ROWS, key=lambda n: -row_cost(n))
+    assert order[0] == "all losses" and order[-2:] == ["GAN only", "supervised"]
+    assert row_cost("w/o GAN_A & GAN_C") < row_cost("w/o R1") < row_cost("all losses")
