@@ -81,7 +81,10 @@ def row_breakdown(out: Path) -> dict:
         s = json.loads(summary_path.read_text())
         log = [json.loads(ln) for ln in (run / "log.jsonl").read_text().splitlines()]
         own = [r for r in log if r["step"] >= warm["steps"]]  # the row's own steps, after the shared warm-up
-        times = [own[0]["time"] - warm["seconds"]] + [b["time"] - a["time"] for a, b in zip(own, own[1:])]
+        # its first step's time is its log's first time beyond where it started (the warm-up's end, or 0 for
+        # the supervised row, which starts from an untrained checkpoint beside the warm-up)
+        began = warm["seconds"] if own[0]["time"] > warm["seconds"] else 0.0
+        times = [own[0]["time"] - began] + [b["time"] - a["time"] for a, b in zip(own, own[1:])]
         val_every = json.loads((run / "valid.jsonl").read_text().splitlines()[0])["step"] - warm["steps"] \
             if (run / "valid.jsonl").is_file() else None
         median = statistics.median(times)

@@ -40,15 +40,30 @@ def _choice(name: str, value: str, options: tuple[str, ...]) -> str:
 
 
 class Conv2d(nn.Conv2d):
-    """``nn.Conv2d``, except where oneDNN's CPU bf16 kernel is wrong: under CPU bf16 autocast, a convolution whose
-    output is one sample wide or high returned NaN or values off by 100 % on an Intel Xeon with AMX (torch 2.11;
-    the discriminators' coarsest scale has such outputs, so bf16 training stopped with a NaN loss at step 0).
-    Those outputs are tiny, so they run in fp32 (and come back fp32). ``tests/test_models.py`` checks it."""
+    """``nn.Conv2d``, except in two places where oneDNN's CPU kernels fail us (``tests/test_models.py`` checks both):
+
+    * under CPU bf16 autocast, a convolution whose output is one sample wide or high returned NaN or values off
+      by 100 % on an Intel Xeon with AMX (torch 2.11; the discriminators' coarsest scale has such outputs, so
+      bf16 training stopped with a NaN loss at step 0). Those outputs are tiny: they run in fp32 (and come back
+      fp32);
+    * in fp32 on the CPU, a convolution to *one* output channel with a kernel wider than 1×1 — ``g``'s last
+      layer, 8 channels → the mask's logit through a 7×7 kernel — is several times slower than its arithmetic
+      needs (channels-last, AVX2 or AVX-512: ~1 GFLOP/s; ``benchmarks/results/main_job.md``). It is the same sum
+      written another way, ``y = b + Σ_c x_c ⋆ w_c``: a depthwise convolution (each input channel with its own
+      filter) then a sum over channels — equal to float rounding, and the fp32 training iteration ~9 % faster.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and min(self._output_size(x)) == 1:
-            with torch.autocast("cpu", enabled=False):
-                return super().forward(x.float())
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            if min(self._output_size(x)) == 1:
+                with torch.autocast("cpu", enabled=False):
+                    return super().forward(x.float())
+        elif (x.device.type == "cpu" and self.out_channels == 1 and self.groups == 1 and x.dtype == torch.float32
+              and self.kernel_size != (1, 1) and self.padding_mode == "zeros"):
+            # weight (1, C, kh, kw) → C filters of one channel each: (C, 1, kh, kw)
+            y = nn.functional.conv2d(x, self.weight.transpose(0, 1), None, self.stride, self.padding,
+                                     self.dilation, groups=self.in_channels).sum(1, keepdim=True)
+            return y if self.bias is None else y + self.bias.view(1, 1, 1, 1)
         return super().forward(x)
 
     def _output_size(self, x: torch.Tensor) -> tuple[int, int]:

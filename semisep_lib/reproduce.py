@@ -49,7 +49,7 @@ from .paper import PAPER_TABLE3
 from .plots import ablation
 from .separate import MaskSeparator, load_separator, save_tuning, tune_mask
 from .tables import ordering, write_tables
-from .train import Validator, separator_validation, train
+from .train import Validator, separator_validation, train, untrained_checkpoint
 
 #: protocol → where its scores and museval files go, how its windows are pooled, and how the tables name it
 PROTOCOL_FILES = {
@@ -242,14 +242,17 @@ class Reproduction:
     def train_row(self, name: str, without: tuple[str, ...], seed: int, objective: str = "semi") -> Path:
         """Train (or resume, or find finished) one ``g``, validated by :func:`mask_validator`, and choose its mask
         exponent on the selection songs. Every row starts from the shared warm-up and then gets the same number
-        of ``g`` steps."""
+        of ``g`` steps (the supervised row, which uses no discriminator, starts at the same step from the state
+        the warm-up would leave it: :func:`~semisep_lib.train.untrained_checkpoint`)."""
         run = self.out / "runs" / row_key(name, seed)
         if _trained(run):
             return run
         cfg = dataclasses.replace(self.cfg, loss=self.cfg.loss.without(list(without)),
                                   train=dataclasses.replace(self.cfg.train, seed=seed))
-        warm = self.warm_up(seed)
-        if warm.is_file() and not (run / "checkpoint.pt").exists():
+        if objective == "supervised":  # no discriminator: it starts where the warm-up would leave it, without it
+            if cfg.train.d_warmup and not (run / "checkpoint.pt").exists():
+                untrained_checkpoint(cfg, self.td, run, cfg.train.d_warmup)
+        elif (warm := self.warm_up(seed)).is_file() and not (run / "checkpoint.pt").exists():
             run.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(run / "checkpoint.pt", warm.read_bytes())
         summary = train(cfg, self.td, run, objective=objective, progress=self.progress,
@@ -281,7 +284,7 @@ class Reproduction:
         would wait for the warm-up works instead (where the profile scores as it trains, it scores all the
         baselines there too; otherwise their scoring comes later, in :meth:`baselines`). Within a seed the
         costliest rows (:func:`row_cost`) go first, so that the processes finish together, not one of them
-        alone on a last long row."""
+        alone on a last long row; the supervised row, which needs no warm-up, is trained beside it."""
         warm_ups = [seed for seed in range(self.seeds)
                     if not all(self.scored(row_key(name, seed)) for name in TRAINED_ROWS)]
         # one seed after another (a run stopped part-way leaves whole seeds), the costliest rows first
@@ -300,12 +303,16 @@ class Reproduction:
                                  initializer=_init_row_process, initargs=(self.args, self.kwargs, self.p)) as pool:
             warm = [pool.submit(_warm_up_in_process, seed) for seed in warm_ups]
             fitting = pool.submit(_baselines_in_process)
+            early = [job for job in jobs if TRAINED_ROWS[job[0]][1] == "supervised"]  # no warm-up needed
+            beside = [pool.submit(_train_row_in_process, *job) for job in early]
             for done in warm:
-                done.result()  # every row starts from its seed's warm-up
-            for run in pool.map(_train_row_in_process, *zip(*jobs)):
+                done.result()  # every other row starts from its seed's warm-up
+            rest = [job for job in jobs if job not in early]
+            for run in pool.map(_train_row_in_process, *zip(*rest)) if rest else ():
                 if self.progress:
                     print(f"  trained {Path(run).name}", flush=True)
-            fitting.result()
+            for done in (fitting, *beside):
+                done.result()
 
     @contextmanager
     def stage(self, name: str):

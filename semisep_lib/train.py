@@ -280,6 +280,19 @@ def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "
         return _train(_Trainer(cfg, td, run_dir, objective, rank, world, validator), progress and rank == 0)
 
 
+def untrained_checkpoint(cfg: Config, td: TrainingData, run_dir: str | Path, step: int,
+                         objective: str = "supervised") -> Path:
+    """Write ``run_dir/checkpoint.pt`` as a run of ``cfg`` that has done ``step`` steps without training ``g``;
+    returns its path. ``g``, its EMA, its optimiser and the batches of every later step are those a
+    discriminator-only warm-up of ``step`` steps leaves (the warm-up never steps ``g``), so a row that uses no
+    discriminator — the supervised row — continues from this exactly as from the warm-up's checkpoint, without
+    waiting for it (``tests/test_reproduce.py``)."""
+    t = _Trainer(cfg, td, Path(run_dir), objective, 0, 1)
+    t.run_dir.mkdir(parents=True, exist_ok=True)
+    t.save(step, 0.0)
+    return t.ckpt_path
+
+
 def _train(t: "_Trainer", progress: bool) -> dict:
     """The loop of the module docstring; everything around the step is a method of :class:`_Trainer`."""
     tc = t.cfg.train

@@ -148,3 +148,30 @@ def test_bf16_convolutions_with_one_wide_outputs_match_fp32():
                 out = d_A(mag)
             for r, o in zip(ref, out):
                 assert torch.isfinite(o).all() and (o.float() - r).abs().max() <= 0.05 * r.abs().max() + 0.05
+
+
+def test_fp32_convolution_to_one_channel_is_the_same_sum():
+    """In fp32 on the CPU, ``models.Conv2d`` to one output channel runs as a depthwise convolution and a channel
+    sum (faster there): the same output and the same gradients as ``nn.Conv2d``'s, to float rounding, in either
+    memory layout, with and without bias, padding and stride; other convolutions are ``nn.Conv2d``'s exactly."""
+    torch.manual_seed(0)
+    for layout, bias, padding, stride in ((torch.channels_last, True, 0, 1), (torch.contiguous_format, True, 3, 1),
+                                          (torch.channels_last, False, 1, 2)):
+        ours = Conv2d(8, 1, 7, stride=stride, padding=padding, bias=bias).to(memory_format=layout)
+        plain = torch.nn.Conv2d(8, 1, 7, stride=stride, padding=padding, bias=bias).to(memory_format=layout)
+        plain.load_state_dict(ours.state_dict())
+        x = torch.randn(4, 8, 40, 30).contiguous(memory_format=layout)
+        weights = torch.rand(x[:, 0].numel())  # a loss whose gradients do not cancel
+        results = []
+        for conv in (ours, plain):
+            xi = x.clone().requires_grad_()
+            y = conv(xi)
+            (y * weights[: y.numel()].view_as(y)).sum().backward()
+            results.append([y.detach(), xi.grad, *(p.grad for p in conv.parameters())])
+            conv.zero_grad()
+        assert results[0][0].shape == results[1][0].shape == (4, 1, *ours._output_size(x))
+        for a, b in zip(*results):  # float rounding: sums of ~3,000 products in another order
+            assert (a - b).abs().max() <= 1e-5 * b.abs().max()
+    wide = Conv2d(8, 2, 3)
+    x = torch.randn(2, 8, 10, 10)
+    assert torch.equal(wide(x), torch.nn.functional.conv2d(x, wide.weight, wide.bias))

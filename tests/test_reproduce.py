@@ -161,3 +161,35 @@ def test_rows_are_trained_costliest_first():
     order = sorted(TRAINED_ROWS, key=lambda n: -row_cost(n))
     assert order[0] == "all losses" and order[-2:] == ["GAN only", "supervised"]
     assert row_cost("w/o GAN_A & GAN_C") < row_cost("w/o R1") < row_cost("all losses")
+
+
+def test_the_supervised_row_continues_from_an_untrained_checkpoint_as_from_the_warm_up(toy_root, tmp_path):
+    """The warm-up trains only the discriminators, so the supervised row (no discriminator) started from
+    ``train.untrained_checkpoint`` at the warm-up's step trains exactly as from the warm-up's checkpoint: the
+    same weights, EMA and log to the last bit. That is why reproduce trains it beside the warm-up."""
+    import torch
+
+    from semisep_lib.config import Config
+    from semisep_lib.data import load_training_data
+    from semisep_lib.train import train, untrained_checkpoint
+
+    cfg = Config.from_preset("smoke")
+    cfg.train.steps, cfg.train.ema_decay = cfg.train.d_warmup + 6, 0.999  # with an EMA of g, as the cpu preset
+    td = load_training_data(cfg, toy_root, tracks=6)
+    warm = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=cfg.train.d_warmup, val_segments=0))
+    train(warm, td, tmp_path / "warm-up", progress=False)
+    (tmp_path / "from-warm-up").mkdir()
+    shutil.copy(tmp_path / "warm-up" / "checkpoint.pt", tmp_path / "from-warm-up" / "checkpoint.pt")
+    untrained_checkpoint(cfg, td, tmp_path / "untrained", cfg.train.d_warmup)
+    runs = [tmp_path / "from-warm-up", tmp_path / "untrained"]
+    for run in runs:
+        train(cfg, td, run, objective="supervised", progress=False)
+    a, b = (torch.load(run / "checkpoint.pt", weights_only=False) for run in runs)
+    assert a["step"] == b["step"] == cfg.train.steps
+    for key in ("g", "g_ema", "opt_g"):
+        flat = lambda d: [v for v in (d.values() if key != "opt_g" else d["state"].values())]  # noqa: E731
+        for x, y in zip(flat(a[key]), flat(b[key])):
+            assert all(torch.equal(x[k], y[k]) for k in x) if isinstance(x, dict) else torch.equal(x, y)
+    logs = [[{k: v for k, v in json.loads(ln).items() if k != "time"} for ln in (run / "log.jsonl").read_text().splitlines()]
+            for run in runs]
+    assert logs[0] == logs[1] and len(logs[0]) == 6
