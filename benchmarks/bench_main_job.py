@@ -98,12 +98,25 @@ def row_breakdown(out: Path) -> dict:
 
 
 def headline(out: Path) -> dict:
-    """Table 1's SDRs (museval v4 medians on the report songs) and Kendall's τ of Table 3 against the paper."""
-    t1 = json.loads((out / "table1.json").read_text())
+    """Table 1's and Table 3's SDRs (museval v4 medians on the report songs) and Kendall's τ of Table 3 against
+    the paper."""
     order = json.loads((out / "ordering.json").read_text())
     tau = next(iter(order.values()))["kendall_tau"]
-    sdr = {r["method"]: round(r["SDR"]["median"], 2) for r in t1["rows"] if r.get("SDR")}
-    return {"table1_sdr": sdr, "kendall_tau": tau}
+    sdr = {}
+    t1 = json.loads((out / "table1.json").read_text())["rows"]  # a list of rows
+    sdr["table1"] = {r["method"]: round(r["SDR"]["median"], 2) for r in t1 if r.get("SDR")}
+    t3 = json.loads((out / "table3.json").read_text())["rows"]  # label → row
+    sdr["table3"] = {label: round(r["SDR"]["median"], 2) for label, r in t3.items() if r.get("SDR")}
+    return {"table1_sdr": sdr["table1"], "table3_sdr": sdr["table3"], "kendall_tau": tau}
+
+
+def git_commit() -> str:
+    """The commit the job ran (with ``+`` when the tree had changes)."""
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                         cwd=str(C.ROOT)).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=str(C.ROOT)).stdout.strip()
+    return head + ("+" if out else "")
 
 
 def _run_child(args: list[str], env: dict) -> dict:
@@ -217,7 +230,7 @@ def main(argv=None) -> dict | None:
         ap.error("--mode is required (or --report)")
     t0 = time.perf_counter()
     env = {**os.environ, **MODES[args.mode]}
-    result = {"benchmark": "main_job", "mode": args.mode, "environment": MODES[args.mode],
+    result = {"benchmark": "main_job", "mode": args.mode, "commit": git_commit(), "environment": MODES[args.mode],
               "machine": {**C.machine_info(), "cpu_flags": cpu_flags()}, "in_mode": precision_in(env)}
     if not args.no_job:
         result["job"] = run_job(args.mode, args.profile, args.steps, args.keep)
@@ -232,14 +245,23 @@ def _minutes(s: float) -> str:
 
 
 def write_report(path: Path = RESULTS / "main_job.md") -> Path:
-    """Both modes side by side: machine, precision, the job's stages and its training stage taken apart."""
-    found = {m: json.loads(p.read_text()) for m in MODES if (p := RESULTS / f"main_job-{m}.json").is_file()}
+    """Every ``results/main_job-<mode>[-before].json`` side by side (a mode before and after a change, when both
+    are there): machine, precision, the job's stages, its training stage taken apart, and its tables' numbers."""
+    found = {}
+    for mode in MODES:
+        for suffix, when in (("-before", "before"), ("", "now")):
+            if (p := RESULTS / f"main_job-{mode}{suffix}.json").is_file():
+                r = json.loads(p.read_text())
+                found[f"{mode}, {when} ({r.get('commit', '?')})"] = r
     if not found:
         raise SystemExit("no results/main_job-<mode>.json yet: run a mode first")
     lines = ["# The main job on two kinds of CPU", "",
-             "Written by `python benchmarks/bench_main_job.py --report` from `results/main_job-<mode>.json` "
-             "(each written by `--mode <mode>`). `no-avx512` is this CPU limited to AVX2 kernels "
-             "(`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`): no bf16 kernels, so the `cpu` preset runs in fp32.",
+             "Written by `python benchmarks/bench_main_job.py --report` from `results/main_job-<mode>[-before].json` "
+             "(each written by `--mode <mode> --json <file>`, the machine otherwise idle, one job at a time). "
+             "`no-avx512` is this CPU limited to AVX2 kernels (`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`): "
+             "no bf16 kernels, so the `cpu` preset trains and separates in fp32, as on most laptops and many cloud "
+             "CPUs. *before* is the commit before the main job's speed-up for such CPUs (issue 35), *now* the commit "
+             "after it. The tables' numbers are SDRs in dB (museval v4, medians) on the four toy report songs.",
              "", "| | " + " | ".join(found) + " |", "|---|" + "---|" * len(found)]
 
     def row(label, get):
@@ -247,7 +269,7 @@ def write_report(path: Path = RESULTS / "main_job.md") -> Path:
         for r in found.values():
             try:
                 vals.append(str(get(r)))
-            except (KeyError, TypeError):
+            except (KeyError, TypeError, IndexError):
                 vals.append("–")
         lines.append(f"| {label} | " + " | ".join(vals) + " |")
 
@@ -258,7 +280,8 @@ def write_report(path: Path = RESULTS / "main_job.md") -> Path:
     row("load average before → after", lambda r: f"{r['job']['load_average_before'][0]} → "
                                                   f"{r['job']['load_average_after'][0]}")
     row("**main job (`reproduce`)**", lambda r: f"**{_minutes(r['job']['seconds_this_call'])}**")
-    for stage in next(iter(found.values()))["job"]["stages"]:
+    stages = list(dict.fromkeys(st for r in found.values() for st in r["job"]["stages"]))
+    for stage in stages:
         row(f"– {stage}", lambda r, s=stage: f"{r['job']['stages'][s]:.0f} s")
     row("warm-up (one process)", lambda r: f"{r['job']['training']['warm_up']['seconds']:.0f} s "
                                            f"({r['job']['training']['warm_up']['s_per_step']} s/step)")
@@ -267,11 +290,17 @@ def write_report(path: Path = RESULTS / "main_job.md") -> Path:
     row("rows: steps / validation / tuning (s, summed)", lambda r: "{:.0f} / {:.0f} / {:.0f}".format(
         *(sum(v[k] or 0 for v in r["job"]["training"]["rows"].values())
           for k in ("seconds", "validation_s", "tuning_s"))))
-    row("Kendall's τ (Table 3 vs the paper)", lambda r: r["job"]["tables"]["kendall_tau"])
     if any("step" in r for r in found.values()):
         row("one iteration: D step / G step (1 thread)", lambda r: f"{r['step']['d_step_s']} / {r['step']['g_step_s']} s")
         row("its costliest convolutions (share)", lambda r: "; ".join(
             f"{c['op']} {c['shapes'][0]}: {c['share']:.0%}" for c in r["step"]["top_convolutions"][:3]))
+    first = next(iter(found.values()))["job"]["tables"]
+    for method in first["table1_sdr"]:
+        row(f"Table 1: {method}", lambda r, m=method: r["job"]["tables"]["table1_sdr"][m])
+    for label in first.get("table3_sdr", {}):
+        if label != "all losses":
+            row(f"Table 3: {label}", lambda r, m=label: r["job"]["tables"]["table3_sdr"][m])
+    row("Kendall's τ (Table 3 vs the paper)", lambda r: r["job"]["tables"]["kendall_tau"])
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
     return path

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import statistics
 import sys
 import time
@@ -342,11 +343,11 @@ def main(argv=None) -> dict:
     sections = set(args.sections)
     out: dict = {"benchmark": "separation", "mode": mode, "rate": RATE, "channels": 2, "machine": C.machine_info(),
                  "sizes": S, "threads": th}
-    if sections != set(SECTIONS):  # a partial run: merge into the existing file
+    # the kernels' environment, when set (ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2: a CPU without AVX-512)
+    out["environment"] = {k: os.environ[k] for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY") if k in os.environ}
+    if sections != set(SECTIONS) and args.json and args.json.exists():  # a partial run: merge into the file
         import json
 
-        if not args.json or not args.json.exists():
-            raise SystemExit("--sections with a subset needs an existing --json file to merge into")
         old = json.loads(args.json.read_text())
         old.setdefault("partial_reruns", []).append({"sections": sorted(sections), "machine": out["machine"]})
         out = old
