@@ -92,7 +92,8 @@ def row_breakdown(out: Path) -> dict:
         val_steps = [t for r, t in zip(own, times) if val_every and (r["step"] + 1 - warm["steps"]) % val_every == 0]
         rows[run.name] = {"steps": len(own), "seconds": round(sum(times), 1), "median_step_s": round(median, 3),
                           "validation_s": round(sum(max(0.0, t - median) for t in val_steps), 1),
-                          "tuning_s": s.get("tuning_seconds")}
+                          "tuning_s": s.get("tuning_seconds"),
+                          "selection_sdr": s.get("best", {}).get("val_sdr")}  # its kept checkpoint's, in dB
     return {"warm_up": {"steps": warm["steps"], "seconds": warm["seconds"],
                         "s_per_step": round(warm["seconds"] / max(1, warm["steps"]), 3)}, "rows": rows}
 
@@ -301,6 +302,28 @@ def write_report(path: Path = RESULTS / "main_job.md") -> Path:
         if label != "all losses":
             row(f"Table 3: {label}", lambda r, m=label: r["job"]["tables"]["table3_sdr"][m])
     row("Kendall's τ (Table 3 vs the paper)", lambda r: r["job"]["tables"]["kendall_tau"])
+    row("selection songs: the rows' mean SDR (kept checkpoints)", lambda r: round(statistics.mean(
+        v["selection_sdr"] for v in r["job"]["training"]["rows"].values()), 3))
+    for mode in MODES:  # what a change did to the numbers: now against before, row by row
+        pair = [json.loads(p.read_text()) for p in (RESULTS / f"main_job-{mode}-before.json",
+                                                    RESULTS / f"main_job-{mode}.json") if p.is_file()]
+        if len(pair) < 2:
+            continue
+        before, now = (r["job"] for r in pair)
+        moves = {k: now["tables"]["table3_sdr"][k] - v for k, v in before["tables"]["table3_sdr"].items()}
+        moves.update({k: now["tables"]["table1_sdr"][k] - v for k, v in before["tables"]["table1_sdr"].items()
+                      if k.startswith(("GAN", "supervised"))})
+        size = sorted(abs(v) for v in moves.values())
+        sel = {k: now["training"]["rows"][k]["selection_sdr"] - v["selection_sdr"]
+               for k, v in before["training"]["rows"].items() if v.get("selection_sdr") is not None}
+        worst = min(sel, key=sel.get)
+        lines += ["", f"**{mode}, now against before.** The trained rows' report-song SDRs (Table 3 and Table 1's "
+                  f"supervised and GAN rows) moved by up to {size[-1]:.2f} dB (median "
+                  f"{statistics.median(size):.2f}); Kendall's τ {before['tables']['kendall_tau']} → "
+                  f"{now['tables']['kendall_tau']}. On the selection songs the rows' kept checkpoints moved by "
+                  f"{statistics.mean(sel.values()):+.3f} dB on average ({sum(v < 0 for v in sel.values())} of "
+                  f"{len(sel)} lower, {sum(v > 0 for v in sel.values())} higher; from {sel[worst]:+.3f} ({worst}) "
+                  f"to {max(sel.values()):+.3f})."]
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
     return path
