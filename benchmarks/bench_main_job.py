@@ -248,12 +248,17 @@ def _minutes(s: float) -> str:
 def write_report(path: Path = RESULTS / "main_job.md") -> Path:
     """Every ``results/main_job-<mode>[-before].json`` side by side (a mode before and after a change, when both
     are there): machine, precision, the job's stages, its training stage taken apart, and its tables' numbers."""
-    found = {}
-    for mode in MODES:
-        for suffix, when in (("-before", "before"), ("", "now")):
-            if (p := RESULTS / f"main_job-{mode}{suffix}.json").is_file():
-                r = json.loads(p.read_text())
-                found[f"{mode}, {when} ({r.get('commit', '?')})"] = r
+    # main_job-<mode>[-<run>][-before].json: a mode, which pair of runs, before or after a change
+    pairs = {}  # (mode, run) → {"before": r, "now": r}
+    for p in sorted(RESULTS.glob("main_job-*.json")):
+        stem = p.stem[len("main_job-"):]
+        when = "before" if stem.endswith("-before") else "now"
+        stem = stem.removesuffix("-before")
+        mode = next((m for m in MODES if stem == m or stem.startswith(m + "-")), None)
+        if mode:
+            pairs.setdefault((mode, stem[len(mode) + 1:]), {})[when] = json.loads(p.read_text())
+    found = {f"{mode}{f' ({run} pair)' if run else ''}, {when} ({r.get('commit', '?')})": r
+             for (mode, run), pair in pairs.items() for when, r in sorted(pair.items())}
     if not found:
         raise SystemExit("no results/main_job-<mode>.json yet: run a mode first")
     lines = ["# The main job on two kinds of CPU", "",
@@ -304,12 +309,10 @@ def write_report(path: Path = RESULTS / "main_job.md") -> Path:
     row("Kendall's τ (Table 3 vs the paper)", lambda r: r["job"]["tables"]["kendall_tau"])
     row("selection songs: the rows' mean SDR (kept checkpoints)", lambda r: round(statistics.mean(
         v["selection_sdr"] for v in r["job"]["training"]["rows"].values()), 3))
-    for mode in MODES:  # what a change did to the numbers: now against before, row by row
-        pair = [json.loads(p.read_text()) for p in (RESULTS / f"main_job-{mode}-before.json",
-                                                    RESULTS / f"main_job-{mode}.json") if p.is_file()]
+    for (mode, run), pair in pairs.items():  # what a change did to the numbers: now against before, row by row
         if len(pair) < 2:
             continue
-        before, now = (r["job"] for r in pair)
+        before, now = pair["before"]["job"], pair["now"]["job"]
         moves = {k: now["tables"]["table3_sdr"][k] - v for k, v in before["tables"]["table3_sdr"].items()}
         moves.update({k: now["tables"]["table1_sdr"][k] - v for k, v in before["tables"]["table1_sdr"].items()
                       if k.startswith(("GAN", "supervised"))})
@@ -317,7 +320,9 @@ def write_report(path: Path = RESULTS / "main_job.md") -> Path:
         sel = {k: now["training"]["rows"][k]["selection_sdr"] - v["selection_sdr"]
                for k, v in before["training"]["rows"].items() if v.get("selection_sdr") is not None}
         worst = min(sel, key=sel.get)
-        lines += ["", f"**{mode}, now against before.** The trained rows' report-song SDRs (Table 3 and Table 1's "
+        lines += ["", f"**{mode}{f' ({run} pair)' if run else ''}, now against before:** "
+                  f"{_minutes(before['seconds_this_call'])} → {_minutes(now['seconds_this_call'])}. "
+                  f"The trained rows' report-song SDRs (Table 3 and Table 1's "
                   f"supervised and GAN rows) moved by up to {size[-1]:.2f} dB (median "
                   f"{statistics.median(size):.2f}); Kendall's τ {before['tables']['kendall_tau']} → "
                   f"{now['tables']['kendall_tau']}. On the selection songs the rows' kept checkpoints moved by "

@@ -290,6 +290,16 @@ def speedups(main_cases: dict) -> None:
         r["ours_cpu_speedup"] = round(t / ours, 2)  # how many times faster ours-cpu is than this method
 
 
+#: what limits the kernels' instruction sets: oneDNN, PyTorch's own, MKL (Open-Unmix's matrix products, the
+#: STFT), OpenBLAS (numpy). All four at AVX2 / Haswell make this CPU compute as one without AVX-512 would.
+KERNEL_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE")
+
+
+def kernel_environment() -> dict:
+    """The :data:`KERNEL_VARIABLES` set in this process's environment."""
+    return {k: os.environ[k] for k in KERNEL_VARIABLES if k in os.environ}
+
+
 def remeasure(args, S: dict, th: int) -> dict:
     """Re-run some main cases (e.g. after a noisy first run) and merge them into an existing result file."""
     import json
@@ -300,7 +310,8 @@ def remeasure(args, S: dict, th: int) -> dict:
     print(f"re-measuring {args.remeasure}, load {C.load_average()}", flush=True)
     for name in args.remeasure:
         r = case(name, S["main"], th, S["repeats"] if name == "ours-cpu" else 1, profile=name == "ours-cpu")
-        r["remeasured"] = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_average": C.load_average()}
+        r["remeasured"] = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_average": C.load_average(),
+                           "environment": kernel_environment()}
         out["main"][name] = r
     speedups(out["main"])
     C.write_json(args.json, out)
@@ -343,8 +354,7 @@ def main(argv=None) -> dict:
     sections = set(args.sections)
     out: dict = {"benchmark": "separation", "mode": mode, "rate": RATE, "channels": 2, "machine": C.machine_info(),
                  "sizes": S, "threads": th}
-    # the kernels' environment, when set (ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2: a CPU without AVX-512)
-    out["environment"] = {k: os.environ[k] for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY") if k in os.environ}
+    out["environment"] = kernel_environment()
     if sections != set(SECTIONS) and args.json and args.json.exists():  # a partial run: merge into the file
         import json
 

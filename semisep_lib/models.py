@@ -46,11 +46,11 @@ class Conv2d(nn.Conv2d):
       by 100 % on an Intel Xeon with AMX (torch 2.11; the discriminators' coarsest scale has such outputs, so
       bf16 training stopped with a NaN loss at step 0). Those outputs are tiny: they run in fp32 (and come back
       fp32);
-    * in fp32 on the CPU, a convolution to *one* output channel with a kernel wider than 1×1 — ``g``'s last
-      layer, 8 channels → the mask's logit through a 7×7 kernel — is several times slower than its arithmetic
-      needs (channels-last, AVX2 or AVX-512: ~1 GFLOP/s; ``benchmarks/results/main_job.md``). It is the same sum
-      written another way, ``y = b + Σ_c x_c ⋆ w_c``: a depthwise convolution (each input channel with its own
-      filter) then a sum over channels — equal to float rounding, and the fp32 training iteration ~9 % faster.
+    * in fp32 on the CPU, oneDNN's kernel for a convolution to *one* output channel with a kernel wider than 1×1
+      — ``g``'s last layer, 8 channels → the mask's logit through a 7×7 kernel — is slow. The same sum written
+      another way, ``y = b + Σ_c x_c ⋆ w_c``: a depthwise convolution (each input channel with its own filter)
+      then a sum over channels, equal to float rounding, makes ``g``'s forward pass ~10 % faster and the fp32
+      training iteration a few % (``benchmarks/bench_conv_one_channel.py``).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
