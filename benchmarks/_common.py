@@ -92,11 +92,18 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / MB
 
 
-def run_case(script: Path, args: list[str], timeout: float | None = None) -> dict:
-    """Run ``python script --case-json ... args`` in a fresh interpreter and return the dict it printed last
-    (one JSON line prefixed ``CASE_RESULT ``). Raises with the child's stderr on failure."""
+#: the environment that makes this CPU compute as one without AVX-512: oneDNN's and PyTorch's own kernels at
+#: AVX2 (oneDNN then reports no bf16 support, so the ``cpu`` preset runs in fp32)
+NO_AVX512 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+
+
+def run_case(script: Path, args: list[str], timeout: float | None = None, env: dict | None = None) -> dict:
+    """Run ``python script --case-json ... args`` in a fresh interpreter (``env``: variables added to this
+    process's environment) and return the dict it printed last (one JSON line prefixed ``CASE_RESULT ``).
+    Raises with the child's stderr on failure."""
     cmd = [sys.executable, str(script), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT),
+                          env={**os.environ, **env} if env else None)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("CASE_RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"case {' '.join(args)} failed (rc {proc.returncode}):\n{proc.stderr[-4000:]}")

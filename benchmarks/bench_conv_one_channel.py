@@ -17,9 +17,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,9 +26,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _common as C  # noqa: E402
-
-NO_AVX512 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
-
 
 def run(rounds: int, per_round: int) -> dict:
     import numpy as np
@@ -121,16 +116,10 @@ def main(argv=None) -> dict | None:
         C.emit_case(run(args.rounds, args.per_round))
         return None
     t0 = time.perf_counter()
-    env = {**os.environ, **(NO_AVX512 if args.no_avx512 else {})}
-    proc = subprocess.run([sys.executable, str(Path(__file__)), "--case", "--rounds", str(args.rounds),
-                           "--per-round", str(args.per_round)], capture_output=True, text=True, env=env)
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("CASE_RESULT ")]
-    if proc.returncode or not line:
-        raise SystemExit(proc.stderr[-3000:])
-    import json
-
-    result = {"benchmark": "conv_one_channel", "environment": NO_AVX512 if args.no_avx512 else {},
-              "machine": C.machine_info(), **json.loads(line[-1][len("CASE_RESULT "):])}
+    env = C.NO_AVX512 if args.no_avx512 else {}
+    case = C.run_case(Path(__file__), ["--case", "--rounds", str(args.rounds), "--per-round", str(args.per_round)],
+                      env=env)
+    result = {"benchmark": "conv_one_channel", "environment": env, "machine": C.machine_info(), **case}
     for r in result["rows"]:
         print(f"  {r['label']:<42} {r['iteration_s']:.3f} s/iteration  {r['speedup']:.2f}x  "
               f"g forward (16 examples) {r['g_forward_batch16_s'] * 1e3:.0f} ms")

@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 import _common as C  # noqa: E402
 
 #: what each mode sets in the job's environment
-MODES = {"native": {}, "no-avx512": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}}
+MODES = {"native": {}, "no-avx512": C.NO_AVX512}
 RESULTS = HERE / "results"
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
@@ -112,22 +112,11 @@ def headline(out: Path) -> dict:
 
 
 def git_commit() -> str:
-    """The commit the job ran (with ``+`` when the tree had changes)."""
-    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                         cwd=str(C.ROOT)).stdout.strip()
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=str(C.ROOT)).stdout.strip()
-    return head + ("+" if out else "")
+    """The commit the job ran, short (with ``+`` when tracked files had changes): ``reproduce.git_commit``'s."""
+    from semisep_lib.reproduce import git_commit as full
 
-
-def _run_child(args: list[str], env: dict) -> dict:
-    proc = subprocess.run([sys.executable, str(Path(__file__)), *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, cwd=str(C.ROOT), timeout=1200)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("CASE_RESULT ")]
-    if proc.returncode or not lines:
-        raise RuntimeError(f"case {args} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len("CASE_RESULT "):])
-
+    commit = full(C.ROOT) or "?"
+    return commit[:7] + ("+" if commit.endswith("local changes") else "")
 
 def case_step(preset: str) -> None:
     """Time the D step and the G step of the preset's training iteration (1 thread, as the job's rows run),
@@ -237,7 +226,8 @@ def main(argv=None) -> dict | None:
         result["job"] = run_job(args.mode, args.profile, args.steps, args.keep)
         result["job"]["quick"] = bool(args.steps)
     if args.step_profile:
-        result["step"] = _run_child(["--case-step", "--profile", args.profile], MODES[args.mode])
+        result["step"] = C.run_case(Path(__file__), ["--case-step", "--profile", args.profile], timeout=1200,
+                                    env=MODES[args.mode])
     return C.finish(result, t0, args.json or (RESULTS / f"main_job-{args.mode}.json" if not args.steps else None))
 
 
