@@ -29,10 +29,12 @@ reproduce: $(STAMP) ffmpeg
 
 # the nine notebooks run on the toy songs (PROFILE, default cpu: about 100 minutes on two cores) and rendered to
 # static HTML with the listening page of the same run and an index (docs/notebooks/index.html); the notebooks run
-# afresh in runs/docs-$(PROFILE)/ (emptied first: 07-09 would otherwise reuse rows an earlier commit trained)
+# afresh in runs/docs-$(PROFILE)/ (emptied first: 07-09 would otherwise reuse rows an earlier commit trained).
+# At the cpu profile (the committed pages) the run's times are recorded too: notebooks/run-times.json and every
+# notebook's first cell, rendered copies included (run it on an otherwise idle machine)
 docs: $(STAMP) ffmpeg
 	rm -rf runs/docs-$(PROFILE)
-	$(BIN)/python -m semisep_lib docs --profile $(PROFILE) --out $(DOCS_OUT)
+	$(BIN)/python -m semisep_lib docs --profile $(PROFILE) --out $(DOCS_OUT) $(if $(filter cpu,$(PROFILE)),--record-times)
 
 # pytest exits 5 when it collected no test: that must fail, not pass silently.
 test: $(STAMP) ffmpeg

@@ -532,10 +532,12 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_docs(args: argparse.Namespace) -> None:
+    if args.skip_run and args.record_times:
+        raise UsageError("--record-times records the times of a run: drop --skip-run.")
     if args.skip_run and not args.work:
         raise UsageError("--skip-run renders the notebooks a run already executed: give its folder with --work.")
     r = build_docs(args.out, profile=args.profile, work=args.work, run=not args.skip_run, device=args.device,
-                   codec=args.codec, bitrate=args.bitrate,
+                   codec=args.codec, bitrate=args.bitrate, record_times=RUN_TIMES if args.record_times else None,
                    command="python -m semisep_lib " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     for c in r["chapters"]:
         print(f"{c['page']}: {c['bytes'] / 1e6:.2f} MB ({c['audio']} players, {c['widgets']} widgets, "
@@ -562,6 +564,9 @@ def add_docs_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--codec", choices=list(CODECS), default=DOCS_AUDIO[0],
                    help="the players' audio, re-encoded from the notebooks' WAV (default: opus, in WebM)")
     p.add_argument("--bitrate", default=DOCS_AUDIO[1], help=f"bitrate of each player (default: {DOCS_AUDIO[1]})")
+    p.add_argument("--record-times", action="store_true",
+                   help="as `notebooks --record-times`: store this run's times in notebooks/run-times.json and "
+                        "state them in each notebook's first cell, the rendered copies' too (run on an idle machine)")
     p.set_defaults(func=_cmd_docs)
 
 

@@ -47,7 +47,8 @@ import soundfile as sf
 from .audio import AUDIO_CODECS, encode_audio
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_json, replace_dir
-from .notebooks import NOTEBOOK_DIR, list_notebooks, notebook_profile, run_notebooks
+from .notebooks import (NOTEBOOK_DIR, list_notebooks, notebook_profile, record_run_times, run_notebooks,
+                        stamp_run_times)
 from .report import CODECS, GENERATOR as REPORT_GENERATOR, build_report, page_head
 from .reproduce import git_commit, relative
 
@@ -472,11 +473,14 @@ the report songs, with A/B switching, scores and spectrograms; {_inline(info["li
 
 def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = None, run: bool = True,
                device: str = "auto", codec: str = AUDIO[0], bitrate: str = AUDIO[1], command: str = "",
-               progress: bool = True) -> dict:
+               progress: bool = True, record_times: str | Path | None = None) -> dict:
     """Run the notebooks at ``profile`` on the toy songs into ``work`` (default ``runs/docs-<profile>``; with
     ``run=False``, take the executed copies ``work`` already holds), and write their pages, the listening page
     and the index into ``out`` (replaced as a whole once complete, if it is an earlier one). ``command``: the
-    command line to state in the index. Returns ``{"index", "bytes", "chapters": [...], "seconds"}``."""
+    command line to state in the index. ``record_times``: the run-times file of the notebooks' folder
+    (``notebooks.RUN_TIMES``) where this run's times are recorded; the first cell of every notebook, source and
+    executed copy, then states them, so the pages show the times of the run they render. Returns ``{"index", "bytes", "chapters": [...],
+    "seconds"}``."""
     t0 = time.perf_counter()
     notebook_profile(profile)
     out = Path(out)
@@ -489,7 +493,11 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
             raise UsageError(f"{work} is not empty: delete it, so that every output comes from this run, or "
                              f"render what it holds with --skip-run --work {work}.")
         commit_run = git_commit()
-        run_notebooks(profile, work, data="toy", device=device, progress=progress)
+        done = run_notebooks(profile, work, data="toy", device=device, progress=progress)
+        if record_times is not None:
+            record = record_run_times(done, profile, "toy", record_times)
+            stamp_run_times(record, Path(record_times).parent)  # the sources beside it, then the executed copies
+            stamp_run_times(record, work)
         atomic_write_json(work / RUN_RECORD, {"git_commit": commit_run, "command": command, "profile": profile})
     elif not work.is_dir():
         raise DataError(f"{work} does not exist: give the folder of a `semisep notebooks` run.")

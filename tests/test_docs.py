@@ -183,18 +183,38 @@ def tiny_docs(tmp_path_factory):
         nbformat.write(nb, str(src / f"{name}.ipynb"))
 
     def run(profile, folder, **kwargs):  # the tiny notebooks, and a stand-in for the listening page 09 writes
-        run_notebooks(profile, folder, directory=src, **kwargs)
+        done = run_notebooks(profile, folder, directory=src, **kwargs)
         (folder / "site").mkdir()
         (folder / "site" / "index.html").write_text('<html><head><meta name="generator" content="semisep report">'
                                                     "</head><body>listening</body></html>")
+        return done
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(docs, "NOTEBOOK_DIR", src)
         mp.setattr(docs, "run_notebooks", run)
         mp.chdir(base)  # where the command runs: the pages name the run's folder relative to it
         result = docs.build_docs(base / "site", profile="smoke", work=work, command="semisep docs tiny",
-                                 progress=False)
+                                 progress=False, record_times=src / "run-times.json")
     return work, base / "site", result
+
+
+@needs_ffmpeg
+@pytest.mark.slow
+def test_the_pages_state_the_run_times_of_the_run_they_render(tiny_docs):
+    """``docs --record-times`` (``make docs`` at the cpu profile) records the run's times beside the notebooks
+    and states them in every first cell, the sources' and the rendered pages'."""
+    from semisep_lib.notebooks import RUN_TIME_MARK, run_time_line
+
+    work, site, result = tiny_docs
+    src = work.parent / "src"
+    record = json.loads((src / "run-times.json").read_text())
+    assert sorted(record["smoke"]) == ["01_first", "02_second"]
+    assert all(r["seconds"] > 0 and r["data"] == "toy" for r in record["smoke"].values())
+    for name in ("01_first", "02_second"):
+        line = run_time_line(name, record)
+        for nb in (src / f"{name}.ipynb", work / f"{name}.ipynb"):
+            assert nbformat.read(str(nb), as_version=4).cells[0].source.endswith(f"{RUN_TIME_MARK}\n{line}")
+        assert "<strong>Run time</strong>" in (site / f"{name}.html").read_text()
 
 
 @needs_ffmpeg

@@ -25,6 +25,24 @@ def _run(root, out, processes, monkeypatch, protocols=("v4",), score_as_trained=
     return tables, json.loads((out / "timing.json").read_text())
 
 
+def _differences(a, b, where="") -> list[str]:
+    """Where two JSON values differ, as ``path: a != b`` lines (a failed comparison of tables says which
+    number of which row moved, not only that the dictionaries differ)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [line for k in sorted(set(a) | set(b), key=str)
+                for line in _differences(a.get(k, "<missing>"), b.get(k, "<missing>"), f"{where}/{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [line for i, (x, y) in enumerate(zip(a, b)) for line in _differences(x, y, f"{where}[{i}]")]
+    return [] if a == b else [f"{where}: {a!r} != {b!r}"]
+
+
+def test_differences_name_the_number_that_moved():
+    assert _differences({"t": {"rows": {"r": {"SDR": [1.0, 2.0]}}}}, {"t": {"rows": {"r": {"SDR": [1.0, 2.5]}}}}) \
+        == ["/t/rows/r/SDR[1]: 2.0 != 2.5"]
+    assert _differences({"a": 1}, {"b": 1}) == ["/a: 1 != '<missing>'", "/b: '<missing>' != 1"]
+    assert _differences({"a": [1]}, {"a": [1]}) == []
+
+
 def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkeypatch):
     """Two row processes give the tables of one. The parallel run also scores with the paper's protocol, as the
     long profile does (``protocols=("v4", "v3")``: SiSEC-2018 tables in OUT/, the paper's — v3, per-track
@@ -46,7 +64,7 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     parallel, timing = _run(toy_root, tmp_path / "parallel", 2, monkeypatch, protocols=("v4", "v3"),
                             score_as_trained=True)
     monkeypatch.setattr(Reproduction, "train_rows", train_rows)
-    assert parallel == serial
+    assert parallel == serial, "\n".join(_differences(serial, parallel)[:40])
     assert timing["row_processes"] == 2 and set(timing["stages"]) >= {
         reproduce.SCORING_STAGE, "evaluation of the trained rows", reproduce.BASELINES_STAGE}
     assert all(s >= 0 for s in timing["stages"].values())
