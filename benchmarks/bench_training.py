@@ -2,7 +2,7 @@
 """Training throughput on the CPU: iterations/s and examples/s of the real training step, both presets,
 torch threads 1 and 2.
 
-One *iteration* is what ``train._train`` does per step after the discriminator warm-up: ``d_steps``
+One *iteration* is what ``train.train`` does per step after the discriminator warm-up: ``d_steps``
 discriminator updates (``losses.discriminator_losses`` → backward → Adam) and one generator update
 (``losses.generator_losses`` with all six terms → backward → Adam), on batches of ``train.batch_size``
 waveform segments turned into cropped complex spectrograms by ``spectral.STFT``. *Examples/s* counts the

@@ -1,6 +1,6 @@
 """Training: one discriminator step, then one generator step, repeated — with checkpoints that resume exactly.
 
-The loop a reader should hold in their head (:func:`_train`; each line is one method of :class:`_Trainer`)::
+The loop a reader should hold in their head — :func:`train` is this loop, read top to bottom::
 
     resume()                                      # checkpoint.pt → weights, optimisers, RNG, step; logs cut back
     for step in range(start, steps):
@@ -9,6 +9,10 @@ The loop a reader should hold in their head (:func:`_train`; each line is one me
         if step >= d_warmup:                      # g: R1..R4 + GAN_A + GAN_C
             G_loss(g, d_A, d_C, batch(step, d_steps)).backward(); opt_g.step(); ema.update(g)
         log; every val_every: score g (or its EMA) on validation songs, keep the best; every ckpt_every: save
+
+Around it, small parts that each read on their own: the networks and the checkpoint that resumes them
+(:func:`_build`, :func:`_resume`, :func:`_save`), validation and ``best.pt`` (:func:`_validate`), :class:`EMA`,
+TensorBoard (:class:`_Board`) and several processes (:func:`_rank_and_world`, :func:`_descend`).
 
 With ``shared_batch`` (the authors' loop) there is one batch per iteration: ``g``'s step reuses the last
 discriminator step's, and ``d_A``'s real mixtures are the very mixtures that build ``ā``.
@@ -41,6 +45,7 @@ import copy
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -51,7 +56,7 @@ from tqdm.auto import tqdm
 
 from . import data as data_lib
 from .checkpoint import bf16_available, checkpoint_header, load_checkpoint, load_weights, pick_device, save_checkpoint
-from .config import Config
+from .config import Config, TrainConfig
 from .data import TrainingData
 from .errors import CheckpointError, TrainingError, UsageError
 from .fileio import atomic_write_text, run_lock
@@ -221,15 +226,116 @@ class EMA:
 # ------------------------------------------------------------------------------------------------------------
 # the loop
 # ------------------------------------------------------------------------------------------------------------
-def _average_gradients(modules, world: int) -> None:
-    """Data parallelism by hand: average every gradient over the processes (one all-reduce per tensor)."""
-    if world == 1:
-        return
-    for m in modules:
-        for p in m.parameters():
-            if p.grad is not None:
-                dist.all_reduce(p.grad)
-                p.grad /= world
+def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "semi",
+          progress: bool = True, validator: Validator | None = None) -> dict:
+    """Train ``g`` (and ``d_A``, ``d_C``) into ``run_dir``, resuming from ``run_dir/checkpoint.pt`` if present.
+
+    ``objective``: ``"semi"`` (the paper's method; terms with weight 0 are switched off) or ``"supervised"``.
+    ``validator``: scores the model to keep (``g``, or its EMA). The library's own callers pass
+    :func:`separator_validation` (``reproduce.mask_validator``: what ``separate`` produces); without one,
+    :func:`validate` on the validation songs' chunks (none without validation songs or with ``val_segments=0``).
+    Returns a summary: steps, seconds, best validation score. Writes ``config.yaml``, ``checkpoint.pt``
+    (everything needed to resume), ``best.pt`` (``g`` — its EMA if on — at the best validation SDR),
+    ``log.jsonl`` (every term, every step), ``valid.jsonl`` and, with ``cfg.train.tensorboard``, ``tensorboard/``.
+    """
+    if objective not in ("semi", "supervised"):
+        raise UsageError(f"Unknown objective {objective!r}.")
+    if not td.mixtures or (objective == "semi" and not td.instrumentals):
+        raise UsageError("Training needs at least one mixture song and one instrumental song.")
+    run_dir, tc, compress = Path(run_dir), cfg.train, cfg.spectral.compress
+    rank, world = _rank_and_world()
+    main = rank == 0  # rank 0 validates and writes every file
+    with run_lock(run_dir) if main else contextlib.nullcontext():
+        net = _build(cfg)  # g, d_A, d_C, their optimisers, g's EMA: seeded by train.seed
+        stft = STFT(cfg.spectral).to(net.device)
+        board = _Board(tc.tensorboard and main, cfg, td, stft, net.device)
+        start, best, elapsed, last_ckpt = 0, {"val_sdr": -math.inf, "step": None}, 0.0, None
+        if (run_dir / "checkpoint.pt").exists():  # weights, optimisers, RNG, progress; later log lines dropped
+            start, best, elapsed = _resume(net, cfg, run_dir / "checkpoint.pt", main)
+            last_ckpt = start
+        if main:
+            cfg.save(run_dir / "config.yaml")
+        g, d_A, d_C, opt_g, opt_d, ema = net.g, net.d_A, net.d_C, net.opt_g, net.opt_d, net.ema
+        b = Batches(td, cfg, rank, world)
+        spec = lambda wave: crop(stft(wave.to(net.device)))  # noqa: E731  (B, samples) → (B, F, T) complex
+        header = lambda step, model, **extra: checkpoint_header(cfg, step, objective, model, **extra)  # noqa: E731
+        validator = _validator(validator, td, cfg, stft, net.device) if main else None
+        autocast = _autocast(tc.bf16, net.device)
+        weights = cfg.loss.weights()
+        train_d = objective == "semi" and (weights["GAN_A"] > 0 or weights["GAN_C"] > 0)
+
+        t0 = time.perf_counter() - elapsed
+        bar = tqdm(range(start, tc.steps), initial=start, total=tc.steps, disable=not (progress and main),
+                   desc=f"train {run_dir.name}", dynamic_ncols=True)
+        log_f = open(run_dir / "log.jsonl", "a") if main else None
+        try:
+            board.open(run_dir, start)
+            for step in bar:
+                _set_learning_rates(tc, step, opt_g, opt_d)
+                log: dict[str, float] = {"step": step}
+                if train_d:  # d_A, d_C: tell real from made-up, d_steps updates on batches k = 0 .. d_steps − 1
+                    for k in range(tc.d_steps):
+                        A, C = spec(b.get(b.mix, step, k)), spec(b.get(b.inst, step, k))  # (B, F, T) complex
+                        A_real = A if b.shared else spec(b.get(b.real, step, k))  # d_A's real mixtures
+                        with autocast():
+                            d_loss, d_log = discriminator_losses(g, d_A, d_C, A, C, A_real, cfg.loss)
+                        _descend(opt_d, d_loss, (d_A, d_C), world)
+                    log.update(d_log)  # the last update's terms
+                g_loss = None
+                if step >= tc.d_warmup or not train_d:  # g: R1..R4 + GAN_A + GAN_C (or supervised), batch k = g_k
+                    with autocast():
+                        if objective == "semi":
+                            A, C = spec(b.get(b.mix, step, b.g_k)), spec(b.get(b.inst, step, b.g_k))
+                            g_loss, g_log = generator_losses(g, d_A, d_C, A, C, cfg.loss, compress)
+                        else:  # true pairs (B, 2, samples): a mixture and its own accompaniment
+                            pair = b.get_pairs(step, b.g_k)
+                            A, C = spec(pair[:, 0]), spec(pair[:, 1])
+                            g_loss, g_log = supervised_loss(g, A, C, compress)
+                    log.update(g_log)
+                _check_finite(log, step, run_dir, last_ckpt)  # before g's update: g's weights stay finite
+                if g_loss is not None:
+                    _descend(opt_g, g_loss, (g,), world)
+                    if ema:
+                        ema.update(g)
+                log["lr_g"] = opt_g.param_groups[0]["lr"]
+                log["time"] = round(time.perf_counter() - t0, 3)
+                done = step + 1
+                if main:
+                    log_f.write(json.dumps(log) + "\n")
+                    board.scalars("train", log, step)
+                    if "G_total" in log:
+                        bar.set_postfix(G=f"{log['G_total']:.3f}", mask_a=f"{log['mask_a']:.2f}", refresh=False)
+                    if validator and (done % tc.val_every == 0 or done == tc.steps):
+                        best = _validate(validator, net.kept, done, log["time"], best, run_dir, header, board)
+                    if done % tc.ckpt_every == 0 or done == tc.steps:
+                        log_f.flush()
+                        _save(run_dir / "checkpoint.pt", header, net, done, best, time.perf_counter() - t0)
+                        last_ckpt = done
+                        board.flush()
+        finally:
+            if log_f:
+                log_f.close()
+            board.close()
+            bar.close()
+        if main and not (run_dir / "best.pt").exists():  # no validation songs: the last weights are the best we know
+            save_checkpoint(run_dir / "best.pt", header(tc.steps, net.kept))
+        return {"steps": tc.steps, "seconds": round(time.perf_counter() - t0, 2), "best": best,
+                "run_dir": str(run_dir)}
+
+
+def _set_learning_rates(tc: TrainConfig, step: int, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer) -> None:
+    """Step decay: both rates times ``lr_decay_gamma ** (step // lr_decay_every)``, a function of the step."""
+    decay = tc.lr_decay_gamma ** (step // tc.lr_decay_every)
+    for opt, lr in ((opt_g, tc.lr_g), (opt_d, tc.lr_d)):
+        for group in opt.param_groups:
+            group["lr"] = lr * decay
+
+
+def _autocast(bf16: bool, device: torch.device) -> Callable[[], torch.autocast]:
+    """A fresh autocast context per use: bf16 where asked for and the device has native bf16 kernels
+    (``checkpoint.bf16_available``); elsewhere the request is ignored and it is disabled (fp32)."""
+    on = bool(bf16) and bf16_available(device)
+    return lambda: torch.autocast(device.type if on else "cpu", dtype=torch.bfloat16, enabled=on)
 
 
 def _check_finite(log: dict[str, float], step: int, run_dir: Path, last_ckpt_step: int | None) -> None:
@@ -240,6 +346,114 @@ def _check_finite(log: dict[str, float], step: int, run_dir: Path, last_ckpt_ste
                 if last_ckpt_step is not None else "no checkpoint had been written yet")
         raise TrainingError(f"Loss {name} became {value} at step {step}; training stopped and {kept}. "
                             "Try a lower learning rate or check the data for silent or corrupt audio.")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# validation and the best checkpoint
+# ------------------------------------------------------------------------------------------------------------
+def _validator(validator: Validator | None, td: TrainingData, cfg: Config, stft: STFT,
+               device: torch.device) -> Validator | None:
+    """The caller's validator, or else :func:`validate` on :func:`validation_chunks` (``None`` without chunks)."""
+    if validator is not None:
+        return validator
+    chunks = validation_chunks(td, cfg)
+    return (lambda model: validate(model, stft, chunks, cfg, device)) if chunks else None
+
+
+def _validate(validator: Validator, model: torch.nn.Module, done: int, time_s: float, best: dict, run_dir: Path,
+              header: Callable[..., dict], board: "_Board") -> dict:
+    """Score ``model`` (``g``, or its EMA) after ``done`` steps and append the scores to ``valid.jsonl`` (and
+    TensorBoard); a new best is saved as ``best.pt`` (its weights as ``g``, the scores under ``valid``). Returns
+    the best so far, ``{"val_sdr": dB, "step": done}``."""
+    was_training = model.training
+    try:
+        v = validator(model)
+    finally:
+        model.train(was_training)  # a separator puts g in eval mode
+    v.update(step=done, time=time_s)
+    with open(run_dir / "valid.jsonl", "a") as vf:
+        vf.write(json.dumps(v) + "\n")
+    board.scalars("valid", v, done)
+    board.audio(model, done)
+    if v["val_sdr"] > best["val_sdr"] or best["step"] is None:
+        best = {"val_sdr": v["val_sdr"], "step": done}
+        save_checkpoint(run_dir / "best.pt", header(done, model, valid=v))
+    return best
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the networks, and the checkpoint that resumes them
+# ------------------------------------------------------------------------------------------------------------
+@dataclass
+class _Nets:
+    """What training changes: ``g``, ``d_A``, ``d_C`` on ``device``, Adam for ``g`` (``opt_g``) and for both
+    discriminators (``opt_d``), and ``g``'s :class:`EMA` (``None`` when off)."""
+
+    g: torch.nn.Module
+    d_A: torch.nn.Module
+    d_C: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    ema: EMA | None
+    device: torch.device
+
+    @property
+    def kept(self) -> torch.nn.Module:
+        """The model that is validated and kept as ``best.pt``: ``g``'s EMA when on, else ``g``."""
+        return self.ema.module if self.ema else self.g
+
+
+def _build(cfg: Config) -> _Nets:
+    """Fresh networks of ``cfg``, their weights drawn after ``torch.manual_seed(train.seed)``."""
+    tc = cfg.train
+    device = pick_device(tc.device)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    torch.manual_seed(tc.seed)
+    g, d_A, d_C = build_models(cfg)
+    # channels-last weights make the CPU's oneDNN convolutions ~15 % faster (benchmarks/bench_training.py)
+    layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    g, d_A, d_C = (m.to(device, memory_format=layout) for m in (g, d_A, d_C))
+    adam = lambda params, lr: torch.optim.Adam(params, lr=lr, betas=tuple(tc.betas),  # noqa: E731
+                                               weight_decay=tc.weight_decay)
+    opt_g = adam(g.parameters(), tc.lr_g)
+    opt_d = adam(list(d_A.parameters()) + list(d_C.parameters()), tc.lr_d)
+    ema = EMA(g, tc.ema_decay) if tc.ema_decay else None
+    return _Nets(g, d_A, d_C, opt_g, opt_d, ema, device)
+
+
+def _save(path: Path, header: Callable[..., dict], net: _Nets, done: int, best: dict, elapsed: float) -> None:
+    """``checkpoint.pt``: everything needed to resume after ``done`` steps (:data:`RESUME_KEYS`; ``g`` raw, its
+    EMA as ``g_ema``)."""
+    ema = {"g_ema": net.ema.module.state_dict(), "ema_updates": net.ema.updates} if net.ema else {}
+    save_checkpoint(path, header(
+        done, net.g, d_A=net.d_A.state_dict(), d_C=net.d_C.state_dict(), opt_g=net.opt_g.state_dict(),
+        opt_d=net.opt_d.state_dict(), rng=torch.get_rng_state(), best=best, elapsed=elapsed, **ema))
+
+
+def _resume(net: _Nets, cfg: Config, path: Path, main: bool) -> tuple[int, dict, float]:
+    """Load ``path`` (a ``checkpoint.pt``) into ``net`` and torch's RNG; returns its step, best validation and
+    seconds so far. On rank 0, log lines written after it are dropped."""
+    state = load_checkpoint(path)
+    missing = [k for k in RESUME_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(f"{path} cannot be resumed: it holds no {missing[0]} (a model file such as "
+                              "best.pt, not a training checkpoint); move it away or use a new --out.")
+    if Config.from_dict(state["config"]).architecture() != cfg.architecture():
+        raise CheckpointError(f"{path} was trained with another architecture; use a new --out.")
+    for module, key in ((net.g, "g"), (net.d_A, "d_A"), (net.d_C, "d_C")):
+        load_weights(module, state[key], key, str(path))
+    if net.ema and "g_ema" in state:
+        load_weights(net.ema.module, state["g_ema"], "g_ema", str(path))
+        net.ema.updates = int(state["ema_updates"])
+    elif net.ema:  # EMA switched on for a run that had none: average from here
+        net.ema = EMA(net.g, cfg.train.ema_decay)
+    net.opt_g.load_state_dict(state["opt_g"]), net.opt_d.load_state_dict(state["opt_d"])
+    torch.set_rng_state(state["rng"])
+    if main:
+        _truncate_jsonl(path.parent / "log.jsonl", state["step"] - 1)
+        _truncate_jsonl(path.parent / "valid.jsonl", state["step"])
+    return state["step"], state["best"], state["elapsed"]
 
 
 def _truncate_jsonl(path: Path, last_step: int) -> None:
@@ -257,29 +471,6 @@ def _truncate_jsonl(path: Path, last_step: int) -> None:
     atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
 
-def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "semi",
-          progress: bool = True, validator: Validator | None = None) -> dict:
-    """Train ``g`` (and ``d_A``, ``d_C``) into ``run_dir``, resuming from ``run_dir/checkpoint.pt`` if present.
-
-    ``objective``: ``"semi"`` (the paper's method; terms with weight 0 are switched off) or ``"supervised"``.
-    ``validator``: scores the model to keep (``g``, or its EMA). The library's own callers pass
-    :func:`separator_validation` (``reproduce.mask_validator``: what ``separate`` produces); without one,
-    :func:`validate` on the validation songs' chunks (none without validation songs or with ``val_segments=0``).
-    Returns a summary: steps, seconds, best validation score. Writes ``config.yaml``, ``checkpoint.pt``
-    (everything needed to resume), ``best.pt`` (``g`` — its EMA if on — at the best validation SDR),
-    ``log.jsonl`` (every term, every step), ``valid.jsonl`` and, with ``cfg.train.tensorboard``, ``tensorboard/``.
-    """
-    if objective not in ("semi", "supervised"):
-        raise UsageError(f"Unknown objective {objective!r}.")
-    if not td.mixtures or (objective == "semi" and not td.instrumentals):
-        raise UsageError("Training needs at least one mixture song and one instrumental song.")
-    run_dir = Path(run_dir)
-    world = dist.get_world_size() if dist.is_initialized() else 1
-    rank = dist.get_rank() if dist.is_initialized() else 0
-    with run_lock(run_dir) if rank == 0 else contextlib.nullcontext():
-        return _train(_Trainer(cfg, td, run_dir, objective, rank, world, validator), progress and rank == 0)
-
-
 def untrained_checkpoint(cfg: Config, td: TrainingData, run_dir: str | Path, step: int,
                          objective: str = "supervised") -> Path:
     """Write ``run_dir/checkpoint.pt`` as a run of ``cfg`` that has done ``step`` steps without training ``g``;
@@ -287,248 +478,82 @@ def untrained_checkpoint(cfg: Config, td: TrainingData, run_dir: str | Path, ste
     discriminator-only warm-up of ``step`` steps leaves (the warm-up never steps ``g``), so a row that uses no
     discriminator — the supervised row — continues from this exactly as from the warm-up's checkpoint, without
     waiting for it (``tests/test_reproduce.py``)."""
-    t = _Trainer(cfg, td, Path(run_dir), objective, 0, 1)
-    t.run_dir.mkdir(parents=True, exist_ok=True)
-    t.save(step, 0.0)
-    return t.ckpt_path
+    path = Path(run_dir) / "checkpoint.pt"
+    net = _build(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = lambda step, model, **extra: checkpoint_header(cfg, step, objective, model, **extra)  # noqa: E731
+    _save(path, header, net, step, {"val_sdr": -math.inf, "step": None}, 0.0)
+    return path
 
 
-def _train(t: "_Trainer", progress: bool) -> dict:
-    """The loop of the module docstring; everything around the step is a method of :class:`_Trainer`."""
-    tc = t.cfg.train
-    t.resume()
-    t0 = time.perf_counter() - t.elapsed
-    bar = tqdm(range(t.start, tc.steps), initial=t.start, total=tc.steps, disable=not progress,
-               desc=f"train {t.run_dir.name}", dynamic_ncols=True)
-    log_f = open(t.log_path, "a") if t.main else None
-    try:
-        t.open_board()
-        for step in bar:
-            t.set_learning_rates(step)
-            log: dict[str, float] = {"step": step}
-            if t.train_d:
-                log.update(t.d_step(step))
-            g_loss = None
-            if step >= tc.d_warmup or not t.train_d:
-                g_loss, g_log = t.g_loss(step)
-                log.update(g_log)
-            _check_finite(log, step, t.run_dir, t.last_ckpt)  # before g's update: g's weights stay finite
-            if g_loss is not None:
-                t.g_update(g_loss)  # and its EMA
-            log["lr_g"] = t.opt_g.param_groups[0]["lr"]
-            log["time"] = round(time.perf_counter() - t0, 3)
-            done = step + 1
-            if t.main:
-                log_f.write(json.dumps(log) + "\n")
-                t.board_scalars("train", log, step)
-                if "G_total" in log:
-                    bar.set_postfix(G=f"{log['G_total']:.3f}", mask_a=f"{log['mask_a']:.2f}", refresh=False)
-                if t.validator and (done % tc.val_every == 0 or done == tc.steps):
-                    t.validate(done, log["time"])
-                if done % tc.ckpt_every == 0 or done == tc.steps:
-                    log_f.flush()
-                    t.save(done, time.perf_counter() - t0)
-    finally:
-        if log_f:
-            log_f.close()
-        t.close_board()
-        bar.close()
-    if t.main and not t.best_path.exists():  # no validation songs: the last weights are the best we know
-        save_checkpoint(t.best_path, t.header(tc.steps, t.kept))
-    return {"steps": tc.steps, "seconds": round(time.perf_counter() - t0, 2), "best": t.best,
-            "run_dir": str(t.run_dir)}
+# ------------------------------------------------------------------------------------------------------------
+# several processes: one rank each, gradients averaged
+# ------------------------------------------------------------------------------------------------------------
+def _rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes (``torch.distributed``, e.g. under ``torchrun``); alone
+    ``(0, 1)``. Every process trains on its own batches (:class:`Batches`); rank 0 writes every file."""
+    if not dist.is_initialized():
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
 
 
-class _Trainer:
-    """One run: ``g``, ``d_A``, ``d_C``, their optimisers, ``g``'s :class:`EMA` (``ema``, or ``None``), the
-    batches, where its files go, and how far it got (``start``, ``best``, ``elapsed``, ``last_ckpt``). Rank 0
-    (``main``) validates and writes every file."""
+def _descend(opt: torch.optim.Optimizer, loss: torch.Tensor, modules: Iterable[torch.nn.Module],
+             world: int) -> None:
+    """One step of ``opt`` on ``loss``: gradients of ``modules``, averaged over the processes, then Adam."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    _average_gradients(modules, world)
+    opt.step()
 
-    def __init__(self, cfg: Config, td: TrainingData, run_dir: Path, objective: str, rank: int, world: int,
-                 validator: Validator | None = None):
-        tc = cfg.train
-        self.cfg, self.run_dir, self.objective, self.world, self.main = cfg, run_dir, objective, world, rank == 0
-        self.device = device = pick_device(tc.device)
-        if tc.threads:
-            torch.set_num_threads(tc.threads)
-        torch.manual_seed(tc.seed)
-        g, d_A, d_C = build_models(cfg)
-        # channels-last weights make the CPU's oneDNN convolutions ~15 % faster (benchmarks/bench_training.py)
-        layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-        self.g, self.d_A, self.d_C = (m.to(device, memory_format=layout) for m in (g, d_A, d_C))
-        self.stft = STFT(cfg.spectral).to(device)
-        adam = lambda params, lr: torch.optim.Adam(params, lr=lr, betas=tuple(tc.betas),  # noqa: E731
-                                                   weight_decay=tc.weight_decay)
-        self.opt_g = adam(self.g.parameters(), tc.lr_g)
-        self.opt_d = adam(list(self.d_A.parameters()) + list(self.d_C.parameters()), tc.lr_d)
-        self.ema = EMA(self.g, tc.ema_decay) if tc.ema_decay else None
-        self.ckpt_path, self.best_path = run_dir / "checkpoint.pt", run_dir / "best.pt"
-        self.log_path, self.val_path = run_dir / "log.jsonl", run_dir / "valid.jsonl"
-        self.start, self.best, self.elapsed, self.last_ckpt = 0, {"val_sdr": -math.inf, "step": None}, 0.0, None
-        self.td, self.rank = td, rank
-        weights = cfg.loss.weights()
-        self.train_d = objective == "semi" and (weights["GAN_A"] > 0 or weights["GAN_C"] > 0)
-        self.bf16 = bool(tc.bf16) and bf16_available(device)  # elsewhere the request is ignored: fp32
-        self.autocast = lambda: torch.autocast(device.type if self.bf16 else "cpu", dtype=torch.bfloat16,
-                                               enabled=self.bf16)
-        self.validator, self.board, self._mixture_logged = validator if self.main else None, None, False
-        if tc.tensorboard and self.main:
+
+def _average_gradients(modules: Iterable[torch.nn.Module], world: int) -> None:
+    """Data parallelism by hand: average every gradient over the processes (one all-reduce per tensor)."""
+    if world == 1:
+        return
+    for m in modules:
+        for p in m.parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= world
+
+
+# ------------------------------------------------------------------------------------------------------------
+# TensorBoard
+# ------------------------------------------------------------------------------------------------------------
+class _Board:
+    """``RUN/tensorboard/``: every term, the validation scores and an audio excerpt of the vocal estimate, when
+    ``on`` (``train.tensorboard``, rank 0); otherwise every method does nothing."""
+
+    def __init__(self, on: bool, cfg: Config, td: TrainingData, stft: STFT, device: torch.device):
+        self.writer, self._writer_class, self._mixture_logged = None, None, False
+        self.rate, self.stft, self.device = cfg.spectral.sample_rate, stft, device
+        self.song = td.valid[0][1] if td.valid else None  # the first validation mixture (samples,)
+        if on:
             try:  # optional: only --tensorboard needs the tensorboard package
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:
                 raise UsageError("Logging to TensorBoard needs the tensorboard package: "
                                  "pip install tensorboard (or train without --tensorboard).") from None
-            self._writer = SummaryWriter
+            self._writer_class = SummaryWriter
 
-    @property
-    def kept(self) -> torch.nn.Module:
-        """The model that is validated and kept as ``best.pt``: ``g``'s EMA when on, else ``g``."""
-        return self.ema.module if self.ema else self.g
+    def open(self, run_dir: Path, start: int) -> None:
+        """Start writing; the events of steps a resumed run repeats (from ``start`` on) are purged."""
+        if self._writer_class:
+            self.writer = self._writer_class(str(run_dir / "tensorboard"), purge_step=start or None)
 
-    def to_spec(self, wave: torch.Tensor) -> torch.Tensor:
-        """Waveforms ``(B, samples)`` → complex spectrogram ``(B, F, T)``, Nyquist bin dropped."""
-        return crop(self.stft(wave.to(self.device)))
-
-    # -- before the loop -----------------------------------------------------------------------------------------
-    def resume(self) -> None:
-        """Continue from ``checkpoint.pt`` if there is one (weights, optimisers, RNG, progress; log lines past it
-        are dropped); write ``config.yaml``; prepare the batches and the validation chunks."""
-        if self.ckpt_path.exists():
-            self._load(load_checkpoint(self.ckpt_path))
-        if self.main:
-            self.cfg.save(self.run_dir / "config.yaml")
-        self.batches = Batches(self.td, self.cfg, self.rank, self.world)
-        self.chunks = validation_chunks(self.td, self.cfg) if self.main else []
-        if self.main and self.validator is None and self.chunks:
-            self.validator = lambda model: validate(model, self.stft, self.chunks, self.cfg, self.device)
-
-    def _load(self, state: dict) -> None:
-        path = self.ckpt_path
-        missing = [k for k in RESUME_KEYS if k not in state]
-        if missing:
-            raise CheckpointError(f"{path} cannot be resumed: it holds no {missing[0]} (a model file such as "
-                                  "best.pt, not a training checkpoint); move it away or use a new --out.")
-        if Config.from_dict(state["config"]).architecture() != self.cfg.architecture():
-            raise CheckpointError(f"{path} was trained with another architecture; use a new --out.")
-        for module, key in ((self.g, "g"), (self.d_A, "d_A"), (self.d_C, "d_C")):
-            load_weights(module, state[key], key, str(path))
-        if self.ema and "g_ema" in state:
-            load_weights(self.ema.module, state["g_ema"], "g_ema", str(path))
-            self.ema.updates = int(state["ema_updates"])
-        elif self.ema:  # EMA switched on for a run that had none: average from here
-            self.ema = EMA(self.g, self.cfg.train.ema_decay)
-        self.opt_g.load_state_dict(state["opt_g"]), self.opt_d.load_state_dict(state["opt_d"])
-        torch.set_rng_state(state["rng"])
-        self.start = self.last_ckpt = state["step"]
-        self.best, self.elapsed = state["best"], state["elapsed"]
-        if self.main:
-            _truncate_jsonl(self.log_path, self.start - 1)
-            _truncate_jsonl(self.val_path, self.start)
-
-    # -- one step ------------------------------------------------------------------------------------------------
-    def set_learning_rates(self, step: int) -> None:
-        """Step decay: both rates times ``lr_decay_gamma ** (step // lr_decay_every)``, a function of the step."""
-        tc = self.cfg.train
-        decay = tc.lr_decay_gamma ** (step // tc.lr_decay_every)
-        for opt, lr in ((self.opt_g, tc.lr_g), (self.opt_d, tc.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = lr * decay
-
-    def d_step(self, step: int) -> dict[str, float]:
-        """``d_steps`` updates of ``d_A`` and ``d_C``, on batches ``k = 0 .. d_steps − 1``; the last one's losses.
-        ``d_A``'s real mixtures: a batch of their own, or with ``shared_batch`` those that build ``ā``."""
-        b = self.batches
-        for k in range(self.cfg.train.d_steps):
-            A, C = self.to_spec(b.get(b.mix, step, k)), self.to_spec(b.get(b.inst, step, k))
-            A_real = A if b.shared else self.to_spec(b.get(b.real, step, k))
-            with self.autocast():
-                d_loss, d_log = discriminator_losses(self.g, self.d_A, self.d_C, A, C, A_real, self.cfg.loss)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            _average_gradients((self.d_A, self.d_C), self.world)
-            self.opt_d.step()
-        return d_log
-
-    def g_loss(self, step: int) -> tuple[torch.Tensor, dict[str, float]]:
-        """``g``'s loss on batch ``k = g_k`` (:class:`Batches`): R1..R4 + GAN_A + GAN_C, or the supervised loss;
-        and its terms."""
-        b, k, compress = self.batches, self.batches.g_k, self.cfg.spectral.compress
-        with self.autocast():
-            if self.objective == "semi":
-                A, C = self.to_spec(b.get(b.mix, step, k)), self.to_spec(b.get(b.inst, step, k))
-                return generator_losses(self.g, self.d_A, self.d_C, A, C, self.cfg.loss, compress)
-            pair = b.get_pairs(step, k)  # (B, 2, samples): mixture, its accompaniment
-            A, C = self.to_spec(pair[:, 0]), self.to_spec(pair[:, 1])
-            return supervised_loss(self.g, A, C, compress)
-
-    def g_update(self, loss: torch.Tensor) -> None:
-        """One Adam step of ``g`` on ``loss``, then one update of its EMA."""
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        _average_gradients((self.g,), self.world)
-        self.opt_g.step()
-        if self.ema:
-            self.ema.update(self.g)
-
-    # -- files ---------------------------------------------------------------------------------------------------
-    def header(self, step: int, g: torch.nn.Module, **extra) -> dict:
-        """:func:`~semisep_lib.checkpoint.checkpoint_header` of this run after ``step`` steps, with ``g``'s
-        weights; then ``extra``."""
-        return checkpoint_header(self.cfg, step, self.objective, g, **extra)
-
-    def save(self, done: int, elapsed: float) -> None:
-        """``checkpoint.pt``: everything needed to resume after ``done`` steps (:data:`RESUME_KEYS`; ``g`` raw,
-        its EMA as ``g_ema``)."""
-        ema = {"g_ema": self.ema.module.state_dict(), "ema_updates": self.ema.updates} if self.ema else {}
-        save_checkpoint(self.ckpt_path, self.header(
-            done, self.g, d_A=self.d_A.state_dict(), d_C=self.d_C.state_dict(), opt_g=self.opt_g.state_dict(),
-            opt_d=self.opt_d.state_dict(), rng=torch.get_rng_state(), best=self.best, elapsed=elapsed, **ema))
-        self.last_ckpt = done
-        if self.board:
-            self.board.flush()
-
-    def validate(self, done: int, time_s: float) -> None:
-        """Score :attr:`kept` after ``done`` steps, append the scores to ``valid.jsonl``; a new best is saved as
-        ``best.pt`` (its weights as ``g``, the scores under ``valid``)."""
-        model = self.kept
-        was_training = model.training
-        try:
-            v = self.validator(model)
-        finally:
-            model.train(was_training)  # a separator puts g in eval mode
-        v.update(step=done, time=time_s)
-        with open(self.val_path, "a") as vf:
-            vf.write(json.dumps(v) + "\n")
-        self.board_scalars("valid", v, done)
-        self.board_audio(model, done)
-        if v["val_sdr"] > self.best["val_sdr"] or self.best["step"] is None:
-            self.best = {"val_sdr": v["val_sdr"], "step": done}
-            save_checkpoint(self.best_path, self.header(done, model, valid=v))
-
-    # -- TensorBoard ---------------------------------------------------------------------------------------------
-    def open_board(self) -> None:
-        """With ``tensorboard`` on: a writer into ``RUN/tensorboard/``; events a resumed run repeats are purged."""
-        if self.main and self.cfg.train.tensorboard:
-            self.board = self._writer(str(self.run_dir / "tensorboard"), purge_step=self.start or None)
-
-    def close_board(self) -> None:
-        if self.board:
-            self.board.close()
-
-    def board_scalars(self, section: str, values: dict, step: int) -> None:
+    def scalars(self, section: str, values: dict, step: int) -> None:
         """Every number of ``values`` but ``step`` and ``time`` as ``section/name``."""
-        if self.board:
+        if self.writer:
             for name, value in values.items():
                 if name not in ("step", "time"):
-                    self.board.add_scalar(f"{section}/{name}", value, step)
+                    self.writer.add_scalar(f"{section}/{name}", value, step)
 
-    def board_audio(self, model: torch.nn.Module, step: int) -> None:
+    def audio(self, model: torch.nn.Module, step: int) -> None:
         """``audio/vocals``: ``model``'s vocal estimate (:func:`vocals_of`) of the middle
         :data:`TENSORBOARD_AUDIO_SECONDS` of the first validation song; ``audio/mixture`` beside it, once."""
-        if not (self.board and self.td.valid):
+        if not (self.writer and self.song is not None):
             return
-        rate = self.cfg.spectral.sample_rate
-        mix = self.td.valid[0][1]
+        mix, rate = self.song, self.rate
         n = min(len(mix), int(TENSORBOARD_AUDIO_SECONDS * rate))
         start = (len(mix) - n) // 2
         wave = torch.from_numpy(mix[start:start + n])[None].to(self.device)  # (1, samples)
@@ -536,7 +561,15 @@ class _Trainer:
         model.eval()
         vocals = vocals_of(model, self.stft, wave)[0].clamp(-1, 1).cpu()  # (samples,)
         model.train(was_training)
-        self.board.add_audio("audio/vocals", vocals, step, sample_rate=rate)
+        self.writer.add_audio("audio/vocals", vocals, step, sample_rate=rate)
         if not self._mixture_logged:
-            self.board.add_audio("audio/mixture", wave[0].clamp(-1, 1).cpu(), step, sample_rate=rate)
+            self.writer.add_audio("audio/mixture", wave[0].clamp(-1, 1).cpu(), step, sample_rate=rate)
             self._mixture_logged = True
+
+    def flush(self) -> None:
+        if self.writer:
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
