@@ -339,6 +339,7 @@ def _autocast(bf16: bool, device: torch.device) -> Callable[[], torch.autocast]:
 
 
 def _check_finite(log: dict[str, float], step: int, run_dir: Path, last_ckpt_step: int | None) -> None:
+    """Stop with a :class:`TrainingError` naming the first term of ``log`` that is NaN or infinite."""
     bad = {k: v for k, v in log.items() if not math.isfinite(v)}
     if bad:
         name, value = next(iter(bad.items()))
