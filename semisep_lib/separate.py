@@ -149,11 +149,11 @@ class MaskSeparator(Separator):
             raise UsageError(f"stereo must be one of {', '.join(STEREO_MODES)}, got {self.stereo!r}.")
         self.block_scale, self.block_window = str(cfg.separate.block_scale), str(cfg.separate.block_window)
         self.nyquist = str(cfg.separate.nyquist)
-        for name, value, allowed in (("block_scale", self.block_scale, BLOCK_SCALES),
-                                     ("block_window", self.block_window, BLOCK_WINDOWS),
-                                     ("nyquist", self.nyquist, NYQUIST)):
+        for key, value, allowed in (("block_scale", self.block_scale, BLOCK_SCALES),
+                                    ("block_window", self.block_window, BLOCK_WINDOWS),
+                                    ("nyquist", self.nyquist, NYQUIST)):
             if value not in allowed:
-                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}.")
+                raise UsageError(f"{key} must be one of {', '.join(allowed)}, got {value!r}.")
         self.compress = float(cfg.spectral.compress)
         self.overlap = float(cfg.separate.overlap if overlap is None else overlap)
         block_factor = int(cfg.separate.block_factor if block_factor is None else block_factor)
