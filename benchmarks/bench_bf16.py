@@ -116,7 +116,7 @@ def markdown(result: dict) -> str:
 def separation(model: Path, root: Path) -> dict:
     """fp32 against bf16 separation of the selection songs with ``model``: SDR, SIR, speed, and the verdict."""
     songs = load_songs(root, subset="train", split="select")
-    rows = {name: score_and_time(load_separator(model, device="cpu", bf16=flag), songs)
+    rows = {name: score_and_time(load_separator(model, device="cpu", separate={"bf16": flag}), songs)
             for name, flag in (("fp32", False), ("bf16", True))}
     for name, r in rows.items():
         print(f"{name}: SDR {r['SDR']:.3f}  SIR {r['SIR']:.3f}  {r['times_real_time']}x real time", flush=True)

@@ -25,7 +25,7 @@ from _common import RESULTS, machine_info, score_and_time  # first: _common puts
 from semisep_lib.data import load_songs
 from semisep_lib.separate import PRETRAINED_DIR, load_separator
 
-#: label → MaskSeparator keyword arguments (every row names both, so that the model's own config does not decide)
+#: label → SeparateConfig settings (every row names both, so that the model's own config does not decide)
 BASELINE = "overlap 0.5 (the default until 2026-12)"
 SETTINGS = {
     BASELINE: {"overlap": 0.5, "block_factor": 1},
@@ -43,9 +43,9 @@ def measure(model: Path, root: Path) -> dict:
     rate = probe.rate
     songs = load_songs(root, subset="train", split="select", sample_rate=rate, mono=True)
     rows = {}
-    for label, kwargs in SETTINGS.items():
-        sep = load_separator(model, device="cpu", **kwargs)
-        rows[label] = {"settings": kwargs, "block_frames": sep.block, **score_and_time(sep, songs)}
+    for label, settings in SETTINGS.items():
+        sep = load_separator(model, device="cpu", separate=settings)
+        rows[label] = {"settings": settings, "block_frames": sep.block, **score_and_time(sep, songs)}
         print(f"{label:42s} SDR {rows[label]['SDR']:6.2f}  SIR {rows[label]['SIR']:6.2f}  "
               f"{rows[label]['times_real_time']:7.1f}x real time", flush=True)
     base = rows[BASELINE]["SDR"]

@@ -76,8 +76,8 @@ def make_ours(preset: str, variant: dict):
             p.requires_grad_(False)
     if variant.get("mkldnn") is False:
         torch.backends.mkldnn.enabled = False
-    if "bf16" in variant:  # g's mask under bf16 autocast (MaskSeparator's bf16; without the key: the preset's)
-        kwargs["bf16"] = bool(variant["bf16"])
+    if "bf16" in variant:  # g's mask under bf16 autocast (separate.bf16; without the key: the preset's)
+        cfg.separate.bf16 = bool(variant["bf16"])
     sep = MaskSeparator(g, cfg, device="cpu", **kwargs)
     if variant.get("compile"):
         # MaskSeparator(compile=True) compiles g.mask; here the whole mask call, autocast included

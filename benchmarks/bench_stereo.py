@@ -44,7 +44,7 @@ def measure(model: Path, root: Path, which: str = "select") -> dict:
     rate = songs[0].rate
     rows = {}
     for mode in STEREO_MODES:
-        rows[mode] = score_and_time(load_separator(model, device="cpu", stereo=mode), songs)
+        rows[mode] = score_and_time(load_separator(model, device="cpu", separate={"stereo": mode}), songs)
         print(f"{mode:10s} SDR {rows[mode]['SDR']:6.2f} (mean {rows[mode]['mean_SDR']:.2f})  SIR {rows[mode]['SIR']:6.2f}  "
               f"{rows[mode]['times_real_time']:7.1f}x real time", flush=True)
     base = rows[BASELINE]

@@ -207,8 +207,9 @@ def _cmd_separate(args: argparse.Namespace) -> None:
         raise UsageError(f"Output {out} exists and is not a folder.")
     if args.files:
         check_files(args.files, out)  # before the model is loaded
-    sep = load_separator(args.model, device=args.device, mask_power=args.mask_power, mask_family=args.mask_family,
-                         compile=args.compile, stereo=args.stereo)
+    given = {"mask_power": args.mask_power, "mask_family": args.mask_family, "stereo": args.stereo}
+    sep = load_separator(args.model, device=args.device, separate={k: v for k, v in given.items() if v is not None},
+                         compile=args.compile)
     if args.musdb_subset:
         root = resolve_root(args.root)
         if root is None:

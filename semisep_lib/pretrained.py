@@ -128,7 +128,7 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
     t0 = time.perf_counter()
     methods = {
         "ours (this model)": lambda: load_separator(out),
-        **({"ours, SIR-favouring post-processing": lambda: load_separator(out, **favouring_sir)}
+        **({"ours, SIR-favouring post-processing": lambda: load_separator(out, separate=favouring_sir)}
            if favouring_sir else {}),  # a run tuned by tune-mask: its second post-processing beside the default
         "mixture": MixtureBaseline,
         "silent": SilentBaseline,

@@ -112,51 +112,54 @@ class MaskSeparator(Separator):
     """Vocals = (1 − mask) · X with ``g``'s instrumental mask, as described in the module docstring.
 
     ``g``: a :class:`~semisep_lib.models.MaskNet` (anything with ``mask(mag (B, F, T)) -> (B, F, T)`` and
-    ``down_factor``; with ``block_scale="song"``, a ``peak`` keyword too). ``cfg``: its configuration; ``mask_power``, ``smooth_frames``, ``overlap`` and
-    ``block_factor`` default to ``cfg.separate``. ``block_factor``: blocks are ``segment_frames * block_factor``
-    frames (1 = the size ``g`` was trained on; each block is normalised by its own peak, as in training, unless
-    ``cfg.separate.block_scale="song"``; ``block_window`` and ``nyquist`` also come from ``cfg.separate``).
-    ``batch_blocks``: blocks per forward pass (default: from the size of ``g``, see the code).
-    ``chunk_seconds`` / ``crossfade_seconds``: the length of the pieces a long input is processed in and of their
-    linear cross-fades. ``compile``: run ``g``'s mask through ``torch.compile`` (an opt-in for long jobs: the
-    first blocks pay tens of seconds of compilation, the output is unchanged to float rounding;
-    ``benchmarks/README.md`` measures it). ``stereo``: ``"channels"``
-    (``g`` masks each channel) or ``"mid"`` (one mask from the mid channel for all; default ``cfg.separate``).
-    ``bf16``: ``g``'s mask under bf16 autocast where the hardware has bf16 kernels (default ``cfg.separate``;
-    the mask changes by about 1 %, ``benchmarks/bench_bf16.py`` measures what that does to the SDR).
+    ``down_factor``; with ``block_scale="song"``, a ``peak`` keyword too). ``cfg``: the
+    :class:`~semisep_lib.config.Config` it runs with — ``cfg.spectral`` its STFT, rate and training segment,
+    ``cfg.separate`` (a :class:`~semisep_lib.config.SeparateConfig`) *what* it computes: the post-processing
+    family, power and smoothing, the blocks (``block_factor``, ``overlap``, ``block_scale``, ``block_window``),
+    ``nyquist``, ``stereo`` and ``bf16`` (``g``'s mask under bf16 autocast where the hardware has bf16
+    kernels; the mask changes by about 1 %). So ``sep.cfg`` records what ``sep`` does, and another setting is
+    another config::
+
+        MaskSeparator(g, cfg.updated({"separate": {"mask_family": "ours", "mask_power": 3.0}}), device)
+
+    The keywords say only *how* the work is done, like ``device``, so they are no config fields (a checkpoint's
+    config should not fix them): ``chunk_seconds`` / ``crossfade_seconds``, the pieces a long input is processed
+    in (memory; they touch the output only where pieces are cross-faded); ``batch_blocks``, blocks per forward
+    pass (default: from the size of ``g``, see the code); ``compile``, ``g``'s mask through ``torch.compile``
+    (``semisep separate --compile``: the first blocks pay tens of seconds, the output is unchanged to float
+    rounding; ``benchmarks/README.md`` measures it); ``name``, the label of :class:`Separator`.
     """
 
     name = "ours"
 
-    def __init__(self, g: torch.nn.Module, cfg: Config, device: str | torch.device = "cpu",
-                 mask_power: float | None = None, smooth_frames: int | None = None, overlap: float | None = None,
-                 block_factor: int | None = None, chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0,
-                 batch_blocks: int | None = None, name: str | None = None, mask_family: str | None = None,
-                 compile: bool = False, stereo: str | None = None, bf16: bool | None = None):
+    def __init__(self, g: torch.nn.Module, cfg: Config, device: str | torch.device = "cpu", *,
+                 chunk_seconds: float = 30.0, crossfade_seconds: float = 1.0, batch_blocks: int | None = None,
+                 compile: bool = False, name: str | None = None):
+        sep = cfg.separate
         self.device = torch.device(device)
         self.g = g.to(self.device).eval()
         self._compiled = torch.compile(self.g.mask, dynamic=False) if compile else self.g.mask
-        self.bf16 = bool(cfg.separate.bf16 if bf16 is None else bf16) and bf16_available(self.device)
+        self.bf16 = bool(sep.bf16) and bf16_available(self.device)
         self.cfg = cfg
         self.rate = int(cfg.spectral.sample_rate)
-        self.mask_power = float(cfg.separate.mask_power if mask_power is None else mask_power)
-        self.smooth_frames = int(cfg.separate.smooth_frames if smooth_frames is None else smooth_frames)
-        self.mask_family = str(cfg.separate.mask_family if mask_family is None else mask_family)
+        self.mask_power = float(sep.mask_power)
+        self.smooth_frames = int(sep.smooth_frames)
+        self.mask_family = str(sep.mask_family)
         if self.mask_family not in MASK_FAMILIES:
             raise UsageError(f"The mask family must be one of {', '.join(MASK_FAMILIES)}, got {self.mask_family!r}.")
-        self.stereo = str(cfg.separate.stereo if stereo is None else stereo)
+        self.stereo = str(sep.stereo)
         if self.stereo not in STEREO_MODES:
             raise UsageError(f"stereo must be one of {', '.join(STEREO_MODES)}, got {self.stereo!r}.")
-        self.block_scale, self.block_window = str(cfg.separate.block_scale), str(cfg.separate.block_window)
-        self.nyquist = str(cfg.separate.nyquist)
-        for name, value, allowed in (("block_scale", self.block_scale, BLOCK_SCALES),
-                                     ("block_window", self.block_window, BLOCK_WINDOWS),
-                                     ("nyquist", self.nyquist, NYQUIST)):
+        self.block_scale, self.block_window = str(sep.block_scale), str(sep.block_window)
+        self.nyquist = str(sep.nyquist)
+        for key, value, allowed in (("block_scale", self.block_scale, BLOCK_SCALES),
+                                    ("block_window", self.block_window, BLOCK_WINDOWS),
+                                    ("nyquist", self.nyquist, NYQUIST)):
             if value not in allowed:
-                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}.")
+                raise UsageError(f"{key} must be one of {', '.join(allowed)}, got {value!r}.")
         self.compress = float(cfg.spectral.compress)
-        self.overlap = float(cfg.separate.overlap if overlap is None else overlap)
-        block_factor = int(cfg.separate.block_factor if block_factor is None else block_factor)
+        self.overlap = float(sep.overlap)
+        block_factor = int(sep.block_factor)
         if not self.mask_power > 0 or not math.isfinite(self.mask_power):
             raise UsageError(f"The mask power must be a positive number, got {self.mask_power}.")
         if self.smooth_frames < 1:
@@ -380,20 +383,23 @@ def read_tuning(model_path: str | Path) -> dict:
     return d
 
 
-def load_separator(model_path: str | Path | None = None, device: str = "cpu", mask_power: float | None = None,
-                   **kwargs) -> MaskSeparator:
+def load_separator(model_path: str | Path | None = None, device: str = "cpu", separate: dict | None = None,
+                   **options) -> MaskSeparator:
     """A :class:`MaskSeparator` for a run directory or checkpoint (default: :func:`default_model`).
 
-    Separation settings, in increasing priority: the checkpoint's ``config.separate``, the run directory's
-    ``separate.yaml`` (written by ``semisep tune-mask``), then ``mask_power`` if given. ``device`` may be
-    ``"auto"``. Raises :class:`~semisep_lib.errors.CheckpointError` for a bad model."""
+    Separation settings (:class:`~semisep_lib.config.SeparateConfig` fields), in increasing priority: the
+    checkpoint's ``config.separate``, the run directory's ``separate.yaml`` (written by ``semisep tune-mask``),
+    then ``separate``, e.g. ``{"mask_power": 3.0}`` — a mapping, not a ``SeparateConfig``, since the one it
+    changes is known only once the checkpoint is read. ``options``: :class:`MaskSeparator`'s keywords (e.g.
+    ``compile=True``). ``device`` may be ``"auto"``. Raises :class:`~semisep_lib.errors.CheckpointError` for a
+    bad model."""
     model_path = Path(model_path) if model_path is not None else default_model()
     dev = pick_device(device or "auto")
     g, cfg = load_g(model_path, device=str(dev))
-    tuned = read_tuning(model_path).get("separate")
-    if tuned:
-        cfg = cfg.updated({"separate": tuned})
-    return MaskSeparator(g, cfg, device=dev, mask_power=mask_power, **kwargs)  # kwargs: e.g. mask_family
+    settings = {**(read_tuning(model_path).get("separate") or {}), **(separate or {})}
+    if settings:
+        cfg = cfg.updated({"separate": settings})
+    return MaskSeparator(g, cfg, device=dev, **options)
 
 
 def tune_mask(g: torch.nn.Module, cfg: Config, songs: Sequence, powers: dict | None = None,
@@ -419,7 +425,8 @@ def tune_mask(g: torch.nn.Module, cfg: Config, songs: Sequence, powers: dict | N
         if song.vocals is None or song.accompaniment is None:
             raise DataError(f"Song {song.name} has no stems to tune the mask post-processing against.")
     smooth = {"ours": cfg.separate.smooth_frames if cfg.separate.mask_family == "ours" else 1, "authors": 3}
-    separators = {f: MaskSeparator(g, cfg, device=device, mask_family=f, smooth_frames=smooth[f]) for f in powers}
+    separators = {f: MaskSeparator(g, cfg.updated({"separate": {"mask_family": f, "smooth_frames": smooth[f]}}),
+                                   device=device) for f in powers}
 
     def scored(metric, wanted: dict[str, list[float]]) -> dict[tuple[str, float], float | None]:
         """Median over songs of each wanted candidate's per-song ``metric`` (NaN songs left out)."""

@@ -13,9 +13,15 @@ from semisep_lib.errors import UsageError
 from semisep_lib.separate import MaskSeparator
 
 
+def separator(g, family: str, power: float, smooth: int = 1, cfg: Config | None = None) -> MaskSeparator:
+    """A MaskSeparator of ``g`` with the post-processing ``family``, ``power`` and ``smooth`` frames."""
+    cfg = cfg or Config.from_preset("smoke")
+    return MaskSeparator(g, cfg.updated({"separate": {"mask_family": family, "mask_power": power,
+                                                      "smooth_frames": smooth}}))
+
+
 def vocal_energy(family: str, power: float, value: float = 0.6) -> float:
-    cfg = Config.from_preset("smoke")
-    sep = MaskSeparator(ConstantMask(value), cfg, mask_family=family, mask_power=power, smooth_frames=1)
+    sep = separator(ConstantMask(value), family, power)
     audio = np.random.default_rng(0).standard_normal((1, 16000)).astype(np.float32) * 0.1
     return float(np.sum(sep.separate(audio, 16000) ** 2))
 
@@ -33,22 +39,21 @@ def test_our_family_gets_quieter_with_p():
 def test_authors_mask_formula_on_the_linear_magnitude():
     """As the authors' test.py: vocals = |X|·(1 − σ^q), σ the sigmoid output of g."""
     cfg = Config.from_preset("smoke")
-    sep = MaskSeparator(ConstantMask(0.5), cfg, mask_family="authors", mask_power=2, smooth_frames=1)
+    sep = separator(ConstantMask(0.5), "authors", 2, cfg=cfg)
     m = torch.full((1, 8, 8), 0.5)
     assert torch.allclose(sep.postprocess(m), torch.full_like(m, 1 - 0.5**2))
     g = ConstantMask(0.5)
     g.mask_exponent = 1 / cfg.spectral.compress  # a g whose mask lives in the compressed domain: m = σ^(1/c)
-    sep_c = MaskSeparator(g, cfg, mask_family="authors", mask_power=2, smooth_frames=1)
+    sep_c = separator(g, "authors", 2, cfg=cfg)
     assert torch.allclose(sep_c.postprocess(m ** g.mask_exponent), torch.full_like(m, 1 - 0.5**2), atol=1e-6)
-    ours = MaskSeparator(ConstantMask(0.5), cfg, mask_family="ours", mask_power=2, smooth_frames=1)
+    ours = separator(ConstantMask(0.5), "ours", 2, cfg=cfg)
     assert torch.allclose(ours.postprocess(m), torch.full_like(m, 0.25))
 
 
 def test_authors_smoothing_is_their_bilateral_filter_on_a_mask():
     """cv2.bilateralFilter(m, 3, 10, 10) covers each bin and its 4 neighbours (a disc of radius 1) with weights
     within 1 % of each other for values in [0, 1]: one instrumental bin gives 1/5 of itself to each."""
-    cfg = Config.from_preset("smoke")
-    sep = MaskSeparator(ConstantMask(0.5), cfg, mask_family="authors", mask_power=1, smooth_frames=3)
+    sep = separator(ConstantMask(0.5), "authors", 1, smooth=3)
     m = torch.zeros(1, 9, 9)
     m[0, 4, 4] = 1.0
     v = sep.postprocess(m)
@@ -69,4 +74,4 @@ def test_paper_preset_uses_the_authors_family():
 
 def test_unknown_family_is_refused():
     with pytest.raises(UsageError):
-        MaskSeparator(ConstantMask(0.5), Config.from_preset("smoke"), mask_family="inverse")
+        separator(ConstantMask(0.5), "inverse", 1)

@@ -19,6 +19,11 @@ from semisep_lib.separate import (SIR_SDR_COST, MaskSeparator, load_separator, r
                                   separate_file, tune_mask)
 
 
+def _with(cfg: Config, **separate) -> Config:
+    """``cfg`` with other separation settings (``SeparateConfig`` fields), as a MaskSeparator takes them."""
+    return cfg.updated({"separate": separate})
+
+
 def test_separate_file_keeps_rate_channels_and_sums_to_input(separator, tmp_path):
     audio = tones(2, 22050, 2.5)
     write_audio(tmp_path / "song.wav", audio, 22050)
@@ -61,7 +66,7 @@ def test_blocks_chunks_power_and_smoothing_assemble_exactly():
     cfg = Config.from_preset("smoke")  # 16 kHz: no resampling, so the only error is float rounding
     x = tones(2, 16000, 2.3)
     for power, smooth in ((1.0, 1), (2.0, 5)):
-        sep = MaskSeparator(ConstantMask(0.5), cfg, mask_power=power, smooth_frames=smooth, overlap=0.5,
+        sep = MaskSeparator(ConstantMask(0.5), _with(cfg, mask_power=power, smooth_frames=smooth, overlap=0.5),
                             chunk_seconds=0.5, crossfade_seconds=0.1)
         assert len(sep_lib._chunk_bounds(x.shape[1], 8000, 1600)) > 3  # several chunks and blocks
         np.testing.assert_allclose(sep.separate(x, 16000), 0.5**power * x, atol=2e-6)
@@ -101,7 +106,7 @@ def test_tune_mask_searches_both_families_and_stores_the_sdr_choice(tmp_path):
     sir_ok = [r for r in curve if r["SDR"] >= best["SDR"] - SIR_SDR_COST]
     assert by_sir == {k: max(sir_ok, key=lambda r: r["SIR"])[k] for k in by_sdr}
     # the criterion, recomputed by hand for one candidate: museval's SDR is the fast SDR
-    sep = MaskSeparator(g, cfg, mask_power=3, mask_family="ours", smooth_frames=1)
+    sep = MaskSeparator(g, _with(cfg, mask_power=3, mask_family="ours", smooth_frames=1))
     from semisep_lib.metrics import median_sdr
 
     by_hand = np.median([median_sdr(s.vocals.T, sep.separate(s.mixture, 16000).T, 16000) for s in songs])
@@ -110,8 +115,7 @@ def test_tune_mask_searches_both_families_and_stores_the_sdr_choice(tmp_path):
     from semisep_lib.metrics import median_sdr_sir
 
     for r in curve:
-        sep = MaskSeparator(g, cfg, mask_power=r["mask_power"], mask_family=r["mask_family"],
-                            smooth_frames=r["smooth_frames"])
+        sep = MaskSeparator(g, _with(cfg, **{k: r[k] for k in ("mask_power", "mask_family", "smooth_frames")}))
         full = [median_sdr_sir(s.vocals.T, s.accompaniment.T, sep.separate(s.mixture, 16000).T, 16000) for s in songs]
         assert r["SDR"] == pytest.approx(round(float(np.median([v[0] for v in full])), 4), abs=2e-4)
         if r["SDR"] >= best["SDR"] - SIR_SDR_COST:
@@ -126,7 +130,8 @@ def test_tune_mask_searches_both_families_and_stores_the_sdr_choice(tmp_path):
     sep = load_separator(run)
     assert (sep.mask_family, sep.mask_power, sep.smooth_frames) == tuple(by_sdr.values())
     assert load_separator(run / "best.pt").mask_power == by_sdr["mask_power"]
-    assert load_separator(run, mask_power=0.5).mask_power == 0.5
+    assert load_separator(run, separate={"mask_power": 0.5}).mask_power == 0.5  # above separate.yaml
+    assert load_separator(run, separate={"mask_power": 0.5}).cfg.separate.mask_power == 0.5  # sep.cfg says so
     with pytest.raises(UsageError):
         tune_mask(g, cfg, songs, powers={"log": (1,)})
 
@@ -201,7 +206,7 @@ def test_block_batches_take_few_shapes_whatever_the_length():
 
 @pytest.mark.slow
 def test_compile_is_an_opt_in_that_leaves_the_output_unchanged(run_dir):
-    """``MaskSeparator(compile=True)`` (``semisep separate --compile``) runs g's mask through torch.compile: the
+    """``MaskSeparator(..., compile=True)`` (``semisep separate --compile``) runs g's mask through torch.compile: the
     same stems to float rounding, and the plain path stays the default."""
     audio = tones(2, 16000, 3.0)
     plain = load_separator(run_dir, device="cpu")
@@ -214,8 +219,8 @@ def test_a_mid_channel_mask_runs_g_once_and_serves_every_channel(run_dir):
     """``stereo="mid"``: ``g`` sees one channel, the mid one, whatever the input's channel count; on a signal
     whose channels are equal, that mask is each channel's own, so the output equals the per-channel one; on any
     input the stems still sum to it. ``stereo="channels"`` runs ``g`` on every channel."""
-    per_channel = load_separator(run_dir, device="cpu", stereo="channels")
-    mid = load_separator(run_dir, device="cpu", stereo="mid")
+    per_channel = load_separator(run_dir, device="cpu", separate={"stereo": "channels"})
+    mid = load_separator(run_dir, device="cpu", separate={"stereo": "mid"})
     seen = {}  # blocks g was given, per separator
     for sep in (per_channel, mid):
         mask = sep._mask
@@ -230,23 +235,23 @@ def test_a_mid_channel_mask_runs_g_once_and_serves_every_channel(run_dir):
     assert np.abs(stems["vocals"] + stems["accompaniment"] - y).max() < 1e-6
     assert not np.allclose(stems["vocals"], per_channel.separate(y, 16000), atol=1e-4)  # a different mask
     with pytest.raises(UsageError, match="stereo"):
-        load_separator(run_dir, device="cpu", stereo="side")
+        load_separator(run_dir, device="cpu", separate={"stereo": "side"})
 
 
 def test_bf16_separation_is_an_opt_in_close_to_fp32_and_needs_bf16_kernels(run_dir, monkeypatch):
-    """``separate.bf16`` / ``MaskSeparator(bf16=True)`` runs g's mask under bf16 autocast where the hardware has
+    """``separate.bf16`` runs g's mask under bf16 autocast where the hardware has
     bf16 kernels: a mask within a few percent of fp32's, float32 out, the stems still summing to the input; on a
     CPU without them the request is ignored (fp32, the same stems as the default)."""
     from semisep_lib import separate as module
 
     audio = tones(2, 16000, 2.0)
-    plain = load_separator(run_dir, device="cpu", bf16=False)
+    plain = load_separator(run_dir, device="cpu", separate={"bf16": False})
     assert Config().separate.bf16 is False and not plain.bf16
     monkeypatch.setattr(module, "bf16_available", lambda device: False)
-    ignored = load_separator(run_dir, device="cpu", bf16=True)
+    ignored = load_separator(run_dir, device="cpu", separate={"bf16": True})
     assert not ignored.bf16 and np.array_equal(ignored.separate(audio, 16000), plain.separate(audio, 16000))
     monkeypatch.setattr(module, "bf16_available", lambda device: True)
-    half = load_separator(run_dir, device="cpu", bf16=True)
+    half = load_separator(run_dir, device="cpu", separate={"bf16": True})
     mag = torch.rand(1, half.cfg.spectral.n_fft // 2, 64)
     m_plain, m_half = plain.raw_mask(mag), half.raw_mask(mag)
     assert half.bf16 and m_half.dtype == torch.float32 and not torch.equal(m_plain, m_half)
@@ -270,14 +275,10 @@ class BlockMean(torch.nn.Module):
         return mag.mean(dim=(1, 2), keepdim=True).expand_as(mag)
 
 
-def _authors(cfg, **separate):
-    return cfg.updated({"separate": separate})
-
-
 def test_flat_blocks_without_overlap_are_side_by_side_and_the_last_is_averaged_half_and_half():
     """GenerateMusic.stft_music: 80 frames in 32-frame blocks → blocks at 0 and 32 side by side, and a last one
     flush with the end (48..79), its first 16 frames averaged equally with the block before it."""
-    cfg = _authors(Config.from_preset("smoke"), overlap=0.0, block_window="flat")
+    cfg = _with(Config.from_preset("smoke"), overlap=0.0, block_window="flat")
     T = 80
     mag = (torch.arange(T, dtype=torch.float32) / 100).expand(1, 4, T).contiguous()  # frame t holds t / 100
     m0, m1, m2 = 0.155, 0.475, 0.635  # the means of frames 0..31, 32..63, 48..79, over 100
@@ -286,7 +287,7 @@ def test_flat_blocks_without_overlap_are_side_by_side_and_the_last_is_averaged_h
     raw = MaskSeparator(BlockMean(), cfg).raw_mask(mag)
     assert torch.allclose(raw[0, 0], expected, atol=1e-6)
     # ours, the triangular window, weighs the overlap otherwise
-    tri = MaskSeparator(BlockMean(), _authors(cfg, block_window="triangle")).raw_mask(mag)
+    tri = MaskSeparator(BlockMean(), _with(cfg, block_window="triangle")).raw_mask(mag)
     assert not torch.allclose(tri[0, 0], expected, atol=1e-3)
 
 
@@ -295,7 +296,7 @@ def test_song_scale_feeds_every_block_the_songs_min_max_as_it_is():
     renormalised by its own peak (test.py: np.interp(stft_mag, (min, max), (0, 1)) once per channel)."""
     from semisep_lib.spectral import STFT, crop, magnitude
 
-    cfg = _authors(Config.from_preset("smoke"), overlap=0.0, block_window="flat", block_scale="song")
+    cfg = _with(Config.from_preset("smoke"), overlap=0.0, block_window="flat", block_scale="song")
     x = tones(2, 16000, 1.3)  # the model's rate: no resampling
     x[1] *= 0.1  # a quieter second channel has its own scale
     g = BlockMean()
@@ -319,7 +320,7 @@ def test_nyquist_zero_leaves_the_top_bin_out_of_the_vocals():
     """mask_the_music appends a zero column: the vocals hold nothing at the Nyquist bin (16 kHz, no resampling)."""
     from semisep_lib.spectral import STFT
 
-    cfg = _authors(Config.from_preset("smoke"), nyquist="zero")
+    cfg = _with(Config.from_preset("smoke"), nyquist="zero")
     x = tones(1, 16000, 0.7)
     stft = STFT(cfg.spectral)
     X = stft(torch.from_numpy(x))  # (1, F + 1, T)
@@ -335,7 +336,7 @@ def test_the_authors_separation_runs_on_a_real_g_across_chunks(run_dir):
     """The paper preset's separation options together, on an untrained g, a stereo 44.1 kHz input cut into
     several chunks (the song's scale is taken over all of them): finite stems that sum to the input."""
     base = load_separator(run_dir, device="cpu")
-    cfg = _authors(base.cfg, **{k: v for k, v in vars(Config.from_preset("paper").separate).items()
+    cfg = _with(base.cfg, **{k: v for k, v in vars(Config.from_preset("paper").separate).items()
                                 if k in ("mask_family", "mask_power", "smooth_frames", "overlap", "block_scale",
                                          "block_window", "nyquist")})
     sep = MaskSeparator(base.g, cfg, chunk_seconds=0.5, crossfade_seconds=0.1)

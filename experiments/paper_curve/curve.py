@@ -135,7 +135,8 @@ def references(songs) -> dict:
 def score_point(ckpt: Path, songs, workers: int, device: str) -> dict:
     """The current ``g`` on ``songs``: museval of the raw mask, and the fast SDR of the preset's separation."""
     g, cfg = load_g(ckpt, device)
-    raw = MaskSeparator(g, cfg, device, mask_power=1.0, smooth_frames=1, mask_family="ours")
+    bare = cfg.updated({"separate": {"mask_family": "ours", "mask_power": 1.0, "smooth_frames": 1}})  # g's raw mask
+    raw = MaskSeparator(g, bare, device)
     with tempfile.TemporaryDirectory(prefix="paper-curve-museval-") as tmp:
         r = evaluate_separator(raw, songs, tmp, "raw", workers=workers, progress=False)
     preset = MaskSeparator(g, cfg, device)

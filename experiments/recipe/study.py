@@ -133,7 +133,8 @@ def read_curve(path: Path) -> list[dict]:
 def score_point(run_dir: Path, songs, workers: int, device: str = "cpu") -> dict:
     """museval of the run's current ``g`` on ``songs`` (raw mask)."""
     g, cfg = load_g(run_dir / "checkpoint.pt", device)
-    sep = MaskSeparator(g, cfg, device, mask_power=1.0, smooth_frames=1, mask_family="ours")
+    bare = cfg.updated({"separate": {"mask_family": "ours", "mask_power": 1.0, "smooth_frames": 1}})  # g's raw mask
+    sep = MaskSeparator(g, bare, device)
     with tempfile.TemporaryDirectory(prefix="recipe-museval-") as tmp:
         r = evaluate_separator(sep, songs, tmp, "ours", workers=workers, progress=False)
     return {"SDR": r["vocals"]["SDR"], "SIR": r["vocals"]["SIR"], "SAR": r["vocals"]["SAR"],
