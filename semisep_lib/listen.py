@@ -57,7 +57,7 @@ from . import plots
 from .audio import AUDIO_CODECS, encode_audio, read_audio
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
 from .config import Config
-from .data import list_tracks, load_songs, resolve_data_root
+from .data import evaluation_songs, list_tracks, load_songs, resolve_data_root
 from .errors import DataError, UsageError
 from .metrics import median_sdr, median_sdr_sir
 from .nes import NESSeparator
@@ -599,7 +599,8 @@ class Listener:
                        device: str = "cpu", **kwargs) -> "Listener":
         """Listen to what a ``reproduce`` run trained: every ``out/runs/<row>-seed<k>`` model (``all-losses-seed0``
         is shown as ``ours``), plus the mixture and the oracle mask, separated now on the first ``limit`` songs
-        of ``subset`` of the dataset ``root`` (default: the root the run recorded in ``table1.json``). Scores
+        of ``subset`` of the dataset ``root`` (default: the root the run recorded in ``table1.json``; ``"test"``:
+        the songs the run reported on, the report songs where the data has no test subset). Scores
         are museval's from ``out/scores/<key>.json`` where the run wrote them, else the fast SDR. Stems written
         as ``<track>/vocals.wav`` under ``out`` are not needed; use :meth:`from_estimates` for those."""
         out = Path(out)
@@ -608,10 +609,8 @@ class Listener:
         if not g_runs:
             raise DataError(f"No trained runs (runs/<row>/best.pt) under {out}; run reproduce first.")
         root = Path(root) if root is not None else _recorded_root(out)
-        try:
-            songs = load_songs(root, subset=subset, limit=limit)
-        except DataError:  # no test subset: reproduce evaluated on the report songs
-            songs = load_songs(root, subset="train", split="report", limit=limit)
+        songs = (evaluation_songs(root, limit=limit)[0] if subset == "test"  # reproduce's: test, else report
+                 else load_songs(root, subset=subset, limit=limit))
         loaded = {label: load_separator(path, device=device) for label, (_, path) in g_runs.items()}
         first = next(iter(loaded.values()))
         separators: dict = {"mixture": MixtureBaseline(), "oracle": OracleIRM(Config.from_preset(first.cfg.preset))}

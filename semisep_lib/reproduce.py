@@ -40,8 +40,9 @@ import torch
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
 from .checkpoint import load_g, pick_device
 from .config import TERMS, Config, ReproduceProfile, preset
-from .data import TrainingData, list_tracks, load_songs, load_training_data, resolve_data_root
-from .errors import DataError, UsageError
+from .data import (TrainingData, evaluation_songs, list_tracks, load_songs, load_training_data,
+                   resolve_data_root)
+from .errors import UsageError
 from .evaluate import evaluate_separator
 from .fileio import atomic_write_bytes, atomic_write_json, run_lock
 from .nes import NESConfig, NESSeparator, train_nes
@@ -215,12 +216,7 @@ class Reproduction:
         self.eval_songs, self.eval_subset = self._evaluation_songs()
 
     def _evaluation_songs(self):
-        try:
-            songs, subset = load_songs(self.root, subset="test"), "test"
-        except DataError:  # no test subset (e.g. the MUSDB18 7-second preview's train folder alone)
-            songs, subset = load_songs(self.root, subset="train", split="report"), "report"
-        if self.p.eval_tracks:
-            songs = songs[: self.p.eval_tracks]
+        songs, subset = evaluation_songs(self.root, limit=self.p.eval_tracks or None)
         if self.p.eval_seconds:
             n = int(self.p.eval_seconds * songs[0].rate)
             songs = [dataclasses.replace(s, mixture=s.mixture[:, :n], vocals=s.vocals[:, :n],
