@@ -56,7 +56,6 @@ import soundfile as sf
 from . import plots
 from .audio import AUDIO_CODECS, encode_audio, read_audio
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
-from .config import Config
 from .data import evaluation_songs, list_tracks, load_songs, resolve_data_root
 from .errors import DataError, UsageError
 from .metrics import median_sdr, median_sdr_sir
@@ -613,7 +612,7 @@ class Listener:
                  else load_songs(root, subset=subset, limit=limit))
         loaded = {label: load_separator(path, device=device) for label, (_, path) in g_runs.items()}
         first = next(iter(loaded.values()))
-        separators: dict = {"mixture": MixtureBaseline(), "oracle": OracleIRM(Config.from_preset(first.cfg.preset))}
+        separators: dict = {"mixture": MixtureBaseline(), "oracle": OracleIRM(first.cfg)}  # the models' STFT
         keys = {"mixture": "mixture", "oracle": "oracle"}
         for label, (key, path, kind) in found.items():
             if kind == "g":

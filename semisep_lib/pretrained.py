@@ -28,14 +28,14 @@ import torch
 
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
 from .checkpoint import HEADER_KEYS, load_checkpoint, save_checkpoint
-from .config import Config, preset
+from .config import Config
 from .data import Song, load_songs, load_training_data, read_stem_file
 from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
 from .levels import level_changes, robustness, trivial_baselines
 from .tables import percent, scorer_note
-from .nes import NESConfig, train_nes
+from .nes import train_nes
 from .separate import PRETRAINED_DIR, load_separator, read_tuning
 
 
@@ -94,7 +94,8 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
     ``card.json`` and ``MODEL_CARD.md``; the supervised baseline is chosen among ``supervised`` by the same rule.
     ``runs=None`` re-scores the model installed in ``out`` (``pretrained-card --rescore``: its ``best.pt``,
     ``separate.yaml`` and the training facts of its ``card.json`` are kept; every score is measured anew).
-    NES and NMF get the sizes of the run's preset (``config.PRESETS``) and the run's mixture/instrumental split:
+    NES and NMF get the sizes of the run's config (``cfg.nes``, ``cfg.nmf``: for a run saved before they were
+    sections, its preset's, as ``Config.from_dict`` fills them) and the run's mixture/instrumental split:
     ``split_seed``, by default the run's ``train.seed`` as ``semisep train`` splits (``reproduce`` splits with 0
     for every row). museval's per-track files go to a temporary folder that is removed at the end (not shipped)."""
     out = Path(out)
@@ -134,8 +135,8 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
         "silent": SilentBaseline,
         "oracle IRM": lambda: OracleIRM(cfg),
         "supervised same g": lambda: load_separator(supervised),
-        "NES": lambda: train_nes(td, cfg, NESConfig.from_preset(cfg.preset), seed=cfg.train.seed),
-        "NMF": lambda: NMFBaseline(cfg, **preset(cfg.preset).nmf).fit(td),
+        "NES": lambda: train_nes(td, cfg, cfg.nes, seed=cfg.train.seed),
+        "NMF": lambda: NMFBaseline(cfg).fit(td),
     }
     scores = {}
     with tempfile.TemporaryDirectory(prefix="semisep-card-") as museval_dir:  # per-track JSON: not shipped

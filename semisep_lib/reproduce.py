@@ -1,7 +1,7 @@
 """The main job: regenerate Table 1 (semi-supervised methods) and Table 3 (the ablation) from one command.
 
 ``semisep reproduce --profile {smoke,cpu,paper} --data {toy,musdb} [--root PATH] [--seeds N] --out DIR``; a
-profile is a scale of the preset registry (``config.PRESETS``): its config, NES and NMF sizes, and its
+profile is a scale of the preset registry (``config.PRESETS``): its config (NES and NMF sizes included) and its
 ``ReproduceProfile`` (steps, songs, museval workers, threads).
 
 1. Loads the unmatched training data (mixtures and instrumentals from different songs) and the report songs:
@@ -45,7 +45,7 @@ from .data import (TrainingData, evaluation_songs, list_tracks, load_songs, load
 from .errors import UsageError
 from .evaluate import evaluate_separator
 from .fileio import atomic_write_bytes, atomic_write_json, run_lock
-from .nes import NESConfig, NESSeparator, train_nes
+from .nes import NESSeparator, train_nes
 from .paper import PAPER_TABLE3
 from .plots import ablation
 from .separate import MaskSeparator, load_separator, save_tuning, tune_mask
@@ -203,15 +203,14 @@ class Reproduction:
         self.profile, self.p = profile, p.reproduce  # the scale's ReproduceProfile (config.PRESETS)
         if row_processes:  # an explicit override: rows trained at once (e.g. 1 to leave a core free)
             self.p = dataclasses.replace(self.p, row_processes=row_processes)
-        self.nes_cfg, self.nmf_sizes = NESConfig.from_preset(profile), p.nmf
         self.data, self.seeds, self.out, self.progress = data, seeds, Path(out), progress
         self.root = resolve_data_root(data, root)
-        self.cfg = Config.from_preset(profile).updated(self.p.overrides)
+        self.cfg = p.config().updated(self.p.overrides)  # the one look-up of the profile; NES and NMF sizes with it
         if steps or self.p.steps:  # an explicit override (a quick check of a profile), else the profile's
             self.cfg.train.steps = steps or self.p.steps
         self.device = str(pick_device(device))  # every stage that runs a network: train, tune, separate, NES
         self.cfg.train.device = self.device
-        self.nes_cfg = dataclasses.replace(self.nes_cfg, device=self.device)
+        self.nes_cfg = dataclasses.replace(self.cfg.nes, device=self.device)
         self.td = load_training_data(self.cfg, self.root, tracks=self.p.train_tracks)
         self.eval_songs, self.eval_subset = self._evaluation_songs()
 
@@ -358,7 +357,7 @@ class Reproduction:
         path = self.out / "runs" / "nmf" / "nmf.npz"
         if path.is_file():
             return NMFBaseline.load(path)
-        model = NMFBaseline(self.cfg, **self.nmf_sizes).fit(self.td)
+        model = NMFBaseline(self.cfg).fit(self.td)
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
         return model
