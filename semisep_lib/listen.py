@@ -55,13 +55,10 @@ import soundfile as sf
 
 from . import plots
 from .audio import AUDIO_CODECS, encode_audio, read_audio
-from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
 from .data import evaluation_songs, list_tracks, load_songs, resolve_data_root
 from .errors import DataError, UsageError
 from .metrics import median_sdr, median_sdr_sir
-from .nes import NESSeparator
-from .reproduce import ABLATION, run_name
-from .separate import load_separator
+from .methods import METHODS, REPRODUCED, of_kind
 
 STEMS = ("vocals", "accompaniment")
 #: The order methods are listed in when present (others follow, sorted).
@@ -610,17 +607,13 @@ class Listener:
         root = Path(root) if root is not None else _recorded_root(out)
         songs = (evaluation_songs(root, limit=limit)[0] if subset == "test"  # reproduce's: test, else report
                  else load_songs(root, subset=subset, limit=limit))
-        loaded = {label: load_separator(path, device=device) for label, (_, path) in g_runs.items()}
-        first = next(iter(loaded.values()))
-        separators: dict = {"mixture": MixtureBaseline(), "oracle": OracleIRM(first.cfg)}  # the models' STFT
-        keys = {"mixture": "mixture", "oracle": "oracle"}
+        loaded = {label: METHODS["ours"].load(path, device) for label, (_, path) in g_runs.items()}
+        cfg = next(iter(loaded.values())).cfg  # the models' STFT, for the oracle mask
+        built = [m for m in REPRODUCED if m.build is not None]  # reproduce's methods that need no model file
+        separators: dict = {m.name: m.build(cfg) for m in built}
+        keys = {m.name: m.key for m in built}
         for label, (key, path, kind) in found.items():
-            if kind == "g":
-                separators[label] = loaded[label]
-            elif kind == "nes":
-                separators[label] = NESSeparator.load(path, device=device)
-            else:
-                separators[label] = NMFBaseline.load(path)
+            separators[label] = loaded[label] if kind == "g" else METHODS[kind].load(path, device)
             keys[label] = key
         scores = {label: _reproduce_scores(out / "scores" / f"{key}.json") for label, key in keys.items()}
         kwargs.setdefault("methods", default_methods([*separators, "reference"]))
@@ -628,18 +621,16 @@ class Listener:
 
 
 def _row_keys() -> dict[str, str]:
-    """reproduce's trained rows, by the folder name it gives them (:func:`~semisep_lib.reproduce.run_name` of the
-    row label), → the method name shown: Table 3's rows (``all losses`` is ``ours``), the supervised bound and
-    the GAN-only row. The warm-up (``warm-up-seed<k>``) is no row: it is never listed."""
-    keys = {run_name(label): "ours" if label == "all losses" else label for label in ABLATION}
-    keys[run_name("supervised")] = "supervised"
-    keys[run_name("GAN only")] = "GAN only"
-    return keys
+    """reproduce's trained rows, by the folder name it gives them (the registry's ``key``), → the method name
+    shown: Table 3's rows (``all losses`` is ``ours``), the supervised bound and the GAN-only row. The warm-up
+    (``warm-up-seed<k>``) is no row: it is never listed."""
+    return {m.key: m.name for m in of_kind("g")}
 
 
 #: reproduce's baselines, by their score key (``scores/<key>.json``) → (method name, model file in
-#: ``runs/<key>/``, per seed). NES is trained once per seed (``nes-seed<k>``), NMF once (``nmf``).
-BASELINE_KEYS = {"nes": ("nes", "nes.pt", True), "nmf": ("nmf", "nmf.npz", False)}
+#: ``runs/<key>/``, per seed), from the registry (``methods.METHODS``): NES once per seed (``nes-seed<k>``), NMF
+#: once (``nmf``).
+BASELINE_KEYS = {m.key: (m.name, m.file, m.per_seed) for m in of_kind("baseline")}
 
 
 def _split_seed(name: str) -> tuple[str, int | None]:

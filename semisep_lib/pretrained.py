@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
 from .checkpoint import HEADER_KEYS, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Song, load_songs, load_training_data, read_stem_file
@@ -34,8 +33,8 @@ from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
 from .levels import level_changes, robustness, trivial_baselines
+from .methods import METHODS, Method
 from .tables import percent, scorer_note
-from .nes import train_nes
 from .separate import PRETRAINED_DIR, load_separator, read_tuning
 
 
@@ -127,16 +126,21 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
     split_seed = cfg.train.seed if split_seed is None else int(split_seed)
     td = load_training_data(cfg, root, seed=split_seed)
     t0 = time.perf_counter()
+    runs = {"ours": out, "supervised": supervised}  # the card's g methods: this model, the supervised one
+
+    def card_method(m: Method):  # the registry's method m as the card scores it, on the same data
+        if m.kind == "g":
+            return lambda: m.load(runs[m.name], "cpu")
+        if m.kind == "baseline":
+            return lambda: m.fit(cfg, td, cfg.train.seed, progress=True)
+        return lambda: m.build(cfg)
+
+    ours = METHODS["ours"]
     methods = {
-        "ours (this model)": lambda: load_separator(out),
+        ours.card: card_method(ours),
         **({"ours, SIR-favouring post-processing": lambda: load_separator(out, **favouring_sir)}
            if favouring_sir else {}),  # a run tuned by tune-mask: its second post-processing beside the default
-        "mixture": MixtureBaseline,
-        "silent": SilentBaseline,
-        "oracle IRM": lambda: OracleIRM(cfg),
-        "supervised same g": lambda: load_separator(supervised),
-        "NES": lambda: train_nes(td, cfg, cfg.nes, seed=cfg.train.seed),
-        "NMF": lambda: NMFBaseline(cfg).fit(td),
+        **{m.card: card_method(m) for m in METHODS.values() if m.card and m is not ours},
     }
     scores = {}
     with tempfile.TemporaryDirectory(prefix="semisep-card-") as museval_dir:  # per-track JSON: not shipped
