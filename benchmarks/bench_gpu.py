@@ -81,7 +81,7 @@ def _device_of(obj) -> str | None:
 
 def paper_stages_on_gpu(root: Path, work: Path, steps: int, device: str) -> dict:
     """One row and NES of ``reproduce --profile paper`` on ``device``, every stage's device recorded."""
-    from semisep_lib import reproduce
+    from semisep_lib import methods, reproduce
 
     asked: list[dict] = []
 
@@ -97,14 +97,14 @@ def paper_stages_on_gpu(root: Path, work: Path, steps: int, device: str) -> dict
     reproduce.train = spy("train", reproduce.train, lambda a, k: a[0].train.device)
     reproduce.load_g = spy("load_g", reproduce.load_g, lambda a, k: k.get("device", a[1] if len(a) > 1 else "?"))
     reproduce.tune_mask = spy("tune_mask", reproduce.tune_mask, lambda a, k: k.get("device", a[3] if len(a) > 3 else "?"))
-    reproduce.load_separator = spy("separate", reproduce.load_separator,
-                                   lambda a, k: k.get("device", a[1] if len(a) > 1 else "?"))
-    reproduce.train_nes = spy("nes", reproduce.train_nes, lambda a, k: a[2].device)
+    methods.load_separator = spy("separate", methods.load_separator,
+                                 lambda a, k: k.get("device", a[1] if len(a) > 1 else "?"))
+    methods.train_nes = spy("nes", methods.train_nes, lambda a, k: a[2].device)
     t0 = time.perf_counter()
     r = reproduce.Reproduction("paper", "toy", str(root), 1, work / "paper", device=device, progress=False,
                                steps=steps)
     r.trained_row("all losses")
-    r.nes(0)
+    r.separator(methods.METHODS["nes"], 0)
     stages = {a["stage"] for a in asked}
     kind = device.split(":")[0]
     on_gpu = all(a["asked"].startswith(kind) and (a["weights_on"] is None or a["weights_on"].startswith(kind))

@@ -21,6 +21,7 @@ into one directory.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import time
@@ -30,11 +31,11 @@ import numpy as np
 import torch
 
 from .checkpoint import PROGRAM
-from .config import Config, SpectralConfig, preset
+from .config import Config, SpectralConfig
 from .data import TrainingData
 from .errors import CheckpointError, UsageError
 from .fileio import atomic_write, atomic_write_json, run_lock
-from .nes import NESConfig, train_nes
+from .nes import train_nes
 from .separator import MonoSTFT, Separator, at_model_rate, check_audio
 from .spectral import resample
 
@@ -163,14 +164,19 @@ class NMFBaseline(Separator):
 
     name = "nmf"
 
-    def __init__(self, cfg: Config, n_inst: int = 32, n_voc: int = 16, fit_iter: int = 150, sep_iter: int = 100,
-                 max_frames: int = 8000, mask_power: float = 1.0, seed: int = 0):
-        if n_inst < 1 or n_voc < 1:
-            raise UsageError(f"NMF needs at least one instrumental and one vocal atom, got {n_inst}, {n_voc}.")
+    def __init__(self, cfg: Config, seed: int = 0, **sizes):
+        """The STFT of ``cfg.spectral`` and the sizes of ``cfg.nmf`` (:class:`~semisep_lib.config.NMFConfig`), any of
+        them replaced by ``sizes`` (``n_inst=8`` ...)."""
+        try:
+            nmf = dataclasses.replace(cfg.nmf, **sizes)
+        except TypeError:
+            raise UsageError(f"Unknown NMF size(s) {sorted(sizes)}; the sizes are those of NMFConfig.") from None
+        if nmf.n_inst < 1 or nmf.n_voc < 1:
+            raise UsageError(f"NMF needs at least one instrumental and one vocal atom, got {nmf.n_inst}, {nmf.n_voc}.")
         self.spectral = cfg.spectral
-        self.n_inst, self.n_voc = int(n_inst), int(n_voc)
-        self.fit_iter, self.sep_iter, self.max_frames = int(fit_iter), int(sep_iter), int(max_frames)
-        self.mask_power, self.seed = float(mask_power), int(seed)
+        self.n_inst, self.n_voc = int(nmf.n_inst), int(nmf.n_voc)
+        self.fit_iter, self.sep_iter, self.max_frames = int(nmf.fit_iter), int(nmf.sep_iter), int(nmf.max_frames)
+        self.mask_power, self.seed = float(nmf.mask_power), int(seed)
         self.W_inst: np.ndarray | None = None  # (bins, n_inst)
         self._stft = MonoSTFT(cfg.spectral)
 
@@ -258,8 +264,8 @@ METHODS = ("nmf", "nes")
 def fit_baselines(td: TrainingData, cfg: Config, out: str | Path, methods=METHODS, seed: int = 0,
                   progress: bool = True) -> dict:
     """Fit the named baselines on ``td`` and save them into ``out`` (``nmf.npz``, ``nes.pt``,
-    ``baselines.json`` with timings). Returns that summary. NMF and NES have the sizes of ``cfg.preset`` in the
-    preset registry (``config.PRESETS``)."""
+    ``baselines.json`` with timings). Returns that summary. NMF and NES have the sizes of the resolved config
+    (``cfg.nmf``, ``cfg.nes``: its preset's unless overridden)."""
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise UsageError(f"Unknown baseline(s) {', '.join(bad)}; choose from {', '.join(METHODS)}.")
@@ -269,11 +275,11 @@ def fit_baselines(td: TrainingData, cfg: Config, out: str | Path, methods=METHOD
     with run_lock(out):
         if "nmf" in methods:
             t0 = time.perf_counter()
-            NMFBaseline(cfg, seed=seed, **preset(cfg.preset).nmf).fit(td).save(out / "nmf.npz")
+            NMFBaseline(cfg, seed=seed).fit(td).save(out / "nmf.npz")
             summary["nmf"] = {"file": "nmf.npz", "seconds": round(time.perf_counter() - t0, 2)}
         if "nes" in methods:
             t0 = time.perf_counter()
-            nes = train_nes(td, cfg, NESConfig.from_preset(cfg.preset), seed=seed, progress=progress)
+            nes = train_nes(td, cfg, cfg.nes, seed=seed, progress=progress)
             nes.save(out / "nes.pt")
             summary["nes"] = {"file": "nes.pt", "seconds": round(time.perf_counter() - t0, 2),
                               "final_loss": nes.history[-1]["loss"] if nes.history else None}

@@ -1,8 +1,9 @@
 """One configuration object, and the one preset registry.
 
-A :class:`Config` groups five small dataclasses (spectral front end, networks, loss weights, training,
-separation). :data:`PRESETS` is the registry: a scale name gives its :class:`Preset` — the ``Config``, the NES
-and NMF sizes, the ``reproduce`` profile and the notebook profile — in one table. Scales:
+A :class:`Config` groups seven small dataclasses (spectral front end, networks, loss weights, training,
+separation, and the sizes of the two baselines that learn from the same data: NES and NMF). :data:`PRESETS` is the
+registry: a scale name gives its :class:`Preset` — the ``Config``, the ``reproduce`` profile and the notebook
+profile — in one table. Scales:
 
 * ``paper`` — the authors' settings (20480 Hz, n_fft 512, hop 64, 256×256 images, 64-channel ``g``, weights
   20/20/20/20/10/10, Adam 1e-4, batch 1), for a GPU and full MUSDB18 / DSD100.
@@ -15,7 +16,9 @@ and NMF sizes, the ``reproduce`` profile and the notebook profile — in one tab
   renormalising discriminators and no EMA (the cheaper step; the tests pin its numbers).
 
 Every name a command or notebook accepts for a scale (``--preset``, ``--profile``, ``profile=``) is a key of
-:data:`PRESETS`, and everything that depends on the scale reads it from there (:func:`preset`).
+:data:`PRESETS`, and everything that depends on the scale reads it from there (:func:`preset`) — once, at the top:
+below the command line a resolved ``Config`` is passed down, never a preset's name looked up again (a saved config
+names its preset only so that :meth:`Config.from_dict` can fill what an older file lacks).
 
 Every run writes its resolved config as YAML next to its checkpoints; ``Config.load`` reads one back.
 """
@@ -208,8 +211,61 @@ class SeparateConfig:
 
 
 @dataclass
+class NESConfig:
+    """Sizes and schedule of NES (``nes.train_nes``; the defaults are its authors'). ``None`` spectral fields mean
+    "the model's" (``cfg.spectral``)."""
+
+    iterations: int = 10  # re-estimations of x̃ (authors: 10)
+    epochs: int = 25  # epochs per iteration (authors: 25)
+    patches_per_epoch: int | None = None  # budget knob: None = every mixture patch once per epoch
+    batch_size: int = 64
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    width: int = 64  # channels of the first convolution; doubles per layer, at most 8×
+    depth: int = 4  # stride-2 convolutions down (and as many transposed ones up)
+    patch_frames: int = 64
+    init_fraction: float = 0.1  # x̃ = 0.1·y at the start
+    mix_domain: str = "complex"  # "complex" (z = B + X̃) or "magnitude" (|z| = |B| + |X̃|, the authors')
+    input_power: float = 0.3  # compression of the normalised network input
+    sample_rate: int | None = None
+    n_fft: int | None = None
+    hop: int | None = None
+    device: str = "auto"
+
+    def spectral_for(self, cfg: Config | None) -> SpectralConfig:
+        """The STFT NES works with: ours where a field is ``None``."""
+        base = cfg.spectral if cfg is not None else SpectralConfig()
+        return SpectralConfig(sample_rate=self.sample_rate or base.sample_rate, n_fft=self.n_fft or base.n_fft,
+                              hop=self.hop or base.hop)
+
+    def check(self) -> None:
+        if self.mix_domain not in ("complex", "magnitude"):
+            raise UsageError(f"NES mix_domain must be 'complex' or 'magnitude', got {self.mix_domain!r}.")
+        if self.patch_frames % 2**self.depth:
+            raise UsageError(f"NES patch_frames ({self.patch_frames}) must be divisible by 2**depth "
+                             f"({2**self.depth}).")
+        if min(self.iterations, self.epochs, self.batch_size, self.width, self.depth) < 1:
+            raise UsageError("NES iterations, epochs, batch_size, width and depth must be at least 1.")
+
+
+@dataclass
+class NMFConfig:
+    """Sizes of the semi-supervised NMF baseline (``baselines.NMFBaseline``): instrumental and vocal atoms,
+    fitting and separation iterations, the most frames the dictionary learns from, the mask's exponent."""
+
+    n_inst: int = 32
+    n_voc: int = 16
+    fit_iter: int = 150
+    sep_iter: int = 100
+    max_frames: int = 8000
+    mask_power: float = 1.0
+
+
+@dataclass
 class Config:
-    """Everything a run needs. ``preset`` names where it started from."""
+    """Everything a run needs. ``preset`` names where it started from. ``nes`` and ``nmf`` size the baselines fitted
+    on the same data (``reproduce``, ``baselines``, the model card): they travel with the resolved ``Config``, so
+    that no module below the command line looks the preset up again by its name."""
 
     preset: str = "cpu"
     spectral: SpectralConfig = field(default_factory=SpectralConfig)
@@ -217,6 +273,8 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     separate: SeparateConfig = field(default_factory=SeparateConfig)
+    nes: NESConfig = field(default_factory=NESConfig)
+    nmf: NMFConfig = field(default_factory=NMFConfig)
 
     # -- construction -------------------------------------------------------------------------------------------
     @classmethod
@@ -226,7 +284,8 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Config":
-        """Build from a (possibly partial) nested dict, starting from its ``preset`` (default ``cpu``)."""
+        """Build from a (possibly partial) nested dict, starting from its ``preset`` (default ``cpu``): a section
+        the dict lacks (a file written before the ``nes`` and ``nmf`` sections existed) is that preset's."""
         cfg = cls.from_preset(d.get("preset", "cpu"))
         return cfg.updated(d)
 
@@ -261,6 +320,7 @@ class Config:
         """Nested plain dict (tuples as lists), suitable for YAML and for checkpoints."""
         d = dataclasses.asdict(self)
         d["train"]["betas"] = list(d["train"]["betas"])
+        d["nes"]["betas"] = list(d["nes"]["betas"])
         return d
 
     def save(self, path: str | Path) -> None:
@@ -286,7 +346,7 @@ def read_overrides(path: str | Path) -> dict[str, Any]:
     return d
 
 
-SECTIONS = ("spectral", "model", "loss", "train", "separate")
+SECTIONS = ("spectral", "model", "loss", "train", "separate", "nes", "nmf")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -319,6 +379,9 @@ def _cpu() -> Config:
     # steps) at 1.8x the steps per second; separation — 0.002 dB below fp32 at 1.5x the speed
     cfg.train.bf16 = True
     cfg.separate.bf16 = True
+    # NES about 100 s on two busy cores: 25 epochs of 256 patches whatever the number of songs, plus the
+    # re-estimation passes (15 + 15 toy songs of 7 s)
+    cfg.nes = NESConfig(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64)
     return cfg
 
 
@@ -339,6 +402,7 @@ def _smoke() -> Config:
     cfg.model = ModelConfig(g_channels=4, g_res_blocks=1, d_channels=8, d_layers=2, d_scales=1)
     cfg.train = TrainConfig(steps=30, batch_size=4, d_warmup=5, val_every=15, ckpt_every=15, val_segments=8,
                             threads=1)  # tiny tensors: one thread avoids OpenMP overhead and contention
+    cfg.nes = NESConfig(iterations=2, epochs=3, patches_per_epoch=32, batch_size=8, width=4, patch_frames=32)
     return cfg
 
 
@@ -359,6 +423,8 @@ def _paper() -> Config:
         # with the end, averaged with its neighbour), the Nyquist bin of the stems zeroed
         separate=SeparateConfig(mask_family="authors", mask_power=9.0, smooth_frames=3, overlap=0.0,
                                 block_scale="song", block_window="flat", nyquist="zero"),
+        # NES: the authors' sizes, STFT and magnitude-domain sums
+        nes=NESConfig(sample_rate=20480, n_fft=512, hop=204, mix_domain="magnitude"),
     )
 
 
@@ -401,19 +467,13 @@ class NotebookProfile:
 
 @dataclass(frozen=True)
 class Preset:
-    """Everything that depends on a scale. ``nes`` and ``nmf`` are keyword arguments on top of the defaults of
-    ``nes.NESConfig`` (the authors' sizes) and of ``baselines.NMFBaseline`` (32 instrumental and 16 vocal atoms,
-    150 fitting and 100 separation iterations, at most 8000 frames)."""
+    """Everything that depends on a scale: its ``Config`` (the baselines' sizes included), and how big
+    ``reproduce`` and the notebooks are at it."""
 
     config: Callable[[], Config]
-    nes: dict
-    nmf: dict
     reproduce: ReproduceProfile
     notebook: NotebookProfile | None  # None: not a profile the notebooks run at
 
-
-#: NES at the cpu scale (the cpu and long profiles)
-_CPU_NES = dict(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64)
 
 #: The registry. The notebook runs' ``g`` steps: notebook 04's terms, notebook 05's GAN, notebook 06's resume
 #: demonstration (it stops after ``06-resume`` and continues to ``06-resume-longer``, both past a short warm-up).
@@ -421,21 +481,16 @@ PRESETS: dict[str, Preset] = {
     # seconds: tests and CI
     "smoke": Preset(
         config=_smoke,
-        nes=dict(iterations=2, epochs=3, patches_per_epoch=32, batch_size=8, width=4, patch_frames=32),
-        nmf=dict(),
         reproduce=ReproduceProfile(steps=20, train_tracks=6, eval_tracks=2, eval_seconds=4.5, workers=1,
                                    threads=1),
         notebook=NotebookProfile(train_tracks=8, threads=1,
                                  g_steps={"04-terms": 35, "05-gan": 25, "06-resume": 10, "06-resume-longer": 20},
                                  warmups={"06-resume": 5, "06-resume-longer": 5}),
     ),
-    # minutes on two CPU cores. NES: about 100 s on two busy cores, 25 epochs of 256 patches whatever the number
-    # of songs, plus the re-estimation passes (15 + 15 toy songs of 7 s). reproduce: ≤ 20 minutes, a 500-step
-    # discriminator warm-up shared by all rows, then 150 g steps per row
+    # minutes on two CPU cores. reproduce: ≤ 20 minutes, a 500-step discriminator warm-up shared by all rows, then
+    # 150 g steps per row
     "cpu": Preset(
         config=_cpu,
-        nes=_CPU_NES,
-        nmf=dict(),
         # rows scored as they are trained, and the baselines beside the warm-up: both cores busy to the end, and
         # museval imported once per row process, not twice per method (benchmarks/results/main_job.md)
         reproduce=ReproduceProfile(steps=650, threads=1, row_processes=2, score_as_trained=True,
@@ -449,8 +504,6 @@ PRESETS: dict[str, Preset] = {
     # medians, and the paper's BSS Eval v3 whole-excerpt per-track means). Not a notebook profile.
     "long": Preset(
         config=_long,
-        nes=_CPU_NES,
-        nmf=dict(),
         reproduce=ReproduceProfile(steps=2800, threads=1, row_processes=2, protocols=("v4", "v3"),
                                    score_as_trained=True,
                                    overrides={"train": {"val_every": 250, "ckpt_every": 250}}),
@@ -459,8 +512,6 @@ PRESETS: dict[str, Preset] = {
     # the authors' settings: a GPU job on full MUSDB18 or DSD100
     "paper": Preset(
         config=_paper,
-        nes=dict(sample_rate=20480, n_fft=512, hop=204, mix_domain="magnitude"),
-        nmf=dict(),
         reproduce=ReproduceProfile(workers=8),
         notebook=NotebookProfile(g_steps={"04-terms": 3000, "05-gan": 5000, "06-resume": 10,
                                           "06-resume-longer": 20},

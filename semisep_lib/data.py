@@ -7,8 +7,9 @@
   (instrumentals) taken from *different* songs.
 * :class:`SegmentDataset` draws random fixed-length segments; item ``i`` depends only on ``(seed, i)``, so a
   resumed run sees exactly the segments an uninterrupted run would have seen.
-* :func:`resolve_data_root`, :func:`musdb_folder`, :func:`iter_songs` and :func:`load_training_data` (into
-  :class:`TrainingData`) give the commands their data; :func:`ensure_toy_dataset` generates the built-in toy set
+* :func:`resolve_data_root`, :func:`musdb_folder`, :func:`iter_songs`, :func:`evaluation_songs` (the test
+  songs, else the report songs) and :func:`load_training_data` (into :class:`TrainingData`) give the commands
+  their data; :func:`ensure_toy_dataset` generates the built-in toy set
   (``toy``) once, into the one cache root (:func:`cache_root`) that also holds the decoded songs.
 
 Arrays are float32 ``(channels, samples)`` unless stated otherwise.
@@ -398,6 +399,19 @@ def load_songs(root: str | Path | None = None, subset: str = "train", split: str
                 _write_cache(path, song)
         songs.append(song)
     return songs
+
+
+def evaluation_songs(root: str | Path | None = None, limit: int | None = None,
+                     **kwargs) -> tuple[list[Song], str]:
+    """The songs every table reports on, and which they are: the test subset (``"test"``), or, when the data has
+    none (the MUSDB18 7-second preview is a ``train/`` folder alone), the *report* half of the validation songs
+    (``"report"``) — never the *selection* half, which chose checkpoints and post-processing. ``limit`` keeps
+    the first few, ``kwargs`` as in :func:`load_songs`. ``reproduce``, the listening page and the notebooks all
+    take their songs from here."""
+    resolved = resolve_root(root)
+    if resolved is not None and list_tracks(resolved, "test"):
+        return load_songs(resolved, subset="test", limit=limit, **kwargs), "test"
+    return load_songs(resolved, subset="train", split="report", limit=limit, **kwargs), "report"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -55,14 +55,10 @@ import soundfile as sf
 
 from . import plots
 from .audio import AUDIO_CODECS, encode_audio, read_audio
-from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
-from .config import Config
-from .data import list_tracks, load_songs, resolve_data_root
+from .data import evaluation_songs, list_tracks, load_songs, resolve_data_root
 from .errors import DataError, UsageError
 from .metrics import median_sdr, median_sdr_sir
-from .nes import NESSeparator
-from .reproduce import ABLATION, run_name
-from .separate import load_separator
+from .methods import METHODS, REPRODUCED, of_kind
 
 STEMS = ("vocals", "accompaniment")
 #: The order methods are listed in when present (others follow, sorted).
@@ -599,7 +595,8 @@ class Listener:
                        device: str = "cpu", **kwargs) -> "Listener":
         """Listen to what a ``reproduce`` run trained: every ``out/runs/<row>-seed<k>`` model (``all-losses-seed0``
         is shown as ``ours``), plus the mixture and the oracle mask, separated now on the first ``limit`` songs
-        of ``subset`` of the dataset ``root`` (default: the root the run recorded in ``table1.json``). Scores
+        of ``subset`` of the dataset ``root`` (default: the root the run recorded in ``table1.json``; ``"test"``:
+        the songs the run reported on, the report songs where the data has no test subset). Scores
         are museval's from ``out/scores/<key>.json`` where the run wrote them, else the fast SDR. Stems written
         as ``<track>/vocals.wav`` under ``out`` are not needed; use :meth:`from_estimates` for those."""
         out = Path(out)
@@ -608,21 +605,15 @@ class Listener:
         if not g_runs:
             raise DataError(f"No trained runs (runs/<row>/best.pt) under {out}; run reproduce first.")
         root = Path(root) if root is not None else _recorded_root(out)
-        try:
-            songs = load_songs(root, subset=subset, limit=limit)
-        except DataError:  # no test subset: reproduce evaluated on the report songs
-            songs = load_songs(root, subset="train", split="report", limit=limit)
-        loaded = {label: load_separator(path, device=device) for label, (_, path) in g_runs.items()}
-        first = next(iter(loaded.values()))
-        separators: dict = {"mixture": MixtureBaseline(), "oracle": OracleIRM(Config.from_preset(first.cfg.preset))}
-        keys = {"mixture": "mixture", "oracle": "oracle"}
+        songs = (evaluation_songs(root, limit=limit)[0] if subset == "test"  # reproduce's: test, else report
+                 else load_songs(root, subset=subset, limit=limit))
+        loaded = {label: METHODS["ours"].load(path, device) for label, (_, path) in g_runs.items()}
+        cfg = next(iter(loaded.values())).cfg  # the models' STFT, for the oracle mask
+        built = [m for m in REPRODUCED if m.build is not None]  # reproduce's methods that need no model file
+        separators: dict = {m.name: m.build(cfg) for m in built}
+        keys = {m.name: m.key for m in built}
         for label, (key, path, kind) in found.items():
-            if kind == "g":
-                separators[label] = loaded[label]
-            elif kind == "nes":
-                separators[label] = NESSeparator.load(path, device=device)
-            else:
-                separators[label] = NMFBaseline.load(path)
+            separators[label] = loaded[label] if kind == "g" else METHODS[kind].load(path, device)
             keys[label] = key
         scores = {label: _reproduce_scores(out / "scores" / f"{key}.json") for label, key in keys.items()}
         kwargs.setdefault("methods", default_methods([*separators, "reference"]))
@@ -630,18 +621,16 @@ class Listener:
 
 
 def _row_keys() -> dict[str, str]:
-    """reproduce's trained rows, by the folder name it gives them (:func:`~semisep_lib.reproduce.run_name` of the
-    row label), → the method name shown: Table 3's rows (``all losses`` is ``ours``), the supervised bound and
-    the GAN-only row. The warm-up (``warm-up-seed<k>``) is no row: it is never listed."""
-    keys = {run_name(label): "ours" if label == "all losses" else label for label in ABLATION}
-    keys[run_name("supervised")] = "supervised"
-    keys[run_name("GAN only")] = "GAN only"
-    return keys
+    """reproduce's trained rows, by the folder name it gives them (the registry's ``key``), → the method name
+    shown: Table 3's rows (``all losses`` is ``ours``), the supervised bound and the GAN-only row. The warm-up
+    (``warm-up-seed<k>``) is no row: it is never listed."""
+    return {m.key: m.name for m in of_kind("g")}
 
 
 #: reproduce's baselines, by their score key (``scores/<key>.json``) → (method name, model file in
-#: ``runs/<key>/``, per seed). NES is trained once per seed (``nes-seed<k>``), NMF once (``nmf``).
-BASELINE_KEYS = {"nes": ("nes", "nes.pt", True), "nmf": ("nmf", "nmf.npz", False)}
+#: ``runs/<key>/``, per seed), from the registry (``methods.METHODS``): NES once per seed (``nes-seed<k>``), NMF
+#: once (``nmf``).
+BASELINE_KEYS = {m.key: (m.name, m.file, m.per_seed) for m in of_kind("baseline")}
 
 
 def _split_seed(name: str) -> tuple[str, int | None]:

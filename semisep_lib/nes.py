@@ -29,14 +29,15 @@ Choices, and why:
 * **Patches** of ``patch_frames`` frames cut without overlap from every song (the last one zero-padded);
   ``x̃`` is kept per patch. ``patches_per_epoch`` (``None`` = all mixture patches) is the budget knob.
 
-Training is a pure function of the data, the configs and ``seed`` (on the CPU: bit for bit).
+The sizes and schedule are :class:`~semisep_lib.config.NESConfig`, the ``nes`` section of the resolved ``Config``
+(each scale's in ``config.PRESETS``). Training is a pure function of the data, the configs and ``seed`` (on the
+CPU: bit for bit).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .checkpoint import PROGRAM, pick_device
-from .config import Config, SpectralConfig, preset
+from .config import Config, NESConfig, SpectralConfig
 from .data import TrainingData
 from .errors import CheckpointError, TrainingError, UsageError
 from .fileio import atomic_write
@@ -55,49 +56,6 @@ from .spectral import crop, features, resample, uncrop_mask
 
 KIND = "nes"
 VERSION = 1
-
-
-@dataclass
-class NESConfig:
-    """Sizes and schedule of NES. ``None`` spectral fields mean "the model's" (``cfg.spectral``)."""
-
-    iterations: int = 10  # re-estimations of x̃ (authors: 10)
-    epochs: int = 25  # epochs per iteration (authors: 25)
-    patches_per_epoch: int | None = None  # budget knob: None = every mixture patch once per epoch
-    batch_size: int = 64
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.5, 0.999)
-    width: int = 64  # channels of the first convolution; doubles per layer, at most 8×
-    depth: int = 4  # stride-2 convolutions down (and as many transposed ones up)
-    patch_frames: int = 64
-    init_fraction: float = 0.1  # x̃ = 0.1·y at the start
-    mix_domain: str = "complex"  # "complex" (z = B + X̃) or "magnitude" (|z| = |B| + |X̃|, the authors')
-    input_power: float = 0.3  # compression of the normalised network input
-    sample_rate: int | None = None
-    n_fft: int | None = None
-    hop: int | None = None
-    device: str = "auto"
-
-    @classmethod
-    def from_preset(cls, name: str) -> "NESConfig":
-        """The NES sizes that go with a project preset (``smoke``, ``cpu``, ``paper``), from the registry
-        :data:`~semisep_lib.config.PRESETS` (``paper``: the authors' settings, a GPU job)."""
-        return cls(**preset(name).nes)
-
-    def spectral_for(self, cfg: Config | None) -> SpectralConfig:
-        """The STFT NES works with: ours where a field is ``None``."""
-        base = cfg.spectral if cfg is not None else SpectralConfig()
-        return SpectralConfig(sample_rate=self.sample_rate or base.sample_rate, n_fft=self.n_fft or base.n_fft,
-                              hop=self.hop or base.hop)
-
-    def check(self) -> None:
-        if self.mix_domain not in ("complex", "magnitude"):
-            raise UsageError(f"NES mix_domain must be 'complex' or 'magnitude', got {self.mix_domain!r}.")
-        if self.patch_frames % 2**self.depth:
-            raise UsageError(f"NES patch_frames ({self.patch_frames}) must be divisible by 2**depth "
-                             f"({2**self.depth}).")
-        if min(self.iterations, self.epochs, self.batch_size, self.width, self.depth) < 1:
-            raise UsageError("NES iterations, epochs, batch_size, width and depth must be at least 1.")
 
 
 class NESNet(nn.Module):
@@ -172,10 +130,11 @@ def train_nes(td: TrainingData, cfg: Config, nes_cfg: NESConfig | None = None, s
               progress: bool = True) -> "NESSeparator":
     """Train NES on ``td.mixtures`` (y) and ``td.instrumentals`` (b), mono at ``cfg.spectral.sample_rate``.
 
-    Returns an :class:`NESSeparator` whose ``history`` lists ``{"iteration", "epoch", "loss"}`` (mean L1 of
-    each epoch). Deterministic from ``seed``.
+    Sizes and schedule: ``nes_cfg``, by default ``cfg.nes`` (the resolved config's, its preset's unless
+    overridden). Returns an :class:`NESSeparator` whose ``history`` lists ``{"iteration", "epoch", "loss"}`` (mean
+    L1 of each epoch). Deterministic from ``seed``.
     """
-    nes_cfg = nes_cfg or NESConfig.from_preset(cfg.preset)
+    nes_cfg = nes_cfg or cfg.nes
     nes_cfg.check()
     if not td.mixtures or not td.instrumentals:
         raise UsageError("NES needs at least one mixture song and one instrumental song.")

@@ -35,7 +35,7 @@ import torch
 
 from .checkpoint import pick_device
 from .config import PRESETS, TERMS, Config, NotebookProfile, preset
-from .data import load_songs, load_training_data, resolve_data_root
+from .data import evaluation_songs, load_songs, load_training_data, resolve_data_root
 from .errors import DataError, SemisepError, UsageError
 from .fileio import atomic_write_json
 from .losses import generator_losses, level_abar, peak, synthetic_mixture, unit_peak
@@ -289,15 +289,12 @@ class Session:
     def songs(self, subset: str = "test", limit: int | None = 2, mono: bool = False, seconds: float | None = None,
               sample_rate: int | None = None, split: str | None = None):
         """A few songs with their true stems (default: the first two test songs), at the file's rate unless
-        ``sample_rate`` is given, cut to ``seconds``. A dataset without a test subset gives its validation
-        songs instead."""
-        try:
+        ``sample_rate`` is given, cut to ``seconds``. A dataset without a test subset gives its report songs
+        instead, as ``reproduce`` does (:func:`~semisep_lib.data.evaluation_songs`)."""
+        if subset == "test" and split is None:  # the songs reproduce reports on: test, else the report songs
+            songs, _ = evaluation_songs(self.root, limit=limit, mono=mono, sample_rate=sample_rate)
+        else:
             songs = load_songs(self.root, subset=subset, split=split, limit=limit, mono=mono, sample_rate=sample_rate)
-        except DataError:
-            if subset != "test":
-                raise
-            songs = load_songs(self.root, subset="train", split="report", limit=limit, mono=mono,
-                               sample_rate=sample_rate)
         if seconds:
             for s in songs:
                 n = int(seconds * s.rate)

@@ -26,16 +26,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
 from .checkpoint import HEADER_KEYS, load_checkpoint, save_checkpoint
-from .config import Config, preset
+from .config import Config
 from .data import Song, load_songs, load_training_data, read_stem_file
 from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
 from .levels import level_changes, robustness, trivial_baselines
+from .methods import METHODS, Method
 from .tables import percent, scorer_note
-from .nes import NESConfig, train_nes
 from .separate import PRETRAINED_DIR, load_separator, read_tuning
 
 
@@ -94,7 +93,8 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
     ``card.json`` and ``MODEL_CARD.md``; the supervised baseline is chosen among ``supervised`` by the same rule.
     ``runs=None`` re-scores the model installed in ``out`` (``pretrained-card --rescore``: its ``best.pt``,
     ``separate.yaml`` and the training facts of its ``card.json`` are kept; every score is measured anew).
-    NES and NMF get the sizes of the run's preset (``config.PRESETS``) and the run's mixture/instrumental split:
+    NES and NMF get the sizes of the run's config (``cfg.nes``, ``cfg.nmf``: for a run saved before they were
+    sections, its preset's, as ``Config.from_dict`` fills them) and the run's mixture/instrumental split:
     ``split_seed``, by default the run's ``train.seed`` as ``semisep train`` splits (``reproduce`` splits with 0
     for every row). museval's per-track files go to a temporary folder that is removed at the end (not shipped)."""
     out = Path(out)
@@ -126,16 +126,21 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
     split_seed = cfg.train.seed if split_seed is None else int(split_seed)
     td = load_training_data(cfg, root, seed=split_seed)
     t0 = time.perf_counter()
+    runs = {"ours": out, "supervised": supervised}  # the card's g methods: this model, the supervised one
+
+    def card_method(m: Method):  # the registry's method m as the card scores it, on the same data
+        if m.kind == "g":
+            return lambda: m.load(runs[m.name], "cpu")
+        if m.kind == "baseline":
+            return lambda: m.fit(cfg, td, cfg.train.seed, progress=True)
+        return lambda: m.build(cfg)
+
+    ours = METHODS["ours"]
     methods = {
-        "ours (this model)": lambda: load_separator(out),
+        ours.card: card_method(ours),
         **({"ours, SIR-favouring post-processing": lambda: load_separator(out, separate=favouring_sir)}
            if favouring_sir else {}),  # a run tuned by tune-mask: its second post-processing beside the default
-        "mixture": MixtureBaseline,
-        "silent": SilentBaseline,
-        "oracle IRM": lambda: OracleIRM(cfg),
-        "supervised same g": lambda: load_separator(supervised),
-        "NES": lambda: train_nes(td, cfg, NESConfig.from_preset(cfg.preset), seed=cfg.train.seed),
-        "NMF": lambda: NMFBaseline(cfg, **preset(cfg.preset).nmf).fit(td),
+        **{m.card: card_method(m) for m in METHODS.values() if m.card and m is not ours},
     }
     scores = {}
     with tempfile.TemporaryDirectory(prefix="semisep-card-") as museval_dir:  # per-track JSON: not shipped

@@ -1,7 +1,7 @@
 """The main job: regenerate Table 1 (semi-supervised methods) and Table 3 (the ablation) from one command.
 
 ``semisep reproduce --profile {smoke,cpu,paper} --data {toy,musdb} [--root PATH] [--seeds N] --out DIR``; a
-profile is a scale of the preset registry (``config.PRESETS``): its config, NES and NMF sizes, and its
+profile is a scale of the preset registry (``config.PRESETS``): its config (NES and NMF sizes included) and its
 ``ReproduceProfile`` (steps, songs, museval workers, threads).
 
 1. Loads the unmatched training data (mixtures and instrumentals from different songs) and the report songs:
@@ -9,7 +9,8 @@ profile is a scale of the preset registry (``config.PRESETS``): its config, NES 
    *selection* songs, chooses every trained ``g``'s best checkpoint and mask exponent; the tables say which
    songs chose and which reported.
 2. Trains, for each seed, our method with all losses, the seven ablation rows of Table 3, the GAN-only row and
-   the supervised same-``g`` bound; fits NMF and NES. Each trained ``g`` is validated on the selection songs
+   the supervised same-``g`` bound; fits NMF and NES — every method of the registry with a row in Table 1 or 3
+   (``methods.REPRODUCED``), built, fitted or loaded as the registry says. Each trained ``g`` is validated on the selection songs
    by :func:`mask_validator` (the songs separated whole, as ``separate`` would), which keeps its best checkpoint,
    and gets its mask exponent chosen on them.
 3. Scores everything with museval (BSS Eval v4, 1 s windows, SiSEC-2018 medians) and writes ``table1.md``,
@@ -37,17 +38,17 @@ from pathlib import Path
 
 import torch
 
-from .baselines import MixtureBaseline, NMFBaseline, OracleIRM
 from .checkpoint import load_g, pick_device
 from .config import TERMS, Config, ReproduceProfile, preset
-from .data import TrainingData, list_tracks, load_songs, load_training_data, resolve_data_root
-from .errors import DataError, UsageError
+from .data import (TrainingData, evaluation_songs, list_tracks, load_songs, load_training_data,
+                   resolve_data_root)
+from .errors import UsageError
 from .evaluate import evaluate_separator
 from .fileio import atomic_write_bytes, atomic_write_json, run_lock
-from .nes import NESConfig, NESSeparator, train_nes
+from .methods import ABLATION, REPRODUCED, TRAINED_ROWS, Method, row_key
 from .paper import PAPER_TABLE3
 from .plots import ablation
-from .separate import MaskSeparator, load_separator, save_tuning, tune_mask
+from .separate import MaskSeparator, save_tuning, tune_mask
 from .tables import ordering, write_tables
 from .train import Validator, separator_validation, train, untrained_checkpoint
 
@@ -59,21 +60,6 @@ PROTOCOL_FILES = {
            "name": "the paper's: BSS Eval v3 images, 30 s windows (a whole 7 s excerpt is one), per-track means"},
 }
 
-#: Table 3 of the paper: row label → terms switched off.
-ABLATION = {
-    "all losses": (),
-    "w/o R1": ("R1",),
-    "w/o R2": ("R2",),
-    "w/o R3": ("R3",),
-    "w/o R4": ("R4",),
-    "w/o GAN_A": ("GAN_A",),
-    "w/o GAN_C": ("GAN_C",),
-    "w/o GAN_A & GAN_C": ("GAN_A", "GAN_C"),
-}
-#: The GAN-only row of Table 1: g trained with GAN_C alone.
-GAN_ONLY = ("R1", "R2", "R3", "R4", "GAN_A")
-
-
 def mask_validator(td: TrainingData, cfg: Config) -> Validator | None:
     """The validation of every training path above ``train`` (``semisep train``, :func:`reproduce`, the
     notebooks): ``train.separator_validation`` through ``separate.MaskSeparator(g, cfg, device)``, so that the
@@ -82,17 +68,6 @@ def mask_validator(td: TrainingData, cfg: Config) -> Validator | None:
     The device is ``g``'s own, the trainer's: the separator leaves ``g`` there (and ``train`` puts it back in
     training mode). ``None`` without validation songs: ``train`` then keeps the last weights."""
     return separator_validation(td, cfg, lambda g: MaskSeparator(g, cfg, next(g.parameters()).device))
-
-
-def row_key(label: str, seed: int) -> str:
-    """A trained row's key for one seed: its run folder ``runs/<key>`` and its scores ``scores/<key>.json``."""
-    return f"{run_name(label)}-seed{seed}"
-
-
-def run_name(label: str) -> str:
-    """The run folder's name of a row label, ``runs/<run_name>-seed<k>``: ``"w/o GAN_A & GAN_C"`` →
-    ``"wo-GAN_A-GAN_C"`` (``listen.reproduce_runs`` maps it back)."""
-    return label.replace("w/o ", "wo-").replace(" & ", "-").replace(" ", "-")
 
 
 def _done(path: Path) -> dict | None:
@@ -141,10 +116,6 @@ def command_line(profile: str, data: str, root, seeds: int, out) -> str:
     return f"python -m semisep_lib reproduce --profile {profile} --data {data}{where} --seeds {seeds} --out {out}"
 
 
-#: The rows that train a ``g``: label → (terms switched off, objective). Table 3's, then Table 1's own.
-TRAINED_ROWS = {**{label: (without, "semi") for label, without in ABLATION.items()},
-                "supervised": ((), "supervised"), "GAN only": (GAN_ONLY, "semi")}
-
 #: The stages of ``timing.json``. With row processes, NMF and NES are fitted during the training stage, beside
 #: the warm-up; the baselines' stage then only scores them. A profile that scores as it trains
 #: (``score_as_trained``) scores every row in its row process and the baselines beside the warm-up, all in its
@@ -158,8 +129,8 @@ BASELINES_STAGE = "baselines (fit where not yet fitted, and evaluation)"
 def row_cost(name: str) -> int:
     """A trained row's cost per step, for ordering only: its active terms (each adds a pass of ``g`` or of a
     discriminator), the supervised row (one plain pass of ``g``, no discriminator) cheapest."""
-    without, objective = TRAINED_ROWS[name]
-    return 0 if objective == "supervised" else len(TERMS) - len(without)
+    m = TRAINED_ROWS[name]
+    return 0 if m.objective == "supervised" else len(TERMS) - len(m.without)
 
 _WORKER: "Reproduction | None" = None  # a row process's own Reproduction, built once per process
 
@@ -202,25 +173,18 @@ class Reproduction:
         self.profile, self.p = profile, p.reproduce  # the scale's ReproduceProfile (config.PRESETS)
         if row_processes:  # an explicit override: rows trained at once (e.g. 1 to leave a core free)
             self.p = dataclasses.replace(self.p, row_processes=row_processes)
-        self.nes_cfg, self.nmf_sizes = NESConfig.from_preset(profile), p.nmf
         self.data, self.seeds, self.out, self.progress = data, seeds, Path(out), progress
         self.root = resolve_data_root(data, root)
-        self.cfg = Config.from_preset(profile).updated(self.p.overrides)
+        self.cfg = p.config().updated(self.p.overrides)  # the one look-up of the profile; NES and NMF sizes with it
         if steps or self.p.steps:  # an explicit override (a quick check of a profile), else the profile's
             self.cfg.train.steps = steps or self.p.steps
         self.device = str(pick_device(device))  # every stage that runs a network: train, tune, separate, NES
         self.cfg.train.device = self.device
-        self.nes_cfg = dataclasses.replace(self.nes_cfg, device=self.device)
         self.td = load_training_data(self.cfg, self.root, tracks=self.p.train_tracks)
         self.eval_songs, self.eval_subset = self._evaluation_songs()
 
     def _evaluation_songs(self):
-        try:
-            songs, subset = load_songs(self.root, subset="test"), "test"
-        except DataError:  # no test subset (e.g. the MUSDB18 7-second preview's train folder alone)
-            songs, subset = load_songs(self.root, subset="train", split="report"), "report"
-        if self.p.eval_tracks:
-            songs = songs[: self.p.eval_tracks]
+        songs, subset = evaluation_songs(self.root, limit=self.p.eval_tracks or None)
         if self.p.eval_seconds:
             n = int(self.p.eval_seconds * songs[0].rate)
             songs = [dataclasses.replace(s, mixture=s.mixture[:, :n], vocals=s.vocals[:, :n],
@@ -270,10 +234,10 @@ class Reproduction:
     def row(self, name: str, seed: int) -> Path:
         """:meth:`train_row` for a row of :data:`TRAINED_ROWS`, and, where the profile scores rows as they are
         trained (``score_as_trained``), its scores under every protocol right away."""
-        without, objective = TRAINED_ROWS[name]
-        run = self.train_row(name, without, seed, objective)
+        m = TRAINED_ROWS[name]
+        run = self.train_row(name, m.without, seed, m.objective)
         if self.p.score_as_trained:
-            self.scores(row_key(name, seed), lambda: load_separator(run, device=self.device))
+            self.scores(row_key(name, seed), lambda: m.load(run, self.device))
         return run
 
     def train_rows(self) -> None:
@@ -303,7 +267,7 @@ class Reproduction:
                                  initializer=_init_row_process, initargs=(self.args, self.kwargs, self.p)) as pool:
             warm = [pool.submit(_warm_up_in_process, seed) for seed in warm_ups]
             fitting = pool.submit(_baselines_in_process)
-            early = [job for job in jobs if TRAINED_ROWS[job[0]][1] == "supervised"]  # no warm-up needed
+            early = [job for job in jobs if TRAINED_ROWS[job[0]].objective == "supervised"]  # no warm-up needed
             beside = [pool.submit(_train_row_in_process, *job) for job in early]
             for done in warm:
                 done.result()  # every other row starts from its seed's warm-up
@@ -349,48 +313,44 @@ class Reproduction:
     def trained_row(self, name: str) -> dict[str, list[dict]]:
         """Scores of a trained row of :data:`TRAINED_ROWS`, by protocol, one per seed (trained only if a seed
         is not scored yet)."""
-        without, objective = TRAINED_ROWS[name]
+        m = TRAINED_ROWS[name]
         per_seed = []
         for seed in range(self.seeds):
             key = row_key(name, seed)
-            run = None if self.scored(key) else self.train_row(name, without, seed, objective)
-            per_seed.append(self.scores(key, lambda: load_separator(run, device=self.device)))
+            run = None if self.scored(key) else self.train_row(name, m.without, seed, m.objective)
+            per_seed.append(self.scores(key, lambda: m.load(run, self.device)))
         return {p: [s[p] for s in per_seed] for p in self.p.protocols}
 
-    def nmf(self) -> NMFBaseline:
-        """The NMF baseline, fitted once and kept in ``runs/nmf/nmf.npz`` (the listening page separates with it)."""
-        path = self.out / "runs" / "nmf" / "nmf.npz"
-        if path.is_file():
-            return NMFBaseline.load(path)
-        model = NMFBaseline(self.cfg, **self.nmf_sizes).fit(self.td)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
-        return model
+    def seeds_of(self, m: Method) -> range:
+        """The seeds a method has a model for: every seed, or one (0) for a method fitted once."""
+        return range(self.seeds if m.per_seed else 1)
 
-    def nes(self, seed: int) -> NESSeparator:
-        """NES for one seed, trained once and kept in ``runs/nes-seed<k>/nes.pt``."""
-        path = self.out / "runs" / f"nes-seed{seed}" / "nes.pt"
+    def separator(self, m: Method, seed: int = 0):
+        """A method of the registry that needs no ``g`` (:data:`~semisep_lib.methods.METHODS`): a bound or the
+        oracle built from the run's config, or a baseline fitted once (per seed) and kept in
+        ``runs/<key>[-seed<k>]/`` (``nmf.npz``, ``nes.pt``: the listening page separates with them)."""
+        if m.build is not None:
+            return m.build(self.cfg)
+        path = m.model_path(self.out / "runs" / m.folder(seed))
         if path.is_file():
-            return NESSeparator.load(path, device=self.device)
-        model = train_nes(self.td, self.cfg, self.nes_cfg, seed=seed, progress=self.progress)
+            return m.load(path, self.device)
+        model = m.fit(self.cfg, self.td, seed, self.device, self.progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
         return model
 
     def fit_baselines(self) -> None:
         """Fit (or find) the baselines that learn — NMF, and NES for each seed — where their scores are missing."""
-        if not self.scored("nmf"):
-            self.nmf()
-        for seed in range(self.seeds):
-            if not self.scored(f"nes-seed{seed}"):
-                self.nes(seed)
+        for m in REPRODUCED:
+            for seed in self.seeds_of(m):
+                if m.kind == "baseline" and not self.scored(m.folder(seed)):
+                    self.separator(m, seed)
 
     def baselines(self) -> dict[str, dict[str, list[dict]]]:
-        """Mixture and oracle bounds, NMF and NES (NES once per seed), by protocol, then Table 1 row key."""
-        runs = {"mixture": [self.scores("mixture", MixtureBaseline)],
-                "oracle_irm": [self.scores("oracle", lambda: OracleIRM(self.cfg))],
-                "nmf": [self.scores("nmf", self.nmf)],
-                "nes": [self.scores(f"nes-seed{s}", lambda s=s: self.nes(s)) for s in range(self.seeds)]}
+        """Every Table 1 method without a ``g`` — the mixture, the oracle mask, NES (once per seed) and NMF — by
+        protocol, then Table 1 row key."""
+        runs = {m.table1: [self.scores(m.folder(s), lambda m=m, s=s: self.separator(m, s)) for s in self.seeds_of(m)]
+                for m in REPRODUCED if m.kind != "g"}
         return {p: {k: [r[p] for r in v] for k, v in runs.items()} for p in self.p.protocols}
 
     def run(self) -> dict:
@@ -410,7 +370,7 @@ class Reproduction:
                             else TRAINING_STAGE):
                 self.train_rows()
             with self.stage("evaluation of the trained rows"):
-                rows = {label: self.trained_row(label) for label in (*ABLATION, "supervised", "GAN only")}
+                rows = {label: self.trained_row(label) for label in TRAINED_ROWS}
             with self.stage(BASELINES_STAGE):
                 baselines = self.baselines()
             root = recorded_root(self.data, self.args[2], self.root)
@@ -424,8 +384,8 @@ class Reproduction:
             orders, tables = {}, {}
             for protocol in self.p.protocols:
                 table3 = {label: rows[label][protocol] for label in ABLATION}
-                table1 = {**baselines[protocol], "supervised": rows["supervised"][protocol],
-                          "gan": rows["GAN only"][protocol], "ours": table3["all losses"]}
+                table1 = {**baselines[protocol], **{m.table1: rows[m.row][protocol] for m in REPRODUCED
+                                                    if m.kind == "g" and m.table1}}
                 files = PROTOCOL_FILES[protocol]
                 where = self.out / files["tables"]
                 _, rows3 = write_tables(where, table1, table3, {**info, "protocol": files["name"]},

@@ -16,7 +16,7 @@ from semisep_lib.config import Config
 from semisep_lib.data import TrainingData
 from semisep_lib.evaluate import METRICS, TARGETS, track_score
 from semisep_lib.models import build_models
-from semisep_lib.nes import NESConfig, NESSeparator, train_nes
+from semisep_lib.nes import NESSeparator, train_nes
 from semisep_lib.separate import MaskSeparator, load_separator
 from semisep_lib.toy import make_toy_dataset
 
@@ -195,4 +195,4 @@ def td() -> TrainingData:
 @pytest.fixture(scope="module")
 def nes(td) -> NESSeparator:
     """An NES trained on ``td`` with the smoke presets, seed 0."""
-    return train_nes(td, smoke_config(), NESConfig.from_preset("smoke"), seed=0, progress=False)
+    return train_nes(td, smoke_config(), Config.from_preset("smoke").nes, seed=0, progress=False)

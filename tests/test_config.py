@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from semisep_lib.config import TERMS, Config, LossConfig
+from semisep_lib.config import TERMS, Config, LossConfig, NESConfig, NMFConfig
 from semisep_lib.errors import UsageError
 
 
@@ -24,6 +24,19 @@ def test_yaml_round_trip(tmp_path):
     cfg.save(tmp_path / "c.yaml")
     back = Config.load(tmp_path / "c.yaml")
     assert back.to_dict() == cfg.to_dict()
+
+
+def test_a_config_saved_before_the_baseline_sections_gets_its_presets(tmp_path):
+    """A config.yaml written before ``nes`` and ``nmf`` were sections of the Config (every run and checkpoint
+    until issue 34) reads back with its preset's NES and NMF sizes; one that has them keeps its own."""
+    old = Config.from_preset("cpu").to_dict()
+    del old["nes"], old["nmf"]
+    back = Config.from_dict(old)
+    assert back.nes == Config.from_preset("cpu").nes and back.nmf == NMFConfig()
+    assert back.nes.iterations == 5 and Config.from_dict({"preset": "paper"}).nes.hop == 204
+    mine = Config.from_dict({**old, "nes": {"iterations": 3, "betas": [0.9, 0.99]}, "nmf": {"n_inst": 4}})
+    assert (mine.nes.iterations, mine.nes.betas, mine.nes.width, mine.nmf.n_inst) == (3, (0.9, 0.99), 8, 4)
+    assert isinstance(mine.nes, NESConfig)
 
 
 def test_partial_override_and_unknown_keys(tmp_path):
@@ -61,19 +74,18 @@ def test_updated_returns_an_independent_copy():
 
 
 def test_one_registry_gives_every_scale_everything():
-    """A scale name gives its Config, NES and NMF sizes, reproduce profile and notebook profile, from one table;
-    the commands and notebooks accept exactly its names."""
+    """A scale name gives its Config (NES and NMF sizes included), reproduce profile and notebook profile, from one
+    table; the commands and notebooks accept exactly its names."""
     from semisep_lib.baselines import NMFBaseline
     from semisep_lib.config import PRESETS, NotebookProfile, ReproduceProfile, preset
-    from semisep_lib.nes import NESConfig
     from semisep_lib.notebooks import NOTEBOOK_RUNS, PROFILES
 
     assert list(PRESETS) == ["smoke", "cpu", "long", "paper"] and PROFILES == ("smoke", "cpu", "paper")
     for name, p in PRESETS.items():
         cfg = Config.from_preset(name)
         assert cfg.preset == name and cfg is not Config.from_preset(name)
-        NESConfig.from_preset(name).check()
-        NMFBaseline(cfg, **p.nmf)
+        cfg.nes.check()
+        NMFBaseline(cfg)
         assert isinstance(p.reproduce, ReproduceProfile)
         assert isinstance(p.notebook, NotebookProfile) == (name in PROFILES)  # long: reproduce only
         if p.notebook:
@@ -87,8 +99,9 @@ def test_one_registry_gives_every_scale_everything():
     assert preset("long").reproduce.steps - long.train.d_warmup >= 2000
     assert preset("long").reproduce.protocols == ("v4", "v3") and preset("long").reproduce.score_as_trained
     assert preset("cpu").reproduce.score_as_trained and not preset("smoke").reproduce.score_as_trained
-    # reproduce and `semisep baselines` fit the same NMF at every scale (the registry's)
-    assert preset("smoke").nmf == {} and preset("smoke").reproduce.train_tracks == 6
+    # reproduce and `semisep baselines` fit the same NMF at every scale (the registry's: the defaults)
+    assert all(p.config().nmf == NMFConfig() for p in PRESETS.values())
+    assert preset("smoke").reproduce.train_tracks == 6
     with pytest.raises(UsageError, match="Unknown profile 'huge'"):
         preset("huge", "profile")
 

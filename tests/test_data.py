@@ -45,6 +45,19 @@ def test_load_toy_songs_keeps_superposition(toy_root: Path) -> None:
         assert np.abs(s.vocals + s.accompaniment - s.mixture).max() < 1e-6
 
 
+def test_evaluation_songs_are_the_test_songs_else_the_report_songs(toy_root: Path, tmp_path: Path) -> None:
+    songs, subset = data.evaluation_songs(toy_root, limit=3, cache=False)  # the cache test counts its files
+    assert subset == "test" and [s.name for s in songs] == data.list_tracks(toy_root, "test")[:3]
+    no_test = tmp_path / "no-test"
+    (no_test / "train").mkdir(parents=True)
+    for name in data.list_tracks(toy_root, "train"):
+        (no_test / "train" / name).symlink_to(toy_root / "train" / name)
+    (no_test / "valid.txt").write_text((toy_root / "valid.txt").read_text())
+    songs, subset = data.evaluation_songs(no_test, mono=True, cache=False)
+    assert subset == "report" and [s.name for s in songs] == data.list_tracks(no_test, "train", "report")
+    assert [s.name for s in songs] == ["toy-005"] and songs[0].mixture.shape[0] == 1  # never a selection song
+
+
 def test_a_two_stem_song_folder_gives_its_accompaniment_wav(tmp_path: Path) -> None:
     """``accompaniment.wav`` stands in for drums + bass + other; a folder without vocals has none."""
     rng = np.random.default_rng(0)

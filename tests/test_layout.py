@@ -23,7 +23,7 @@ RANK = {
     "train": 7, "separate": 7, "evaluate": 7,
     "nes": 8, "tables": 8,
     "plots": 9, "baselines": 9,
-    "levels": 10,
+    "levels": 10, "methods": 10,
     "pretrained": 11,
     "reproduce": 12,
     "listen": 13, "notebooks": 13,

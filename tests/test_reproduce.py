@@ -50,7 +50,7 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     scores (the run folders gone) trains nothing again and writes the same tables. It also scores each row in
     its row process as soon as it is trained (``score_as_trained``, as the long profile does), with the same
     numbers."""
-    from semisep_lib import reproduce
+    from semisep_lib import methods, reproduce
 
     serial, _ = _run(toy_root, tmp_path / "serial", 1, monkeypatch)
     train_rows = Reproduction.train_rows
@@ -86,7 +86,7 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     before = {name: (out / name).read_text() for name in tables}
     shutil.rmtree(out / "runs")
     monkeypatch.setattr(reproduce, "train", lambda *a, **k: pytest.fail("trained a row that was already scored"))
-    monkeypatch.setattr(reproduce, "train_nes", lambda *a, **k: pytest.fail("trained NES again"))
+    monkeypatch.setattr(methods, "train_nes", lambda *a, **k: pytest.fail("trained NES again"))
     Reproduction("smoke", "toy", str(toy_root), 1, out, device="cpu", progress=False).run()
     assert {name: (out / name).read_text() for name in tables} == before
 
@@ -114,7 +114,7 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
     default — the CPU, or ``auto`` — shows), with the paper profile's architecture."""
     import torch
 
-    from semisep_lib import reproduce
+    from semisep_lib import methods, reproduce
 
     cuda = torch.device("cuda", 7)
     monkeypatch.setattr(reproduce, "pick_device", lambda device: cuda)
@@ -135,11 +135,11 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
     monkeypatch.setattr(reproduce, "load_g", lambda run, device: record("load_g", device, (None, r.cfg)))
     monkeypatch.setattr(reproduce, "tune_mask", lambda g, cfg, songs, device: record("tune", device, ({}, {}, [])))
     monkeypatch.setattr(reproduce, "save_tuning", lambda *a, **k: None)
-    monkeypatch.setattr(reproduce, "load_separator", lambda run, device: record("separate", device, "sep"))
+    monkeypatch.setattr(methods, "load_separator", lambda run, device: record("separate", device, "sep"))
     monkeypatch.setattr(reproduce, "evaluate_separator", lambda sep, *a, **k: {"separator": sep})
-    monkeypatch.setattr(reproduce, "train_nes", lambda td, cfg, nes_cfg, **k: record("nes", nes_cfg.device, Saved()))
+    monkeypatch.setattr(methods, "train_nes", lambda td, cfg, nes_cfg, **k: record("nes", nes_cfg.device, Saved()))
     r.trained_row("all losses")
-    r.nes(0)
+    r.separator(methods.METHODS["nes"], 0)
     stages = dict(asked)
     assert set(stages) == {"train", "load_g", "tune", "separate", "nes"}
     assert all(device == "cuda:7" for _, device in asked), asked
