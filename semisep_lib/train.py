@@ -353,7 +353,8 @@ class _Trainer:
             torch.set_num_threads(tc.threads)
         torch.manual_seed(tc.seed)
         g, d_A, d_C = build_models(cfg)
-        # channels-last weights make the CPU's oneDNN convolutions ~15 % faster (benchmarks/bench_training.py)
+        # channels-last weights: oneDNN's CPU convolutions run faster on that layout (docs/decisions.md,
+        # "Channels-last weights in training on the CPU")
         layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
         self.g, self.d_A, self.d_C = (m.to(device, memory_format=layout) for m in (g, d_A, d_C))
         self.stft = STFT(cfg.spectral).to(device)
