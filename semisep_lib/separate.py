@@ -123,7 +123,7 @@ class MaskSeparator(Separator):
     ``benchmarks/README.md`` measures it). ``stereo``: ``"channels"``
     (``g`` masks each channel) or ``"mid"`` (one mask from the mid channel for all; default ``cfg.separate``).
     ``bf16``: ``g``'s mask under bf16 autocast where the hardware has bf16 kernels (default ``cfg.separate``;
-    the mask changes by about 1 %, ``benchmarks/bench_bf16.py`` measures what that does to the SDR).
+    what it does to the SDR: ``docs/decisions.md``, "bf16 separation").
     """
 
     name = "ours"
@@ -175,10 +175,10 @@ class MaskSeparator(Separator):
         self.min_frames = -(-max(4, 2 * d) // d) * d
         self.chunk_seconds, self.crossfade_seconds = float(chunk_seconds), float(crossfade_seconds)
         if batch_blocks is None:
-            # blocks per forward pass: as many as keep g's activations near 32 MB (CPU: near the caches; 8
-            # blocks of the cpu preset ran 1.8-2x faster than 64, benchmarks/README.md) or 2 GB (GPU), at most
-            # 64 — the paper's g gets 1 on the CPU (a rough count: the widest activation is
-            # g_channels × F × B floats, and about 8 of them are alive at once)
+            # blocks per forward pass: as many as keep g's activations near 32 MB (CPU: near the caches, see
+            # docs/decisions.md, "Blocks per forward pass: a 32 MB budget on the CPU") or 2 GB (GPU), at most 64 —
+            # the paper's g gets 1 on the CPU (a rough count: the widest activation is g_channels × F × B floats,
+            # and about 8 of them are alive at once)
             per_block = 8 * 4 * cfg.model.g_channels * cfg.spectral.bins * self.block
             budget = (2 << 30) if self.device.type == "cuda" else (32 << 20)
             batch_blocks = min(64, max(1, budget // per_block))
