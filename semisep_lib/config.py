@@ -123,8 +123,7 @@ class LossConfig:
     # times that of GAN_A (×10 each in the paper preset); False (ours): unweighted. Under Adam a constant factor
     # changes little but the relative pull of weight_decay (ten times weaker at ×10) and of Adam's ε
     abar_level: str = "free"  # the level of ā = b̄ + c. Every real mixture reaches d_A at unit peak, but ā's
-    # peak is free (cpu preset, MUSDB18-7, a mask of 0.1: median 1.19, up to 1.88; a few peak below 1 by phase
-    # cancellation): a level cue for d_A that the method does not intend. "free" (ours so far): as it comes;
+    # peak is free, higher or lower: a level cue for d_A that the method does not intend. "free": as it comes;
     # "clamp" (the authors': scaled_sum clamps images to [0, 1]): ā's magnitude clipped at a's peak bin by bin,
     # R3/R4 keep c and b̄ as targets; "rescale" (ours, a fix for linear magnitudes): ā, b̄ and c scaled
     # together, example by example, so that ā peaks exactly where a does — superposition and R3/R4 kept
@@ -354,42 +353,34 @@ SECTIONS = ("spectral", "model", "loss", "train", "separate", "nes", "nmf")
 
 
 def _cpu() -> Config:
-    # two studies chose it (their write-ups hold the numbers): the recipe study (experiments/recipe) g's moving
-    # average and discriminators five times slower with one step per g step; the level study (experiments/levels,
-    # variants level-blind and level-blind-rescale) discriminators that renormalise each input by its own peak,
-    # which keep the in-domain score and follow a voice louder or quieter than MUSDB18's (a g(a) judged by shape
-    # cannot learn a level), and ā scaled to a real mixture's peak, so that its peak is no cue (issue 31 row 8:
-    # kept because it cost nothing on the selection songs, two seeds)
+    # discriminators that renormalise each input (a g(a) judged by shape cannot learn a level) and ā at a real
+    # mixture's peak (no level cue): the level study; an EMA of g and slower discriminators: the recipe study
+    # (docs/decisions.md, "Discriminators that renormalise each input", "ā at a real mixture's peak", "An EMA of g
+    # and slower discriminators")
     cfg = Config(preset="cpu")
     cfg.model.d_sees_level = False
     cfg.loss.abar_level = "rescale"
     cfg.train.ema_decay = 0.999
     cfg.train.lr_d, cfg.train.d_steps = 2e-4, 1
-    # separation in blocks 4x the training segment, without overlap: the fastest layout within 0.05 dB of the
-    # old default (64-frame blocks, overlap 0.5) by the shipped model's SDR on the selection songs
-    # (benchmarks/bench_blocks.py: 3.86 against 3.80 dB, 62x against 23x real time on the 7 s excerpts)
+    # separation in blocks 4x the training segment, without overlap: the fastest layout that scores as the old one
+    # (docs/decisions.md, "Blocks four times the training segment, without overlap")
     cfg.separate.overlap, cfg.separate.block_factor = 0.0, 4
-    # a stereo song: one mask from the mid channel for both channels, half of g's work — within 0.05 dB (in fact
-    # above) a mask per channel by the median and the mean SDR over the 87 MUSDB18-7 songs that do not report,
-    # at 44.1 kHz stereo (benchmarks/bench_stereo.py, benchmarks/results/stereo.json)
+    # a stereo song: one mask from the mid channel for both channels, half of g's work at no cost in SDR
+    # (docs/decisions.md, "One mask from the mid channel")
     cfg.separate.stereo = "mid"
-    # bf16 autocast where the CPU has bf16 kernels (elsewhere fp32, checkpoint.bf16_available), chosen on the
-    # selection songs by benchmarks/bench_bf16.py (results/bf16.json): training — the full method continued from
-    # the long ablation's warm-ups in bf16 ends within the fp32 seeds' range (mean selection SDR of the last 1,000
-    # steps) at 1.8x the steps per second; separation — 0.002 dB below fp32 at 1.5x the speed
+    # bf16 autocast where the CPU has bf16 kernels (elsewhere fp32, checkpoint.bf16_available): faster, and scores
+    # as fp32 (docs/decisions.md, "bf16 training", "bf16 separation")
     cfg.train.bf16 = True
     cfg.separate.bf16 = True
-    # NES about 100 s on two busy cores: 25 epochs of 256 patches whatever the number of songs, plus the
-    # re-estimation passes (15 + 15 toy songs of 7 s)
+    # NES: 25 epochs of 256 patches whatever the number of songs, plus the re-estimation passes
     cfg.nes = NESConfig(iterations=5, epochs=5, patches_per_epoch=256, batch_size=32, width=8, patch_frames=64)
     return cfg
 
 
 def _long() -> Config:
-    # the recipe study's cpu preset under its own name, for the long ablation (its rows and checkpoints say "long";
-    # the run of commit cb5dc79 trained in fp32, before the cpu preset turned bf16 on; the run trained since
-    # 2026-12-07 in bf16): discriminators that see levels, ā as it comes. The level study has since changed both in
-    # the cpu preset; the long ablation keeps the recipe it was trained with.
+    # the recipe study's cpu preset under its own name, for the long ablation (its rows and checkpoints say "long"):
+    # discriminators that see levels, ā as it comes — the recipe its rows were trained with (docs/decisions.md,
+    # "The long preset and profile")
     cfg = _cpu()
     cfg.preset = "long"
     cfg.model.d_sees_level, cfg.loss.abar_level = True, "free"
@@ -436,8 +427,7 @@ class ReproduceProfile:
     train_tracks: int | None = None  # None: all training songs
     eval_tracks: int | None = None  # None: all evaluation songs
     eval_seconds: float | None = None  # None: whole songs; else each evaluation song is cut to this length
-    # (museval 0.4.1 gives nonsense SIR/ISR/SAR, not SDR, for some excerpts of a whole number of 1 s windows,
-    # e.g. 4.0 s of a toy song: hence 4.5 s)
+    # (smoke: 4.5 s, not a whole number of 1 s windows: docs/decisions.md, "4.5 s evaluation excerpts")
     workers: int = 2  # museval processes
     threads: int = 0  # torch threads for the whole job (0: torch's default); tiny models run best on one
     row_processes: int = 1  # trained rows at once, each in its own process with ``threads`` threads
@@ -487,19 +477,19 @@ PRESETS: dict[str, Preset] = {
                                  g_steps={"04-terms": 35, "05-gan": 25, "06-resume": 10, "06-resume-longer": 20},
                                  warmups={"06-resume": 5, "06-resume-longer": 5}),
     ),
-    # minutes on two CPU cores. reproduce: ≤ 20 minutes, a 500-step discriminator warm-up shared by all rows, then
-    # 150 g steps per row
+    # minutes on two CPU cores. reproduce: a 500-step discriminator warm-up shared by all rows, then 150 g steps per
+    # row (docs/decisions.md, "The cpu profile")
     "cpu": Preset(
         config=_cpu,
         # rows scored as they are trained, and the baselines beside the warm-up: both cores busy to the end, and
-        # museval imported once per row process, not twice per method (benchmarks/results/main_job.md)
+        # museval imported once per row process, not twice per method
         reproduce=ReproduceProfile(steps=650, threads=1, row_processes=2, score_as_trained=True,
                                    overrides={"train": {"d_warmup": 500, "val_every": 25, "ckpt_every": 50}}),
         notebook=NotebookProfile(g_steps={"04-terms": 400, "05-gan": 600, "06-resume": 10, "06-resume-longer": 20},
                                  warmups={"06-resume": 5, "06-resume-longer": 5}),
     ),
     # hours on two CPU cores: the ablation long enough to test the paper's claims (`reproduce --profile long
-    # --data musdb --root ../shared/data/musdb18-7 --seeds 2`, about 5 hours, resumable). The cpu preset's own
+    # --data musdb --root ../shared/data/musdb18-7 --seeds 2`, resumable). The cpu preset's own
     # schedule (its 800-step warm-up), then 2,000 g steps per row, every row scored both ways (museval v4
     # medians, and the paper's BSS Eval v3 whole-excerpt per-track means). Not a notebook profile.
     "long": Preset(

@@ -20,9 +20,9 @@ layout is checked and listed here, musdb's own validation list gives the train/v
 by soundfile, and ``.stem.mp4`` files are decoded by :func:`read_stem_file` exactly as ``musdb`` decodes them:
 ``stempeg`` asks ffmpeg for 16-bit integers, divided by 32768. The samples are then musdb's to the last bit
 (``k / 32768`` is exact in float32, and so is a sum of three of them), so the references we score against are
-the ones ``museval.eval_mus_track`` scores against — which matters: BSS Eval's SIR, SAR and ISR on MUSDB18's
-band-limited AAC stems move by dB when the references move by 1e-5 (see :mod:`semisep_lib.evaluate`).
-``musdb`` is still what downloads the 7-second preview.
+the ones ``museval.eval_mus_track`` scores against — which matters for SIR, SAR and ISR
+(:mod:`semisep_lib.evaluate`; ``docs/decisions.md``, "MUSDB18 stems decoded on musdb's 16-bit grid"). ``musdb``
+is still what downloads the 7-second preview.
 """
 
 from __future__ import annotations

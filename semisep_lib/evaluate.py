@@ -60,11 +60,9 @@ it: the floor, not the exact rounding, sets them (:func:`reference_sensitivity`,
 ``experiments/scorer/`` on the 14 validation songs). So every MUSDB18
 stem file is decoded on musdb's grid (:func:`~semisep_lib.data.read_stem_file`), and our numbers equal
 ``museval.eval_mus_track``'s window by window (``tests/test_evaluate_musdb.py``). The toy songs needed the
-same floor, for a reason not yet proven (their vocals and bass are mono signals panned between the channels, so
-a stem's two channels are scalar multiples of each other): against exact float stems the oracle mask's SIR moved by 7 to 12 dB when noise of
-one 16-bit step was added (``experiments/scorer/results/toy-float-stems.md``). So the toy generator puts every
-stem on the 16-bit grid (``mixture = vocals + drums + bass + other`` still holds exactly), and the same noise
-now moves nothing (``experiments/scorer/results/toy.md``). Each result records which grid its references were
+same floor, so the toy generator puts every stem on the 16-bit grid (``mixture = vocals + drums + bass + other``
+still holds exactly); both decisions and their measurements: ``docs/decisions.md``, "MUSDB18 stems decoded on
+musdb's 16-bit grid" and "Toy stems on the 16-bit grid". Each result records which grid its references were
 on (``references``: ``int16``, or ``float`` for float audio off that grid, whose SIR, SAR and ISR may be
 ill-conditioned).
 
@@ -72,13 +70,11 @@ The guard. The three errors are orthogonal when the projection is exact, so ``â€
 window's SDR can never exceed its ISR (in v3, whose filters are fitted per window, exactly; in v4, whose filters
 are fitted once per track and then cut into windows, up to a little). A window whose SDR exceeds its ISR by
 more than :data:`SUSPECT_MARGIN_DB` therefore signals a projection that went wrong; ``suspect_share`` is their
-share of the vocal windows, pooled over tracks, and every table shows it. With musdb's references it is a few
-per cent; with the float decode it was over half the windows (``experiments/scorer/results/decodes.md``). It is
-a warning light, not a certificate, and it errs both ways: on 3 of those 14 songs the float decode moved SIR by 4
-to 18 dB and flagged no window; and under v4, which cuts a per-track decomposition into windows, a song that
-changes a lot from window to window can break the inequality with a well-posed projection (toy-013: 5 of 8
-windows, numbers that one 16-bit step of noise does not move; ``experiments/scorer/results/toy.md``). A high share
-says: check SIR, SAR and ISR before trusting them; a low one does not prove them right.
+share of the vocal windows, pooled over tracks, and every table shows it. It is a warning light, not a
+certificate, and it errs both ways: an ill-posed projection need not flag a window, and under v4, which cuts a
+per-track decomposition into windows, a song that changes a lot from window to window can break the inequality
+with a well-posed projection (measured: ``docs/decisions.md``, "The suspect-window guard"). A high share says:
+check SIR, SAR and ISR before trusting them; a low one does not prove them right.
 
 Per-track museval JSON files (the format of ``museval.TrackStore``, readable by ``museval.EvalStore``) are
 written under ``OUT/<name>/museval/``; the aggregated result goes to ``OUT/<name>/results.json``.
@@ -431,7 +427,7 @@ DECODINGS = ("musdb's 16-bit grid", "float decode", "float decode + 16-bit-size 
 AAC_CUTOFF_HZ = 17000
 #: the shared MUSDB18 preview beside the repository's checkout (``../shared/data/musdb18-7``), if it is there
 SHARED_PREVIEW = Path(__file__).resolve().parents[2] / "shared" / "data" / "musdb18-7"
-#: the song :func:`demo_stem_file` prefers: on the preview, the float decode moves its vocal SIR by 12 dB
+#: the song :func:`demo_stem_file` prefers (``docs/decisions.md``, "The demonstration song of reference_sensitivity")
 DEMO_TRACK = "Johnny Lokke - Promises & Lies"
 
 

@@ -1,17 +1,16 @@
 """Robustness to the mix: the selection songs remixed from their stems, separated and scored as the project scores.
 
-A model that learned how loud a voice sits in a MUSDB18 mix can fail on mixes where it sits louder (issue 32:
-on MUSDB18 excerpts remixed with the vocals 6 dB up, the shipped model called 31 % of the energy voice where the
-truth was 59 %). This module measures that on the songs we have. Each song is remixed from its stems by a
-:class:`MixChange` — by default the vocals at −6, 0, +6 and +12 dB relative to the original balance
-(:data:`LEVELS_DB`), and three other changes (:func:`default_changes`, argued there) — separated by each method
-as it ships, and scored with museval v4 exactly as :mod:`semisep_lib.evaluate` scores (1 s windows; median over
-windows, then over songs). Beside SDR, SIR, SAR and ISR it reports the vocal energy fraction a method calls
+A model that learned how loud a voice sits in a MUSDB18 mix can fail on mixes where it sits louder (issue 32;
+``docs/decisions.md``, "The level sweep"). This module measures that on the songs we have. Each song is remixed
+from its stems by a :class:`MixChange` — by default the vocals at −6, 0, +6 and +12 dB relative to the original
+balance (:data:`LEVELS_DB`), and three other changes (:func:`default_changes`, argued there) — separated by each
+method as it ships, and scored with museval v4 exactly as :mod:`semisep_lib.evaluate` scores (1 s windows; median
+over windows, then over songs). Beside SDR, SIR, SAR and ISR it reports the vocal energy fraction a method calls
 (``‖vocal estimate‖² / ‖mixture‖²``) against the true one (``‖vocals‖² / ‖mixture‖²``), and their ratio in dB.
 
 **The 16-bit grid.** BSS Eval's SIR, SAR and ISR are ill-conditioned on references off the 16-bit grid (see
-:mod:`semisep_lib.evaluate`'s docstring: a 1e-5 change of MUSDB18's band-limited references moved SIR by up to
-18 dB). A gain of +6 dB moves every sample off it. So :func:`remix` changes each stem on its own, rounds it to a
+:mod:`semisep_lib.evaluate`'s docstring; ``docs/decisions.md``, "MUSDB18 stems decoded on musdb's 16-bit grid").
+A gain of +6 dB moves every sample off it. So :func:`remix` changes each stem on its own, rounds it to a
 whole number of 16-bit steps (``k / 32768``, as ``musdb`` decodes and as the toy generator writes), and forms
 the accompaniment and the mixture as exact integer sums of the rounded stems — ``mixture = vocals +
 accompaniment`` holds to the last bit, and every reference carries the rounding's white floor again. Nothing is
@@ -27,8 +26,7 @@ original mixture is from that sum (``mix_vs_stems_snr_db``), and the 0 dB number
 
 **Trivial answers beside every method** (:func:`trivial_baselines`): the mixture (vocals = mixture), silence
 (vocals = 0, what ``g`` = identity gives), half the mixture (vocals = accompaniment = mixture / 2, which scores
-well when the voice is loud: 3.03 dB on the karaoke set of issue 32, where the shipped model scored 0.79), and the
-oracle ratio mask (the upper bound of masking with the ``cpu`` preset's STFT).
+well when the voice is loud), and the oracle ratio mask (the upper bound of masking with the ``cpu`` preset's STFT).
 
 **One number:** ``level_sweep_sdr``, the mean over the vocal-level conditions of the median vocal SDR; beside it
 ``level_sweep_margin_over_half``, the mean of (method − half the mixture) over the same conditions.

@@ -42,15 +42,13 @@ def _choice(name: str, value: str, options: tuple[str, ...]) -> str:
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d``, except in two places where oneDNN's CPU kernels fail us (``tests/test_models.py`` checks both):
 
-    * under CPU bf16 autocast, a convolution whose output is one sample wide or high returned NaN or values off
-      by 100 % on an Intel Xeon with AMX (torch 2.11; the discriminators' coarsest scale has such outputs, so
-      bf16 training stopped with a NaN loss at step 0). Those outputs are tiny: they run in fp32 (and come back
-      fp32);
-    * in fp32 on the CPU, oneDNN's kernel for a convolution to *one* output channel with a kernel wider than 1×1
-      — ``g``'s last layer, 8 channels → the mask's logit through a 7×7 kernel — is slow. The same sum written
-      another way, ``y = b + Σ_c x_c ⋆ w_c``: a depthwise convolution (each input channel with its own filter)
-      then a sum over channels, equal to float rounding, makes ``g``'s forward pass ~10 % faster and the fp32
-      training iteration a few % (``benchmarks/bench_conv_one_channel.py``).
+    * under CPU bf16 autocast, a convolution whose output is one sample wide or high (the discriminators' coarsest
+      scale) runs in fp32 and comes back fp32: oneDNN's bf16 kernel gave NaN or wrong values there (see
+      ``docs/decisions.md``, "bf16 convolutions with a one-sample-wide output run in fp32");
+    * in fp32 on the CPU, a convolution to *one* output channel with a kernel wider than 1×1 (``g``'s last layer)
+      runs as ``y = b + Σ_c x_c ⋆ w_c``: a depthwise convolution (each input channel with its own filter), then a
+      sum over channels — the same sum to float rounding, faster than oneDNN's kernel for one output channel (see
+      ``docs/decisions.md``, "g's last convolution as a depthwise convolution and a channel sum").
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,9 +72,8 @@ class Conv2d(nn.Conv2d):
 
 class InstanceNorm2d(nn.InstanceNorm2d):
     """``nn.InstanceNorm2d``; a channels-last input (training on a CPU) is normalised as a contiguous copy and
-    given back channels-last: the same values (to float rounding), faster than PyTorch's own channels-last path. With
-    :class:`LayerNorm2d`, the cpu preset's bf16 training step is ~1.2x faster (``benchmarks/bench_training.py``,
-    the A/B row with *PyTorch's norms*)."""
+    given back channels-last: the same values (to float rounding), faster than PyTorch's own channels-last path
+    (see ``docs/decisions.md``, "g's norms laid out for channels-last inputs")."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not _channels_last(x):
@@ -86,9 +83,10 @@ class InstanceNorm2d(nn.InstanceNorm2d):
 
 class LayerNorm2d(nn.GroupNorm):
     """The decoder's layer norm: each example normalised over (channels, F, T), then a per-channel scale and
-    shift — ``GroupNorm(1, C)``. A channels-last input is normalised in fp32 and returned in its own dtype: the
-    same values as PyTorch's bf16 kernel up to bf16 rounding, which on a CPU is several times slower on that layout (on a contiguous
-    input it is the faster one, and is used)."""
+    shift — ``GroupNorm(1, C)``. A channels-last input is normalised in fp32 and returned in its own dtype (the
+    same values up to bf16 rounding): PyTorch's bf16 kernel is slow on that layout on a CPU, and is kept for
+    contiguous inputs, where it is the faster one (see ``docs/decisions.md``, "g's norms laid out for channels-last
+    inputs")."""
 
     def __init__(self, channels: int):
         super().__init__(1, channels)

@@ -117,7 +117,7 @@ class MaskSeparator(Separator):
     ``cfg.separate`` (a :class:`~semisep_lib.config.SeparateConfig`) *what* it computes: the post-processing
     family, power and smoothing, the blocks (``block_factor``, ``overlap``, ``block_scale``, ``block_window``),
     ``nyquist``, ``stereo`` and ``bf16`` (``g``'s mask under bf16 autocast where the hardware has bf16
-    kernels; the mask changes by about 1 %). So ``sep.cfg`` records what ``sep`` does, and another setting is
+    kernels; what it does to the SDR: ``docs/decisions.md``, "bf16 separation"). So ``sep.cfg`` records what ``sep`` does, and another setting is
     another config::
 
         MaskSeparator(g, cfg.updated({"separate": {"mask_family": "ours", "mask_power": 3.0}}), device)

@@ -14,13 +14,12 @@ Key, mode, tempo, chord progression, timbres, levels and stereo panning change f
 is a function of ``(seed, index)`` only, and ``mixture = vocals + drums + bass + other`` holds *exactly* for the
 files on disk (float32 sums, written as float WAV). Every stem lies on the 16-bit grid (whole multiples of
 1/32768), as the stems of MUSDB18 do once decoded: so ``musdb``, which reads WAV as 16-bit integers, reads the
-files exactly, and the references BSS Eval scores against carry the rounding's faint white floor. Without it
-museval's projection was ill-conditioned here too (why is not proven; the vocals and bass are mono signals panned
-between the channels, so a stem's two channels are scalar multiples of each other): against exact float stems the oracle mask's SIR moved by 7 to 12 dB when noise of
-one 16-bit step was added (``experiments/scorer/results/toy.md``, generated before the stems were put on the grid). Songs are laid out like MUSDB18-HQ
-(``train/<song>/{mixture,vocals,drums,bass,other}.wav``), so the same reader serves both; ``valid.txt`` names
-the training songs held out for validation. The built-in set (:data:`DEFAULTS`) is generated once into the
-cache by ``data.ensure_toy_dataset``.
+files exactly, and the references BSS Eval scores against carry the rounding's faint white floor, without which
+museval's projection was ill-conditioned here too (``docs/decisions.md``, "Toy stems on the 16-bit grid").
+
+Songs are laid out like MUSDB18-HQ (``train/<song>/{mixture,vocals,drums,bass,other}.wav``), so the same reader
+serves both; ``valid.txt`` names the training songs held out for validation. The built-in set (:data:`DEFAULTS`)
+is generated once into the cache by ``data.ensure_toy_dataset``.
 """
 
 from __future__ import annotations

@@ -412,7 +412,8 @@ def _build(cfg: Config) -> _Nets:
         torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
     g, d_A, d_C = build_models(cfg)
-    # channels-last weights make the CPU's oneDNN convolutions ~15 % faster (benchmarks/bench_training.py)
+    # channels-last weights: oneDNN's CPU convolutions run faster on that layout (docs/decisions.md,
+    # "Channels-last weights in training on the CPU")
     layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     g, d_A, d_C = (m.to(device, memory_format=layout) for m in (g, d_A, d_C))
     adam = lambda params, lr: torch.optim.Adam(params, lr=lr, betas=tuple(tc.betas),  # noqa: E731
