@@ -20,7 +20,9 @@ def _run(root, out, processes, monkeypatch, protocols=("v4",), score_as_trained=
         smoke, reproduce=dataclasses.replace(smoke.reproduce, row_processes=processes, protocols=protocols,
                                              score_as_trained=score_as_trained)))
     Reproduction("smoke", "toy", str(root), 1, out, device="cpu", progress=False).run()
-    tables = {name: json.loads((out / name).read_text().replace(str(out), "OUT"))  # the command names it
+    # the command names the run's folder relative to the current one (``relative``): "../../tmp/.../serial"
+    # from /work/clone, but "../pytest-of-u/.../serial" from a clone in /tmp, which holds no absolute path
+    tables = {name: json.loads((out / name).read_text().replace(relative(out), "OUT").replace(str(out), "OUT"))
               for name in ("table1.json", "table3.json")}
     return tables, json.loads((out / "timing.json").read_text())
 
@@ -41,6 +43,24 @@ def test_differences_name_the_number_that_moved():
         == ["/t/rows/r/SDR[1]: 2.0 != 2.5"]
     assert _differences({"a": 1}, {"b": 1}) == ["/a: 1 != '<missing>'", "/b: '<missing>' != 1"]
     assert _differences({"a": [1]}, {"a": [1]}) == []
+
+
+def test_tables_compared_name_the_run_folder_alike_wherever_the_clone_is(toy_root, tmp_path, monkeypatch):
+    """The tables of two runs into two folders differ only in the folder their command names, whichever way
+    ``relative`` writes it from the current directory (a clone beside the temporary folder or far from it)."""
+    for cwd in (tmp_path, tmp_path.parent.parent, Path("/")):
+        monkeypatch.chdir(cwd)
+        for kind in ("serial", "parallel"):
+            out = tmp_path / kind
+            out.mkdir(exist_ok=True)
+            info = {"info": {"command": f"python -m semisep_lib reproduce --out {relative(out)}"}}
+            for name in ("table1.json", "table3.json"):
+                (out / name).write_text(json.dumps(info))
+            (out / "timing.json").write_text("{}")
+        monkeypatch.setattr(Reproduction, "run", lambda self: None)
+        serial, _ = _run(toy_root, tmp_path / "serial", 1, monkeypatch)
+        parallel, _ = _run(toy_root, tmp_path / "parallel", 2, monkeypatch)
+        assert serial == parallel, _differences(serial, parallel)
 
 
 def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkeypatch):
