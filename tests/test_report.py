@@ -459,24 +459,43 @@ def page_problems(chrome: DevTools, page: Path) -> tuple[list[str], dict]:
     return problems, found
 
 
-@pytest.mark.slow
-def test_the_rendered_notebooks_in_a_real_browser(browser, docs_site, tmp_path):
-    """The index, each chapter and the listening page open from file:// with no console error, no broken link
-    or anchor, every image decoded and every player playable, and nothing fetched from the network."""
-    chapters = sorted(docs_site.glob("[0-9][0-9]_*.html"))
+def check_docs_site(browser, site: Path, tmp_path: Path) -> dict:
+    """Open the index, each chapter and the listening page of the docs folder ``site`` in the browser and assert
+    each has no problem (:func:`page_problems`), the index links every page, and there are players and figures.
+    Returns what was checked, by page."""
+    chapters = sorted(site.glob("[0-9][0-9]_*.html"))
     assert [p.stem for p in chapters] == [p.stem for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
     chrome = DevTools(browser, tmp_path / "profile")
     checked = {}
     try:
-        for page in (docs_site / "index.html", *chapters, docs_site / LISTENING / "index.html"):
+        for page in (site / "index.html", *chapters, site / LISTENING / "index.html"):
             problems, found = page_problems(chrome, page)
             assert problems == [], f"{page.name}: {problems}"
-            checked[page.relative_to(docs_site).as_posix()] = found
+            checked[page.relative_to(site).as_posix()] = found
     finally:
         chrome.close()
     index = {u for _, u in checked["index.html"]["links"]}
-    for page in (*chapters, docs_site / LISTENING / "index.html"):  # the index links every page
+    for page in (*chapters, site / LISTENING / "index.html"):  # the index links every page
         assert page.resolve().as_uri() in index, page.name
     players = {name: len(found["audio"]) for name, found in checked.items()}
     assert players[f"{LISTENING}/index.html"] >= 1 and sum(players.values()) >= 6, players
     assert sum(len(found["images"]) for found in checked.values()) >= 20
+    return checked
+
+
+@pytest.mark.slow
+def test_the_rendered_notebooks_in_a_real_browser(browser, docs_site, tmp_path):
+    """The index, each chapter and the listening page open from file:// with no console error, no broken link
+    or anchor, every image decoded and every player playable, and nothing fetched from the network."""
+    check_docs_site(browser, docs_site, tmp_path)
+
+
+@pytest.mark.slow
+def test_the_committed_notebook_pages_in_a_real_browser(browser, tmp_path):
+    """The same for the pages committed in docs/notebooks (``make docs``: the cpu profile), as a reader opens
+    them from a clone, and their index names the cpu profile."""
+    site = REPO / "docs" / "notebooks"
+    if not (site / "index.html").is_file():
+        pytest.skip("no rendered notebooks are committed in docs/notebooks (make docs writes them)")
+    check_docs_site(browser, site, tmp_path)
+    assert "<code>cpu</code>, the built-in toy songs" in (site / "index.html").read_text()
