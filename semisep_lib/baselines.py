@@ -36,6 +36,7 @@ from .data import TrainingData
 from .errors import CheckpointError, UsageError
 from .fileio import atomic_write, atomic_write_json, run_lock
 from .nes import train_nes
+from .runs import BASELINES_SUMMARY, NES_FILE, NMF_FILE
 from .separator import MonoSTFT, Separator, at_model_rate, check_audio
 from .spectral import resample
 
@@ -275,13 +276,13 @@ def fit_baselines(td: TrainingData, cfg: Config, out: str | Path, methods=METHOD
     with run_lock(out):
         if "nmf" in methods:
             t0 = time.perf_counter()
-            NMFBaseline(cfg, seed=seed).fit(td).save(out / "nmf.npz")
-            summary["nmf"] = {"file": "nmf.npz", "seconds": round(time.perf_counter() - t0, 2)}
+            NMFBaseline(cfg, seed=seed).fit(td).save(out / NMF_FILE)
+            summary["nmf"] = {"file": NMF_FILE, "seconds": round(time.perf_counter() - t0, 2)}
         if "nes" in methods:
             t0 = time.perf_counter()
             nes = train_nes(td, cfg, cfg.nes, seed=seed, progress=progress)
-            nes.save(out / "nes.pt")
-            summary["nes"] = {"file": "nes.pt", "seconds": round(time.perf_counter() - t0, 2),
+            nes.save(out / NES_FILE)
+            summary["nes"] = {"file": NES_FILE, "seconds": round(time.perf_counter() - t0, 2),
                               "final_loss": nes.history[-1]["loss"] if nes.history else None}
-        atomic_write_json(out / "baselines.json", summary)
+        atomic_write_json(out / BASELINES_SUMMARY, summary)
     return summary

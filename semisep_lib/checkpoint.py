@@ -18,6 +18,7 @@ from .config import Config
 from .errors import CheckpointError
 from .fileio import atomic_write
 from .models import build_models
+from .runs import Run
 
 PROGRAM = "semisep"
 CHECKPOINT_VERSION = 1
@@ -47,12 +48,11 @@ def load_checkpoint(path: str | Path) -> dict:
     values are unpickled (``weights_only=True``)."""
     path = Path(path)
     if path.is_dir():
-        for name in ("best.pt", "checkpoint.pt"):
-            if (path / name).is_file():
-                path = path / name
-                break
-        else:
-            raise CheckpointError(f"Run directory {path} holds no best.pt or checkpoint.pt; train it first.")
+        run = Run(path)
+        if (weights := run.weights()) is None:
+            raise CheckpointError(f"Run directory {path} holds no {run.best.name} or {run.checkpoint.name}; "
+                                  "train it first.")
+        path = weights
     if not path.is_file():
         raise CheckpointError(f"Checkpoint {path} does not exist.")
     try:

@@ -28,6 +28,7 @@ from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
 from .config import Config
 from .data import TrainingData
 from .nes import NESSeparator, train_nes
+from .runs import NES_FILE, NMF_FILE
 from .separate import load_separator
 from .separator import Separator
 
@@ -124,9 +125,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     *(_g(label, without) for label, without in ABLATION.items() if without),
     _g("supervised", objective="supervised", table1="supervised", card="supervised same g"),
     _g("GAN only", GAN_ONLY, table1="gan"),
-    Method("nes", "nes", "baseline", table1="nes", card="NES", per_seed=True, file="nes.pt", fit=_fit_nes,
+    Method("nes", "nes", "baseline", table1="nes", card="NES", per_seed=True, file=NES_FILE, fit=_fit_nes,
            load=lambda path, device="cpu": NESSeparator.load(path, device=device)),
-    Method("nmf", "nmf", "baseline", table1="nmf", card="NMF", file="nmf.npz", fit=_fit_nmf,
+    Method("nmf", "nmf", "baseline", table1="nmf", card="NMF", file=NMF_FILE, fit=_fit_nmf,
            load=lambda path, device="cpu": NMFBaseline.load(path)),
 )}
 

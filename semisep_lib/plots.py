@@ -32,6 +32,7 @@ from matplotlib.patches import FancyArrowPatch
 
 from .config import TERMS
 from .paper import PAPER_TABLE3
+from .runs import Run
 from .tables import cell_stat
 
 #: Terms a training log may hold, grouped as :func:`loss_curves` draws them.
@@ -55,7 +56,7 @@ def read_jsonl(path: str | Path) -> dict[str, np.ndarray]:
     ``path`` may be a run directory (then its ``log.jsonl`` is read). A missing file gives ``{}``."""
     path = Path(path)
     if path.is_dir():
-        path = path / "log.jsonl"
+        path = Run(path).log
     if not path.is_file():
         return {}
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -276,7 +277,7 @@ def loss_curves(run: str | Path, groups: Mapping[str, Sequence[str]] | None = No
     holds (raw values faint, a ``window``-step moving average on top)."""
     log = read_jsonl(run)
     if not log:
-        raise FileNotFoundError(f"No training log (log.jsonl) in {run}")
+        raise FileNotFoundError(f"No training log ({Run(run).log.name}) in {run}")
     groups = groups or CURVE_GROUPS
     present = {title: [k for k in keys if k in log and np.isfinite(log[k]).any()] for title, keys in groups.items()}
     present = {t: ks for t, ks in present.items() if ks}
@@ -331,7 +332,7 @@ def compare_runs(runs: Mapping[str, object], keys: Sequence[str] = ("mask_a", "v
 def validation_curves(run: str | Path) -> Figure:
     """Validation SDR (on the selection songs) of the vocal estimate against the step and against wall-clock
     minutes, beside the mixture's own SDR (the score of doing nothing) and the silent estimate's 0 dB."""
-    log = read_jsonl(Path(run) / "valid.jsonl" if Path(run).is_dir() else run)
+    log = read_jsonl(Run(run).valid if Path(run).is_dir() else run)
     fig = Figure(figsize=(9, 3), layout="constrained")
     for ax, key, label in zip(fig.subplots(1, 2), ("step", "time"), ("step", "minutes")):
         if log and key in log:

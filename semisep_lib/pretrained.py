@@ -34,6 +34,7 @@ from .evaluate import evaluate_separator, score_track
 from .fileio import atomic_write_json, atomic_write_text
 from .levels import level_changes, robustness, trivial_baselines
 from .methods import METHODS, Method
+from .runs import Run
 from .tables import percent, scorer_note
 from .separate import PRETRAINED_DIR, load_separator, read_tuning
 
@@ -60,10 +61,10 @@ def _slim_checkpoint(run: Path, dest: Path) -> dict:
     state = load_checkpoint(run)
     slim = {k: state[k] for k in HEADER_KEYS if k in state}
     slim["valid"] = state.get("valid", {})
-    save_checkpoint(dest / "best.pt", slim)
-    tuning = run / "separate.yaml"
+    save_checkpoint(Run(dest).best, slim)
+    tuning = Run(run).tuning
     if tuning.is_file():
-        atomic_write_text(dest / "separate.yaml", tuning.read_text())
+        atomic_write_text(Run(dest).tuning, tuning.read_text())
     return slim
 
 
@@ -78,9 +79,10 @@ def choose_run(candidates: list[str | Path]) -> tuple[Path, list[dict]]:
     ``best.pt``."""
     table = []
     for run in map(Path, candidates):
-        valid = (load_checkpoint(run).get("valid") or {}) if (run / "best.pt").is_file() else {}
+        best = Run(run).best
+        valid = (load_checkpoint(best).get("valid") or {}) if best.is_file() else {}
         if "val_sdr" not in valid:
-            raise UsageError(f"{run} has no best.pt scored on the selection songs: not a finished training run.")
+            raise UsageError(f"{run} has no {best.name} scored on the selection songs: not a finished training run.")
         table.append({"run": str(run), "val_sdr": round(float(valid["val_sdr"]), 4), "step": int(valid["step"])})
     best = max(range(len(table)), key=lambda i: table[i]["val_sdr"])  # the first of equals
     return Path(table[best]["run"]), table
@@ -102,18 +104,18 @@ def build_card(runs: str | Path | list | None, supervised: str | Path | list, ro
     supervised, sup_candidates = choose_run(sups)
     if runs is None:
         previous = json.loads((out / "card.json").read_text())
-        slim = load_checkpoint(out / "best.pt")
+        slim = load_checkpoint(Run(out).best)
         kept = {k: previous[k] for k in ("command", "run", "best_step", "steps_trained", "training_seconds")}
         kept["chosen_from"] = dict(previous["chosen_from"], supervised=sup_candidates)
         kept["rescored_by"] = command
     else:
         runs = [runs] if isinstance(runs, (str, Path)) else list(runs)
         run, candidates = choose_run(runs)
-        if not (run / "checkpoint.pt").is_file():
-            raise UsageError(f"{run} has no checkpoint.pt: the chosen run must be a whole training run.")
+        if not Run(run).checkpoint.is_file():
+            raise UsageError(f"{run} has no {Run(run).checkpoint.name}: the chosen run must be a whole training run.")
         out.mkdir(parents=True, exist_ok=True)
         slim = _slim_checkpoint(run, out)
-        state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+        state = torch.load(Run(run).checkpoint, map_location="cpu", weights_only=True)
         kept = {"command": command, "run": str(run), "best_step": slim["step"],
                 "chosen_from": {"rule": CHOICE_RULE, "runs": candidates, "supervised": sup_candidates},
                 "steps_trained": int(state.get("step", 0)),

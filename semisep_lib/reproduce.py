@@ -48,15 +48,16 @@ from .fileio import atomic_write_bytes, atomic_write_json, run_lock
 from .methods import ABLATION, REPRODUCED, TRAINED_ROWS, Method, row_key
 from .paper import PAPER_TABLE3
 from .plots import ablation
+from .runs import PROTOCOL_FOLDERS, ReproductionFolder, Run
 from .separate import MaskSeparator, save_tuning, tune_mask
 from .tables import ordering, write_tables
 from .train import Validator, separator_validation, train, untrained_checkpoint
 
-#: protocol → where its scores and museval files go, how its windows are pooled, and how the tables name it
+#: protocol → where its scores, museval files and tables go (``runs.PROTOCOL_FOLDERS``), how its windows are
+#: pooled, and how the tables name it
 PROTOCOL_FILES = {
-    "v4": {"scores": "scores", "museval": "museval", "aggregation": "median", "tables": "",
-           "name": "museval v4 (1 s windows, medians)"},
-    "v3": {"scores": "scores-v3", "museval": "museval-v3", "aggregation": "mean", "tables": "paper-protocol",
+    "v4": {**PROTOCOL_FOLDERS["v4"], "aggregation": "median", "name": "museval v4 (1 s windows, medians)"},
+    "v3": {**PROTOCOL_FOLDERS["v3"], "aggregation": "mean",
            "name": "the paper's: BSS Eval v3 images, 30 s windows (a whole 7 s excerpt is one), per-track means"},
 }
 
@@ -74,10 +75,10 @@ def _done(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _trained(run: Path) -> dict | None:
-    """A finished run's ``summary.json``, if its weights are there too: a run folder copied back from
-    ``results/`` holds only its small files, and counts as not trained."""
-    return _done(run / "summary.json") if any((run / n).is_file() for n in ("best.pt", "checkpoint.pt")) else None
+def _trained(run: Run) -> dict | None:
+    """A finished run's summary, if its weights are there too: a run folder copied back from ``results/`` holds
+    only its small files, and counts as not trained."""
+    return _done(run.summary) if run.weights() is not None else None
 
 
 def git_commit(path: Path | None = None) -> str | None:
@@ -174,6 +175,7 @@ class Reproduction:
         if row_processes:  # an explicit override: rows trained at once (e.g. 1 to leave a core free)
             self.p = dataclasses.replace(self.p, row_processes=row_processes)
         self.data, self.seeds, self.out, self.progress = data, seeds, Path(out), progress
+        self.files = ReproductionFolder(self.out)  # where every file below goes
         self.root = resolve_data_root(data, root)
         self.cfg = p.config().updated(self.p.overrides)  # the one look-up of the profile; NES and NMF sizes with it
         if steps or self.p.steps:  # an explicit override (a quick check of a profile), else the profile's
@@ -195,41 +197,41 @@ class Reproduction:
     def warm_up(self, seed: int) -> Path:
         """The discriminator-only warm-up, run once per seed and shared by every row: during it ``g`` is not
         trained, so it is the same for all rows (a row without a GAN term just ignores the discriminator)."""
-        run = self.out / "runs" / f"warm-up-seed{seed}"
+        run = self.files.warm_up(seed)
         cfg = dataclasses.replace(self.cfg, train=dataclasses.replace(
             self.cfg.train, seed=seed, steps=self.cfg.train.d_warmup, val_segments=0))  # g is not trained yet
         if cfg.train.steps and not _trained(run):
-            summary = train(cfg, self.td, run, progress=self.progress)  # no validation chunks: not validated
-            atomic_write_json(run / "summary.json", summary)
-        return run / "checkpoint.pt"
+            summary = train(cfg, self.td, run.folder, progress=self.progress)  # no validation chunks: not validated
+            atomic_write_json(run.summary, summary)
+        return run.checkpoint
 
     def train_row(self, name: str, without: tuple[str, ...], seed: int, objective: str = "semi") -> Path:
         """Train (or resume, or find finished) one ``g``, validated by :func:`mask_validator`, and choose its mask
         exponent on the selection songs. Every row starts from the shared warm-up and then gets the same number
         of ``g`` steps (the supervised row, which uses no discriminator, starts at the same step from the state
         the warm-up would leave it: :func:`~semisep_lib.train.untrained_checkpoint`)."""
-        run = self.out / "runs" / row_key(name, seed)
+        run = self.files.run(row_key(name, seed))
         if _trained(run):
-            return run
+            return run.folder
         cfg = dataclasses.replace(self.cfg, loss=self.cfg.loss.without(list(without)),
                                   train=dataclasses.replace(self.cfg.train, seed=seed))
         if objective == "supervised":  # no discriminator: it starts where the warm-up would leave it, without it
-            if cfg.train.d_warmup and not (run / "checkpoint.pt").exists():
-                untrained_checkpoint(cfg, self.td, run, cfg.train.d_warmup)
-        elif (warm := self.warm_up(seed)).is_file() and not (run / "checkpoint.pt").exists():
-            run.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(run / "checkpoint.pt", warm.read_bytes())
-        summary = train(cfg, self.td, run, objective=objective, progress=self.progress,
+            if cfg.train.d_warmup and not run.checkpoint.exists():
+                untrained_checkpoint(cfg, self.td, run.folder, cfg.train.d_warmup)
+        elif (warm := self.warm_up(seed)).is_file() and not run.checkpoint.exists():
+            run.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(run.checkpoint, warm.read_bytes())
+        summary = train(cfg, self.td, run.folder, objective=objective, progress=self.progress,
                         validator=mask_validator(self.td, cfg))
         t0 = time.perf_counter()
-        g, gcfg = load_g(run, device=self.device)
+        g, gcfg = load_g(run.folder, device=self.device)
         select = load_songs(self.root, subset="train", split="select", sample_rate=gcfg.spectral.sample_rate,
                             mono=True)  # at the model's rate, mono: the tuning's cost is museval's
         by_sdr, by_sir, curve = tune_mask(g, gcfg, select, device=self.device)
-        save_tuning(run, by_sdr, by_sir, curve, {"chosen_on": "selection songs", "songs": [s.name for s in select]})
-        atomic_write_json(run / "summary.json", {**summary, **by_sdr, "row": name, "seed": seed,
-                                                 "tuning_seconds": round(time.perf_counter() - t0, 2)})
-        return run
+        save_tuning(run.folder, by_sdr, by_sir, curve, {"chosen_on": "selection songs", "songs": [s.name for s in select]})
+        atomic_write_json(run.summary, {**summary, **by_sdr, "row": name, "seed": seed,
+                                        "tuning_seconds": round(time.perf_counter() - t0, 2)})
+        return run.folder
 
     def row(self, name: str, seed: int) -> Path:
         """:meth:`train_row` for a row of :data:`TRAINED_ROWS`, and, where the profile scores rows as they are
@@ -254,7 +256,7 @@ class Reproduction:
         # one seed after another (a run stopped part-way leaves whole seeds), the costliest rows first
         jobs = [(name, seed) for seed in range(self.seeds)
                 for name in sorted(TRAINED_ROWS, key=lambda n: -row_cost(n))
-                if not _trained(self.out / "runs" / row_key(name, seed)) and not self.scored(row_key(name, seed))]
+                if not _trained(self.files.run(row_key(name, seed))) and not self.scored(row_key(name, seed))]
         if self.p.row_processes <= 1 or len(jobs) < 2:
             for seed in warm_ups:
                 self.warm_up(seed)
@@ -287,21 +289,18 @@ class Reproduction:
         finally:
             self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 1)
 
-    def _score_path(self, key: str, protocol: str) -> Path:
-        return self.out / PROTOCOL_FILES[protocol]["scores"] / f"{key}.json"
-
     def scored(self, key: str) -> bool:
         """Whether ``key`` has its scores under every protocol of the profile (its model is then not needed:
         a later session that has only the committed scores skips its training)."""
-        return all(_done(self._score_path(key, p)) is not None for p in self.p.protocols)
+        return all(_done(self.files.scores(key, p)) is not None for p in self.p.protocols)
 
     def score(self, key: str, make_separator, protocol: str = "v4") -> dict:
         """museval scores of one method on the evaluation songs under ``protocol`` (:data:`PROTOCOL_FILES`: cached
         in ``scores/<key>.json`` for v4, ``scores-v3/<key>.json`` for the paper's v3, aggregated by the mean)."""
-        path, files = self._score_path(key, protocol), PROTOCOL_FILES[protocol]
+        path, files = self.files.scores(key, protocol), PROTOCOL_FILES[protocol]
         if (found := _done(path)) is not None:
             return found
-        result = evaluate_separator(make_separator(), self.eval_songs, self.out / files["museval"] / key, key,
+        result = evaluate_separator(make_separator(), self.eval_songs, self.files.museval(key, protocol), key,
                                     protocol=protocol, workers=self.p.workers, aggregation=files["aggregation"])
         atomic_write_json(path, result)
         return result
@@ -331,7 +330,7 @@ class Reproduction:
         ``runs/<key>[-seed<k>]/`` (``nmf.npz``, ``nes.pt``: the listening page separates with them)."""
         if m.build is not None:
             return m.build(self.cfg)
-        path = m.model_path(self.out / "runs" / m.folder(seed))
+        path = m.model_path(self.files.run(m.folder(seed)).folder)
         if path.is_file():
             return m.load(path, self.device)
         model = m.fit(self.cfg, self.td, seed, self.device, self.progress)
@@ -387,17 +386,17 @@ class Reproduction:
                 table1 = {**baselines[protocol], **{m.table1: rows[m.row][protocol] for m in REPRODUCED
                                                     if m.kind == "g" and m.table1}}
                 files = PROTOCOL_FILES[protocol]
-                where = self.out / files["tables"]
+                where = self.files.tables(protocol)
                 _, rows3 = write_tables(where, table1, table3, {**info, "protocol": files["name"]},
                                         aggregation=files["aggregation"])
                 orders[protocol], tables[protocol] = ordering(rows3, PAPER_TABLE3), (table1, table3)
                 fig = ablation(rows3, PAPER_TABLE3)
                 fig.savefig(where / "ablation.png.tmp.png", dpi=120, bbox_inches="tight")
                 (where / "ablation.png.tmp.png").replace(where / "ablation.png")
-            atomic_write_json(self.out / "ordering.json", {PROTOCOL_FILES[p]["name"]: o for p, o in orders.items()})
-            atomic_write_json(self.out / "timing.json", {"seconds_this_call": round(time.perf_counter() - t0, 1),
-                                                         "stages": self.seconds, "threads": self.p.threads,
-                                                         "row_processes": self.p.row_processes})
+            atomic_write_json(self.files.ordering, {PROTOCOL_FILES[p]["name"]: o for p, o in orders.items()})
+            atomic_write_json(self.files.timing, {"seconds_this_call": round(time.perf_counter() - t0, 1),
+                                                  "stages": self.seconds, "threads": self.p.threads,
+                                                  "row_processes": self.p.row_processes})
         table1, table3 = tables[self.p.protocols[0]]  # v4's (the SiSEC 2018 tables in OUT/)
         return {"table1": table1, "table3": table3, "info": info, "ordering": orders}
 

@@ -52,13 +52,12 @@ from .data import iter_songs, list_tracks, load_songs, musdb_folder
 from .errors import AudioError, DataError, UsageError
 from .fileio import atomic_write_text, replace_dir
 from .metrics import energy_fraction, median_sdr_sir, museval_sdr
+from .runs import Run
 from .separator import Separator, check_audio
 from .spectral import NYQUIST, STFT, apply_mask, crop, magnitude, resample, uncrop_mask
 
 #: Where a pretrained model ships inside the package (a run directory with ``best.pt``).
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
-#: The file in a run directory that holds the separation settings chosen by ``semisep tune-mask``.
-TUNING_FILE = "separate.yaml"
 #: Exponents :func:`tune_mask` tries for each post-processing family (the authors' q = 9 among them).
 DEFAULT_POWERS = {"ours": (0.5, 1.0, 2.0, 3.0, 5.0, 9.0), "authors": (1.0, 2.0, 3.0, 5.0, 9.0, 15.0)}
 #: How much vocal SDR the SIR-favouring setting of :func:`tune_mask` may give up (dB).
@@ -357,7 +356,7 @@ class MaskSeparator(Separator):
 
 def default_model() -> Path:
     """The shipped pretrained model (``semisep_lib/pretrained/``), or :class:`UsageError` if none is installed."""
-    if (PRETRAINED_DIR / "best.pt").is_file():
+    if Run(PRETRAINED_DIR).best.is_file():
         return PRETRAINED_DIR
     raise UsageError("No --model given and no pretrained model is installed; train one with `semisep train ...` "
                      "and pass --model RUN_DIR.")
@@ -371,7 +370,7 @@ def run_dir_of(model_path: str | Path) -> Path:
 
 def read_tuning(model_path: str | Path) -> dict:
     """The contents of ``RUN/separate.yaml`` (``{"separate": {...}, "tuning": {...}}``), or ``{}`` if absent."""
-    path = run_dir_of(model_path) / TUNING_FILE
+    path = Run(run_dir_of(model_path)).tuning  # written by save_tuning
     if not path.is_file():
         return {}
     try:
@@ -476,7 +475,7 @@ def save_tuning(model_path: str | Path, by_sdr: dict, favouring_sir: dict, curve
         "curve": [dict(r) for r in curve],
     }
     record.update(info or {})
-    path = run_dir / TUNING_FILE
+    path = Run(run_dir).tuning
     atomic_write_text(path, "# written by `semisep tune-mask`; read by `semisep separate` and load_separator\n"
                       + yaml.safe_dump({"separate": settings, "tuning": record}, sort_keys=False))
     return path

@@ -63,6 +63,7 @@ from .fileio import atomic_write_text, run_lock
 from .losses import discriminator_losses, generator_losses, supervised_loss
 from .metrics import energy_fraction, median_sdr
 from .models import build_models
+from .runs import Run
 from .separator import Separator
 from .spectral import STFT, apply_mask, crop, magnitude, uncrop_mask
 
@@ -243,6 +244,7 @@ def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "
     if not td.mixtures or (objective == "semi" and not td.instrumentals):
         raise UsageError("Training needs at least one mixture song and one instrumental song.")
     run_dir, tc, compress = Path(run_dir), cfg.train, cfg.spectral.compress
+    run = Run(run_dir)  # the paths of the files below
     rank, world = _rank_and_world()
     main = rank == 0  # rank 0 validates and writes every file
     with run_lock(run_dir) if main else contextlib.nullcontext():
@@ -250,11 +252,11 @@ def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "
         stft = STFT(cfg.spectral).to(net.device)
         board = _Board(tc.tensorboard and main, cfg, td, stft, net.device)
         start, best, elapsed, last_ckpt = 0, {"val_sdr": -math.inf, "step": None}, 0.0, None
-        if (run_dir / "checkpoint.pt").exists():  # weights, optimisers, RNG, progress; later log lines dropped
-            start, best, elapsed = _resume(net, cfg, run_dir / "checkpoint.pt", main)
+        if run.checkpoint.exists():  # weights, optimisers, RNG, progress; later log lines dropped
+            start, best, elapsed = _resume(net, cfg, run.checkpoint, main)
             last_ckpt = start
         if main:
-            cfg.save(run_dir / "config.yaml")
+            cfg.save(run.config)
         g, d_A, d_C, opt_g, opt_d, ema = net.g, net.d_A, net.d_C, net.opt_g, net.opt_d, net.ema
         b = Batches(td, cfg, rank, world)
         spec = lambda wave: crop(stft(wave.to(net.device)))  # noqa: E731  (B, samples) → (B, F, T) complex
@@ -267,7 +269,7 @@ def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "
         t0 = time.perf_counter() - elapsed
         bar = tqdm(range(start, tc.steps), initial=start, total=tc.steps, disable=not (progress and main),
                    desc=f"train {run_dir.name}", dynamic_ncols=True)
-        log_f = open(run_dir / "log.jsonl", "a") if main else None
+        log_f = open(run.log, "a") if main else None
         try:
             board.open(run_dir, start)
             for step in bar:
@@ -309,7 +311,7 @@ def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "
                         best = _validate(validator, net.kept, done, log["time"], best, run_dir, header, board)
                     if done % tc.ckpt_every == 0 or done == tc.steps:
                         log_f.flush()
-                        _save(run_dir / "checkpoint.pt", header, net, done, best, time.perf_counter() - t0)
+                        _save(run.checkpoint, header, net, done, best, time.perf_counter() - t0)
                         last_ckpt = done
                         board.flush()
         finally:
@@ -317,8 +319,8 @@ def train(cfg: Config, td: TrainingData, run_dir: str | Path, objective: str = "
                 log_f.close()
             board.close()
             bar.close()
-        if main and not (run_dir / "best.pt").exists():  # no validation songs: the last weights are the best we know
-            save_checkpoint(run_dir / "best.pt", header(tc.steps, net.kept))
+        if main and not run.best.exists():  # no validation songs: the last weights are the best we know
+            save_checkpoint(run.best, header(tc.steps, net.kept))
         return {"steps": tc.steps, "seconds": round(time.perf_counter() - t0, 2), "best": best,
                 "run_dir": str(run_dir)}
 
@@ -343,7 +345,7 @@ def _check_finite(log: dict[str, float], step: int, run_dir: Path, last_ckpt_ste
     bad = {k: v for k, v in log.items() if not math.isfinite(v)}
     if bad:
         name, value = next(iter(bad.items()))
-        kept = (f"the last good checkpoint (step {last_ckpt_step}) is kept in {run_dir / 'checkpoint.pt'}"
+        kept = (f"the last good checkpoint (step {last_ckpt_step}) is kept in {Run(run_dir).checkpoint}"
                 if last_ckpt_step is not None else "no checkpoint had been written yet")
         raise TrainingError(f"Loss {name} became {value} at step {step}; training stopped and {kept}. "
                             "Try a lower learning rate or check the data for silent or corrupt audio.")
@@ -372,13 +374,13 @@ def _validate(validator: Validator, model: torch.nn.Module, done: int, time_s: f
     finally:
         model.train(was_training)  # a separator puts g in eval mode
     v.update(step=done, time=time_s)
-    with open(run_dir / "valid.jsonl", "a") as vf:
+    with open(Run(run_dir).valid, "a") as vf:
         vf.write(json.dumps(v) + "\n")
     board.scalars("valid", v, done)
     board.audio(model, done)
     if v["val_sdr"] > best["val_sdr"] or best["step"] is None:
         best = {"val_sdr": v["val_sdr"], "step": done}
-        save_checkpoint(run_dir / "best.pt", header(done, model, valid=v))
+        save_checkpoint(Run(run_dir).best, header(done, model, valid=v))
     return best
 
 
@@ -440,7 +442,7 @@ def _resume(net: _Nets, cfg: Config, path: Path, main: bool) -> tuple[int, dict,
     missing = [k for k in RESUME_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{path} cannot be resumed: it holds no {missing[0]} (a model file such as "
-                              "best.pt, not a training checkpoint); move it away or use a new --out.")
+                              f"{Run(path.parent).best.name}, not a training checkpoint); move it away or use a new --out.")
     if Config.from_dict(state["config"]).architecture() != cfg.architecture():
         raise CheckpointError(f"{path} was trained with another architecture; use a new --out.")
     for module, key in ((net.g, "g"), (net.d_A, "d_A"), (net.d_C, "d_C")):
@@ -453,8 +455,8 @@ def _resume(net: _Nets, cfg: Config, path: Path, main: bool) -> tuple[int, dict,
     net.opt_g.load_state_dict(state["opt_g"]), net.opt_d.load_state_dict(state["opt_d"])
     torch.set_rng_state(state["rng"])
     if main:
-        _truncate_jsonl(path.parent / "log.jsonl", state["step"] - 1)
-        _truncate_jsonl(path.parent / "valid.jsonl", state["step"])
+        _truncate_jsonl(Run(path.parent).log, state["step"] - 1)
+        _truncate_jsonl(Run(path.parent).valid, state["step"])
     return state["step"], state["best"], state["elapsed"]
 
 
@@ -480,7 +482,7 @@ def untrained_checkpoint(cfg: Config, td: TrainingData, run_dir: str | Path, ste
     discriminator-only warm-up of ``step`` steps leaves (the warm-up never steps ``g``), so a row that uses no
     discriminator — the supervised row — continues from this exactly as from the warm-up's checkpoint, without
     waiting for it (``tests/test_reproduce.py``)."""
-    path = Path(run_dir) / "checkpoint.pt"
+    path = Run(run_dir).checkpoint
     net = _build(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = lambda step, model, **extra: checkpoint_header(cfg, step, objective, model, **extra)  # noqa: E731
@@ -541,7 +543,7 @@ class _Board:
     def open(self, run_dir: Path, start: int) -> None:
         """Start writing; the events of steps a resumed run repeats (from ``start`` on) are purged."""
         if self._writer_class:
-            self.writer = self._writer_class(str(run_dir / "tensorboard"), purge_step=start or None)
+            self.writer = self._writer_class(str(Run(run_dir).tensorboard), purge_step=start or None)
 
     def scalars(self, section: str, values: dict, step: int) -> None:
         """Every number of ``values`` but ``step`` and ``time`` as ``section/name``."""
