@@ -43,6 +43,7 @@ from .notebooks import RUN_TIMES, record_run_times, run_notebooks, stamp_run_tim
 from .pretrained import build_card
 from .report import CODECS, MAX_SECONDS, build_report
 from .reproduce import git_commit, mask_validator, reproduce
+from .runs import table_file
 from .separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, STEREO_MODES, check_files, load_separator,
                        separate_files, separate_musdb, tune_run)
 from .tables import write_table
@@ -411,8 +412,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> None:
     reproduce(args.profile, args.data, args.root, args.seeds, args.out, args.device or "auto", steps=args.steps,
               row_processes=args.row_processes)
     out = Path(args.out)
-    print((out / "table1.md").read_text())
-    print((out / "table3.md").read_text())
+    print(table_file(out, 1, ".md").read_text())
+    print(table_file(out, 3, ".md").read_text())
     print(f"reproduce --profile {args.profile}: {time.perf_counter() - t0:.0f} s; tables in {out}")
 
 

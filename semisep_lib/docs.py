@@ -51,6 +51,7 @@ from .notebooks import (NOTEBOOK_DIR, list_notebooks, notebook_profile, record_r
                         stamp_run_times)
 from .report import CODECS, GENERATOR as REPORT_GENERATOR, build_report, page_head
 from .reproduce import git_commit, relative
+from .runs import table_file
 
 #: what ``build_docs`` records in the run's folder when it ran the notebooks: the commit and the command
 RUN_RECORD = "docs-run.json"
@@ -393,7 +394,7 @@ def _listening(work: Path, target: Path, device: str) -> str:
     if index.is_file() and f'content="{REPORT_GENERATOR}"' in index.read_text(errors="replace")[:3000]:
         shutil.copytree(site, target)
         return "notebook 09 wrote it with `report.build_report`"
-    if not (work / "reproduce" / "table1.json").is_file():
+    if not table_file(work / "reproduce", 1).is_file():
         raise DataError(f"{work} holds neither the listening page notebook 09 writes (site/) nor the reproduce "
                         f"run of notebooks 07-09 (reproduce/) to build it from.")
     build_report(work / "reproduce", target, device=device, progress=False)

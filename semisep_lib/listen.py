@@ -59,6 +59,7 @@ from .data import evaluation_songs, list_tracks, load_songs, resolve_data_root
 from .errors import DataError, UsageError
 from .metrics import median_sdr, median_sdr_sir
 from .methods import METHODS, REPRODUCED, of_kind
+from .runs import RUNS, WARM_UP, ReproductionFolder, Run, table_file
 
 STEMS = ("vocals", "accompaniment")
 #: The order methods are listed in when present (others follow, sorted).
@@ -603,7 +604,8 @@ class Listener:
         found = reproduce_runs(out, runs)
         g_runs = {label: (key, path) for label, (key, path, kind) in found.items() if kind == "g"}
         if not g_runs:
-            raise DataError(f"No trained runs (runs/<row>/best.pt) under {out}; run reproduce first.")
+            raise DataError(f"No trained runs ({ReproductionFolder('').run('<row>').best}) under {out}; "
+                            "run reproduce first.")
         root = Path(root) if root is not None else _recorded_root(out)
         songs = (evaluation_songs(root, limit=limit)[0] if subset == "test"  # reproduce's: test, else report
                  else load_songs(root, subset=subset, limit=limit))
@@ -615,7 +617,7 @@ class Listener:
         for label, (key, path, kind) in found.items():
             separators[label] = loaded[label] if kind == "g" else METHODS[kind].load(path, device)
             keys[label] = key
-        scores = {label: _reproduce_scores(out / "scores" / f"{key}.json") for label, key in keys.items()}
+        scores = {label: _reproduce_scores(ReproductionFolder(out).scores(key)) for label, key in keys.items()}
         kwargs.setdefault("methods", default_methods([*separators, "reference"]))
         return cls.from_separators(songs, separators, seconds=seconds, scores=scores, **kwargs)
 
@@ -666,7 +668,7 @@ def reproduce_runs(out: str | Path, runs: Sequence[str] | None = None) -> dict[s
     (``scores/<key>.json``). The warm-up runs are not methods and are never listed; ``runs`` keeps only those
     folder names."""
     out = Path(out)
-    folders = sorted(p for p in (out / "runs").glob("*") if p.is_dir() and (runs is None or p.name in runs))
+    folders = sorted(p for p in ReproductionFolder(out).runs.glob("*") if p.is_dir() and (runs is None or p.name in runs))
     labels = run_labels([p.name for p in folders])
     found: dict[str, tuple[str, Path, str]] = {}
     for folder in folders:
@@ -676,7 +678,7 @@ def reproduce_runs(out: str | Path, runs: Sequence[str] | None = None) -> dict[s
         if row in BASELINE_KEYS:
             kind, file = row, folder / BASELINE_KEYS[row][1]
         else:
-            kind, file = "g", folder / "best.pt"
+            kind, file = "g", Run(folder).best
         if file.is_file():
             found[labels[folder.name]] = (folder.name, folder if kind == "g" else file, kind)
     return {m: found[m] for m in order_methods(found)}
@@ -693,8 +695,7 @@ def residual(estimate: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def _recorded_root(out: Path) -> Path:
-    for name in ("table1.json", "table3.json"):
-        path = out / name
+    for path in (table_file(out, 1), table_file(out, 3)):
         if path.is_file():
             info = json.loads(path.read_text()).get("info") or {}
             if isinstance(info, dict) and info.get("root"):
@@ -782,8 +783,8 @@ def find_estimate_dirs(out: str | Path, subset: str = "test") -> dict[str, Path]
             base = base.parent
         if base in found.values() or not _track_dirs(base, subset):
             continue
-        parts = [p for p in base.relative_to(out).parts if p not in ("runs", "estimates", subset)]
-        if any(_split_seed(p)[0] == "warm-up" for p in parts):  # reproduce's warm-up is no method
+        parts = [p for p in base.relative_to(out).parts if p not in (RUNS, "estimates", subset)]
+        if any(_split_seed(p)[0] == WARM_UP for p in parts):  # reproduce's warm-up is no method
             continue
         labels = run_labels(parts)
         name = "/".join(labels.get(p, p) for p in parts) or base.name

@@ -41,6 +41,7 @@ from .fileio import atomic_write_json
 from .losses import generator_losses, level_abar, peak, synthetic_mixture, unit_peak
 from .models import MaskNet, build_models, count_parameters
 from .reproduce import PROTOCOL_FILES, mask_validator
+from .runs import ReproductionFolder, table_file
 from .spectral import STFT, crop, features, magnitude, uncrop_mask
 from .train import Batches, train
 
@@ -533,15 +534,14 @@ def committed_ablations(directory: str | Path = RESULTS_DIR, data: str = "musdb"
     ``directory`` is absent (an installed package has no ``results/``)."""
     found = {}
     for folder in sorted(Path(directory).glob(f"reproduce-*-{data}")):
-        finished = (folder / "table3.json").is_file()
-        tables, base = {}, folder if finished else folder / "so-far"
-        for files in PROTOCOL_FILES.values():
-            where = base / files["tables"]
-            if (where / "table3.json").is_file():
-                tables[files["name"]] = {"json": json.loads((where / "table3.json").read_text()),
-                                         "markdown": (where / "table3.md").read_text()}
+        finished = table_file(folder, 3).is_file()
+        tables, base = {}, ReproductionFolder(folder if finished else folder / "so-far")
+        for protocol, files in PROTOCOL_FILES.items():
+            if base.table(3, protocol=protocol).is_file():
+                tables[files["name"]] = {"json": json.loads(base.table(3, protocol=protocol).read_text()),
+                                         "markdown": base.table(3, ".md", protocol).read_text()}
         if tables:
-            order = base / "ordering.json"
+            order = base.ordering
             found[folder.name] = {"tables": tables, "finished": finished,
                                   "ordering": json.loads(order.read_text()) if order.is_file() else {},
                                   "curves": sorted(folder.glob("selection-curves-seed*.png")),

@@ -45,6 +45,7 @@ from .audio import AUDIO_CODECS, encode_audio
 from .listen import (ASSETS, PLAYER_COLUMNS, ABRow, Choice, Listener, ab_section, find_estimate_dirs, format_scores,
                      order_methods, reproduce_runs)
 from .reproduce import ABLATION, command_line, git_commit
+from .runs import ReproductionFolder, table_file
 from .separate import load_separator
 
 #: The codecs of the page's audio (``audio.AUDIO_CODECS``, by ffmpeg; the notebook player may also use WAV).
@@ -59,9 +60,9 @@ GENERATOR = "semisep report"  # the page's <meta name="generator">: marks a fold
 # ---------------------------------------------------------------------------------------------------------------
 # what to listen to
 def _run_info(source: Path) -> dict:
-    for name in ("table1.json", "table3.json"):
-        if (source / name).is_file():
-            info = json.loads((source / name).read_text()).get("info")
+    for path in (table_file(source, 1), table_file(source, 3)):
+        if path.is_file():
+            info = json.loads(path.read_text()).get("info")
             if isinstance(info, dict):
                 return info
     return {}
@@ -85,7 +86,8 @@ def _from_estimates(source: Path, root, subset: str, songs: int | None):
 
     found = find_estimate_dirs(source, subset)
     if not found:
-        raise DataError(f"{source} holds neither a reproduce run (table1.json, runs/) nor separations "
+        raise DataError(f"{source} holds neither a reproduce run ({table_file('', 1)}, {ReproductionFolder('').runs}/) nor "
+                        "separations "
                         f"(<method>/<track>/vocals.wav and accompaniment.wav).")
     lis = Listener.from_estimates(found, reference_root=root, subset=subset, spectrograms=False, max_seconds=1.0)
     if songs:
@@ -302,7 +304,7 @@ def _run_part(source: Path, info: dict, out: Path) -> str:
     command, commit = _reproduce_command(info, source), info.get("git_commit") or info.get("commit")
     rows = []
     if command:
-        how = "" if info.get("command") else " (rebuilt from the settings table1.json records)"
+        how = "" if info.get("command") else f" (rebuilt from the settings {table_file('', 1)} records)"
         rows.append(f"<p>Produced by{how}:</p><pre>{esc(command)}</pre>")
     if commit:
         rows.append(f"<p>Git commit: <code>{esc(str(commit))}</code></p>")
@@ -356,7 +358,7 @@ def build_report(source: str | Path, out: str | Path, root: str | Path | None = 
         scale = PRESETS.get(str(info.get("profile")))  # what reproduce scored at the run's scale
         seconds = getattr(getattr(scale, "reproduce", None), "eval_seconds", None) or MAX_SECONDS
     seconds = seconds or None  # 0: whole songs
-    if (source / "table1.json").is_file() or (source / "runs").is_dir():
+    if table_file(source, 1).is_file() or ReproductionFolder(source).runs.is_dir():
         lis, ours = _from_reproduce(source, root, subset, songs, seconds, device)
     else:
         lis, ours = _from_estimates(source, root, subset, songs)
@@ -373,11 +375,11 @@ def build_report(source: str | Path, out: str | Path, root: str | Path | None = 
             site.finish()
         parts = {"run": _run_part(source, info, out)}
         for key, title in (("table1", "Table 1 — semi-supervised methods"), ("table3", "Table 3 — ablation")):
-            md = source / f"{key}.md"
+            md = table_file(source, int(key[-1]), ".md")
             if md.is_file():
                 parts[key] = f"<h2>{title}</h2>\n{markdown_html(md.read_text(), heading_offset=2)}"
-        if (source / "ablation.png").is_file():
-            shutil.copyfile(source / "ablation.png", tmp / "ablation.png")
+        if (figure := ReproductionFolder(source).ablation()).is_file():
+            shutil.copyfile(figure, tmp / "ablation.png")  # the page's own file name, not the run's
             parts["table3"] = parts.get("table3", "<h2>Table 3 — ablation</h2>") + \
                 '\n<p><img class="figure" src="ablation.png" alt="Table 3 as a figure, ours beside the paper"></p>'
         shown = {m for t in lis.tracks.values() for m in t}

@@ -391,8 +391,10 @@ class Reproduction:
                                         aggregation=files["aggregation"])
                 orders[protocol], tables[protocol] = ordering(rows3, PAPER_TABLE3), (table1, table3)
                 fig = ablation(rows3, PAPER_TABLE3)
-                fig.savefig(where / "ablation.png.tmp.png", dpi=120, bbox_inches="tight")
-                (where / "ablation.png.tmp.png").replace(where / "ablation.png")
+                figure = self.files.ablation(protocol)
+                tmp = figure.with_name(figure.name + ".tmp.png")
+                fig.savefig(tmp, dpi=120, bbox_inches="tight")
+                tmp.replace(figure)
             atomic_write_json(self.files.ordering, {PROTOCOL_FILES[p]["name"]: o for p, o in orders.items()})
             atomic_write_json(self.files.timing, {"seconds_this_call": round(time.perf_counter() - t0, 1),
                                                   "stages": self.seconds, "threads": self.p.threads,

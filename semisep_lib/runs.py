@@ -39,11 +39,19 @@ NES_FILE = "nes.pt"
 BASELINES_SUMMARY = "baselines.json"
 #: The run folder name of a reproduction's warm-up, before ``-seed<k>``.
 WARM_UP = "warm-up"
+#: The folder of a reproduction's runs (the folder name, for a reader that walks a path's parts).
+RUNS = "runs"
 #: The folders of a reproduction's scores, museval files and tables, per scoring protocol (``""``: ``OUT`` itself).
 PROTOCOL_FOLDERS = {
     "v4": {"scores": "scores", "museval": "museval", "tables": ""},
     "v3": {"scores": "scores-v3", "museval": "museval-v3", "tables": "paper-protocol"},
 }
+
+
+def table_file(folder: str | Path, number: int, suffix: str = ".json") -> Path:
+    """Table ``number`` (1 or 3) in ``folder``, as ``tables.table1`` / ``tables.table3`` write it: ``.json``
+    (its rows and ``info``: what was run, on which songs) or ``.md`` (the markdown shown)."""
+    return Path(folder) / f"table{number}{suffix}"
 
 
 class Run:
@@ -112,7 +120,7 @@ class ReproductionFolder:
     @property
     def runs(self) -> Path:
         """The folder of every run: the trained rows, the baselines' models and the warm-ups."""
-        return self.out / "runs"
+        return self.out / RUNS
 
     def run(self, key: str) -> Run:
         """The run folder of a method's key (``methods.row_key``, ``Method.folder``)."""
@@ -133,6 +141,14 @@ class ReproductionFolder:
     def tables(self, protocol: str = "v4") -> Path:
         """The folder of the tables under ``protocol`` (``OUT`` itself for v4)."""
         return self.out / PROTOCOL_FOLDERS[protocol]["tables"]
+
+    def table(self, number: int, suffix: str = ".json", protocol: str = "v4") -> Path:
+        """Table ``number`` (1 or 3) under ``protocol``: :func:`table_file` of :meth:`tables`."""
+        return table_file(self.tables(protocol), number, suffix)
+
+    def ablation(self, protocol: str = "v4") -> Path:
+        """Table 3 as a figure, ours beside the paper (``plots.ablation``)."""
+        return self.tables(protocol) / "ablation.png"
 
     @property
     def ordering(self) -> Path:

@@ -31,6 +31,7 @@ from .errors import UsageError
 from .evaluate import AGGREGATIONS, SCORERS, SUSPECT_MARGIN_DB, check_aggregation, common_grid, reaggregate
 from .fileio import atomic_write_json, atomic_write_text, jsonable
 from .paper import PAPER_TABLE1, PAPER_TABLE3
+from .runs import table_file
 
 #: Table 1's rows, in order: canonical key → (label, the paper's row it stands beside or None).
 TABLE1_ROWS = {
@@ -228,7 +229,7 @@ def table1(results: dict[str, dict], out_dir: str | Path, info: dict | str | Non
             + ". The paper's numbers are on MUSDB18 (baselines as reported by Hoshen et al., who gave no SIR). "
             "Vocal energy: the share of the mixture's energy a method calls voice; silent floor: the SDR of an "
             "all-zero vocal estimate. " + NOT_REPRODUCIBLE + " " + STAND_INS)
-    return write_table(rows, out_dir, "table1", PAPER_TABLE1, note,
+    return write_table(rows, out_dir, table_file(out_dir, 1).stem, PAPER_TABLE1, note,
                        info if isinstance(info, dict) else {"description": what}, aggregation)
 
 
@@ -278,10 +279,10 @@ def table3(rows: dict[str, dict], out_dir: str | Path, info: dict, aggregation: 
                   f"Chose checkpoints and mask exponents (never reported): "
                   f"{', '.join(info.get('selection_songs') or []) or 'none'}.", ""]
     md = "\n".join(lines)
-    atomic_write_text(Path(out_dir) / "table3.md", md)
-    atomic_write_json(Path(out_dir) / "table3.json", {"info": info, "aggregation": described,
-                                                      "references": common_grid(rows.values()), "rows": rows,
-                                                      "paper": PAPER_TABLE3})
+    atomic_write_text(table_file(out_dir, 3, ".md"), md)
+    atomic_write_json(table_file(out_dir, 3), {"info": info, "aggregation": described,
+                                               "references": common_grid(rows.values()), "rows": rows,
+                                               "paper": PAPER_TABLE3})
     return md
 
 
