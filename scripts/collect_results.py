@@ -32,6 +32,7 @@ from semisep_lib.methods import ABLATION, row_key, run_name
 from semisep_lib.paper import PAPER_TABLE3
 from semisep_lib.plots import compare_runs, read_jsonl, validation_curves
 from semisep_lib.reproduce import PROTOCOL_FILES
+from semisep_lib.runs import PROTOCOL_FOLDERS, ReproductionFolder, Run
 from semisep_lib.tables import ordering, summarise, table3
 
 GAME = ("D_A", "D_C", "GAN_A", "GAN_C")  # the losses of game-seed<N>.png
@@ -70,20 +71,21 @@ def rows_on_selection_songs(src: Path, dest: Path) -> None:
     curves: dict[str, dict[str, Path]] = {}
     logs: dict[str, dict[str, Path]] = {}
     scales = 0
-    for summary in sorted((src / "runs").glob("*/summary.json")):
-        row = dest / "runs" / summary.parent.name
-        row.mkdir(parents=True, exist_ok=True)
-        for name in ("summary.json", "valid.jsonl"):
-            if (summary.parent / name).is_file():
-                shutil.copy(summary.parent / name, row / name)
-        label, _, seed = summary.parent.name.rpartition("-seed")
-        if (row / "valid.jsonl").is_file():
-            curves.setdefault(seed, {})[label] = row / "valid.jsonl"
-        if lines := block_means(summary.parent / "log.jsonl"):
-            (row / "losses.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
-            logs.setdefault(seed, {})[label] = row / "losses.jsonl"
-        if (summary.parent / "config.yaml").is_file():
-            scales = yaml.safe_load((summary.parent / "config.yaml").read_text())["model"]["d_scales"]
+    summary_name = Run("").summary.name
+    for summary in sorted(ReproductionFolder(src).runs.glob(f"*/{summary_name}")):
+        run, row = Run(summary.parent), ReproductionFolder(dest).run(summary.parent.name)
+        row.folder.mkdir(parents=True, exist_ok=True)
+        for path, copy in ((run.summary, row.summary), (run.valid, row.valid)):
+            if path.is_file():
+                shutil.copy(path, copy)
+        label, _, seed = run.folder.name.rpartition("-seed")
+        if row.valid.is_file():
+            curves.setdefault(seed, {})[label] = row.valid
+        if lines := block_means(run.log):
+            (row.folder / "losses.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+            logs.setdefault(seed, {})[label] = row.folder / "losses.jsonl"
+        if run.config.is_file():
+            scales = yaml.safe_load(run.config.read_text())["model"]["d_scales"]
     for seed, runs in curves.items():
         fig = compare_runs(runs, ("val_sdr", "val_vocal_fraction"), window=1)
         fig.suptitle(f"seed {seed}: every row on the selection songs (median vocal SDR in dB; vocal energy fraction)")
@@ -101,18 +103,20 @@ def table3_so_far(src: Path, dest: Path, root: Path = DEFAULT_ROOT) -> list[str]
     ``so-far/ordering.json``: what each removal costs against the full method, ours beside the paper's; τ only
     over the rows there). A row counts once every seed scored so far under v4 is also scored under v3; seeds
     are those of the full method. Returns the labels written (none: nothing is written)."""
-    seeds = sorted(int(p.stem.rpartition("-seed")[2]) for p in (src / "scores").glob(f"{run_name('all losses')}-seed*.json"))
+    out, so_far = ReproductionFolder(src), ReproductionFolder(dest / "so-far")
+    seeds = sorted(int(p.stem.rpartition("-seed")[2])
+                   for p in out.scores_dir().glob(f"{run_name('all losses')}-seed*.json"))
     keys = {label: [row_key(label, s) for s in seeds] for label in ABLATION}
     done = [label for label, ks in keys.items() if seeds and all(
-        (src / PROTOCOL_FILES[p]["scores"] / f"{k}.json").is_file() for k in ks for p in PROTOCOL_FILES)]
+        out.scores(k, p).is_file() for k in ks for p in PROTOCOL_FILES)]
     if not done:
         return []
-    config_file = src / "runs" / keys[done[0]][0] / "config.yaml"
+    config_file = out.run(keys[done[0]][0]).config
     config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
     select = list_tracks(root, "train", "select") if root.is_dir() else []
     orders = {}
     for protocol, files in PROTOCOL_FILES.items():
-        scores = {label: [json.loads((src / files["scores"] / f"{k}.json").read_text()) for k in keys[label]]
+        scores = {label: [json.loads(out.scores(k, protocol).read_text()) for k in keys[label]]
                   for label in done}
         report = [t["name"] for t in scores[done[0]][0]["tracks"]]
         info = {"profile": config.get("preset", "?"), "data": "musdb",
@@ -120,12 +124,12 @@ def table3_so_far(src: Path, dest: Path, root: Path = DEFAULT_ROOT) -> list[str]
                 "steps": config.get("train", {}).get("steps", "?"), "report_songs": report,
                 "selection_songs": select or ["(not named: data root absent)"], "protocol": files["name"]}
         rows3 = {label: summarise(s) for label, s in scores.items()}
-        (dest / "so-far" / files["tables"]).mkdir(parents=True, exist_ok=True)
-        md = table3(rows3, dest / "so-far" / files["tables"], info, files["aggregation"])
-        (dest / "so-far" / files["tables"] / "table3.md").write_text(  # say it is not the run's table
+        so_far.tables(protocol).mkdir(parents=True, exist_ok=True)
+        md = table3(rows3, so_far.tables(protocol), info, files["aggregation"])
+        so_far.table(3, ".md", protocol).write_text(  # say it is not the run's table
             md.replace("# Table 3 — ablation", "# Table 3 so far (the run is not finished) — ablation", 1))
         orders[files["name"]] = ordering(rows3, PAPER_TABLE3)
-    (dest / "so-far" / "ordering.json").write_text(json.dumps(orders, indent=2) + "\n")
+    so_far.ordering.write_text(json.dumps(orders, indent=2) + "\n")
     return done
 
 
@@ -133,26 +137,28 @@ def main(kind: str, src: str, dest: str) -> None:
     src_p, dest_p = Path(src), Path(dest)
     dest_p.mkdir(parents=True, exist_ok=True)
     if kind == "reproduce":
-        finished = (src_p / "table3.json").is_file()
-        tables = ("table1.md", "table1.json", "table3.md", "table3.json", "ablation.png", "timing.json")
-        for name in tables if finished else ():
-            shutil.copy(src_p / name, dest_p / name)
+        out = ReproductionFolder(src_p)
+        finished = out.table(3).is_file()
+        tables = (out.table(1, ".md"), out.table(1), out.table(3, ".md"), out.table(3), out.ablation(), out.timing)
+        for path in tables if finished else ():
+            shutil.copy(path, dest_p / path.name)
         if finished and (dest_p / "so-far").is_dir():
             shutil.rmtree(dest_p / "so-far")  # the run's own tables replace the tables of the rows so far
-        if (src_p / "ordering.json").is_file():
-            shutil.copy(src_p / "ordering.json", dest_p / "ordering.json")
-        for folder in ("paper-protocol", "scores", "scores-v3"):
-            if (src_p / folder).is_dir():
-                shutil.copytree(src_p / folder, dest_p / folder, dirs_exist_ok=True)
+        if out.ordering.is_file():
+            shutil.copy(out.ordering, dest_p / out.ordering.name)
+        # v3's tables, then every protocol's scores (museval's per-song files stay behind: too many)
+        for folder in (out.tables("v3"), *(out.scores_dir(p) for p in PROTOCOL_FOLDERS)):
+            if folder.is_dir():
+                shutil.copytree(folder, dest_p / folder.relative_to(src_p), dirs_exist_ok=True)
         rows_on_selection_songs(src_p, dest_p)
         if not finished:
-            scored = sorted(p.stem for p in (src_p / "scores").glob("*.json"))
+            scored = sorted(p.stem for p in out.scores_dir().glob("*.json"))
             print(f"{src}: still running (no tables yet); copied the {len(scored)} methods scored so far: "
                   f"{', '.join(scored) or 'none'}")
             if rows := table3_so_far(src_p, dest_p):
                 print(f"Table 3 of the rows scored so far ({', '.join(rows)}) in {dest_p / 'so-far'}")
     elif kind == "curve":
-        shutil.copy(src_p / "valid.jsonl", dest_p / "valid.jsonl")
+        shutil.copy(Run(src_p).valid, Run(dest_p).valid)
         validation_curves(src_p).savefig(dest_p / "learning_curve.png", dpi=110)
     else:
         raise SystemExit(f"unknown kind {kind!r}: reproduce or curve")

@@ -130,9 +130,13 @@ class ReproductionFolder:
         """The discriminator warm-up of ``seed``, shared by that seed's rows."""
         return self.run(f"{WARM_UP}-seed{seed}")
 
+    def scores_dir(self, protocol: str = "v4") -> Path:
+        """The folder of every method's scores under ``protocol``."""
+        return self.out / PROTOCOL_FOLDERS[protocol]["scores"]
+
     def scores(self, key: str, protocol: str = "v4") -> Path:
         """A method's scores under ``protocol`` (``evaluate.evaluate_separator``'s result, as JSON)."""
-        return self.out / PROTOCOL_FOLDERS[protocol]["scores"] / f"{key}.json"
+        return self.scores_dir(protocol) / f"{key}.json"
 
     def museval(self, key: str, protocol: str = "v4") -> Path:
         """The folder of a method's museval files under ``protocol``."""

@@ -88,7 +88,7 @@ def test_the_layout_is_the_one_runs_were_written_with():
     out = ReproductionFolder("o")
     assert out.run("all-losses-seed0").folder.as_posix() == "o/runs/all-losses-seed0"
     assert out.warm_up(1).folder.as_posix() == "o/runs/warm-up-seed1"
-    assert out.scores("nmf").as_posix() == "o/scores/nmf.json"
+    assert out.scores("nmf").as_posix() == "o/scores/nmf.json" and out.scores_dir("v3").as_posix() == "o/scores-v3"
     assert out.scores("nmf", "v3").as_posix() == "o/scores-v3/nmf.json"
     assert out.museval("nmf", "v3").as_posix() == "o/museval-v3/nmf"
     assert out.table(3, ".md", "v3").as_posix() == "o/paper-protocol/table3.md"
