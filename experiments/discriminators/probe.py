@@ -24,6 +24,7 @@ import yaml
 from semisep_lib.config import Config, preset
 from semisep_lib.data import load_training_data
 from semisep_lib.reproduce import mask_validator
+from semisep_lib.runs import Run
 from semisep_lib.train import train
 from tell import DEFAULT_ROOT, tell
 
@@ -54,16 +55,17 @@ def main() -> None:
     cfg = Config.from_preset("long").updated(preset("long").reproduce.overrides).updated(changes(args.set))
     cfg.train.steps, cfg.train.seed = args.steps, args.seed
     td = load_training_data(cfg, args.root)  # reproduce's split: seed 0 for every row
-    if args.warm_up and not (args.out / "checkpoint.pt").exists():
+    run = Run(args.out)
+    if args.warm_up and not run.checkpoint.exists():
         args.out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(args.warm_up / "checkpoint.pt", args.out / "checkpoint.pt")
+        shutil.copy(Run(args.warm_up).checkpoint, run.checkpoint)
     train(cfg, td, args.out, progress=False, validator=mask_validator(td, cfg))
-    curve = [json.loads(line) for line in (args.out / "valid.jsonl").read_text().splitlines()]
+    curve = [json.loads(line) for line in run.valid.read_text().splitlines()]
     line = {"probe": args.out.name, "set": args.set, "seed": args.seed,
             "warm_up": str(args.warm_up) if args.warm_up else "its own",
             "selection_sdr": {v["step"]: round(v["val_sdr"], 3) for v in curve},
             "selection_vocal_fraction": {v["step"]: round(v["val_vocal_fraction"], 3) for v in curve},
-            **tell(args.out / "checkpoint.pt", args.root)}
+            **tell(run.checkpoint, args.root)}
     with open(HERE / "results" / "probes.jsonl", "a") as f:
         f.write(json.dumps(line) + "\n")
     print(json.dumps(line, indent=1))

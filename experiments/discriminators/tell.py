@@ -43,6 +43,7 @@ from semisep_lib.config import Config
 from semisep_lib.data import load_songs
 from semisep_lib.losses import synthetic_mixture, unit_peak
 from semisep_lib.models import build_models
+from semisep_lib.runs import Run
 from semisep_lib.spectral import STFT, crop, magnitude
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "musdb18-7"
@@ -184,7 +185,7 @@ def main() -> None:
         seen = {(r["run"], r["step"]) for r in map(json.loads, args.append.read_text().splitlines())}
     results = {}
     for run in args.runs:
-        path = run / "checkpoint.pt" if run.is_dir() else run
+        path = Run(run).checkpoint if run.is_dir() else run
         name = run.name if run.is_dir() else run.stem
         if not path.is_file() or (args.append and (name, load_checkpoint(path)["step"]) in seen):
             continue

@@ -26,6 +26,7 @@ import torch
 
 from semisep_lib.fileio import atomic_write_json
 from semisep_lib.reproduce import Reproduction, row_key
+from semisep_lib.runs import ReproductionFolder, Run
 from semisep_lib.separate import load_separator
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", choices=["toy", "musdb"], required=True)
     ap.add_argument("--root", default=None)
     args = ap.parse_args(argv)
-    committed = REPO / "results" / f"reproduce-cpu-{args.data}" / "scores" / "all-losses-seed0.json"
+    committed = ReproductionFolder(REPO / "results" / f"reproduce-cpu-{args.data}").scores(row_key("all losses", 0))
     if not committed.is_file():
         sys.exit(f"{committed} is missing: run and collect the job first (README).")
     torch.set_num_threads(1)  # as each row of the job trains
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         "before (d_sees_level true, abar_level free)": pick(before),
         "after (today's cpu preset; the committed table's row)": pick(after),
         "after_scored_by": str(committed.relative_to(REPO)),
-        "selection_sdr": {"before": json.loads((run / "summary.json").read_text())["best"]}})
+        "selection_sdr": {"before": json.loads(Run(run).summary.read_text())["best"]}})
     print(out.read_text())
 
 

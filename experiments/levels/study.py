@@ -34,6 +34,7 @@ import torch
 from semisep_lib.checkpoint import bf16_available, load_checkpoint
 from semisep_lib.levels import level_changes, robustness, write
 from semisep_lib.reproduce import Reproduction, row_key
+from semisep_lib.runs import ReproductionFolder, Run
 from semisep_lib.separate import load_separator
 
 HERE = Path(__file__).resolve().parent
@@ -74,18 +75,18 @@ def train_variant(variant: str, seed: int, root: Path) -> Path:
     """Train (or resume, or find) one variant × seed from the ablation's warm-up; returns its run folder."""
     why, overrides = VARIANTS[variant]
     if overrides is None:
-        run = ABLATION / "runs" / row_key("all losses", seed)
-        if not (run / "summary.json").is_file():
+        run = ReproductionFolder(ABLATION).run(row_key("all losses", seed)).folder
+        if not Run(run).summary.is_file():
             sys.exit(f"{run} is not trained: run the long ablation (README) first.")
         return run
     out = RUNS
     if "model" in overrides:  # the networks differ from the ablation's: a warm-up of the variant's own
         out = RUNS / variant
     else:
-        warm = ABLATION / "runs" / f"warm-up-seed{seed}"
-        if not (warm / "checkpoint.pt").is_file():
+        warm = ReproductionFolder(ABLATION).warm_up(seed).folder
+        if not Run(warm).checkpoint.is_file():
             sys.exit(f"{warm} has no checkpoint: run the long ablation's warm-up (README) first.")
-        mine = RUNS / "runs" / f"warm-up-seed{seed}"
+        mine = ReproductionFolder(RUNS).warm_up(seed).folder
         if not mine.exists():  # the shared warm-up, found done by Reproduction.warm_up
             shutil.copytree(warm, mine, ignore=shutil.ignore_patterns(".lock"))
     torch.set_num_threads(1)  # as each ablation row trains: two runs at once, one thread each
@@ -109,9 +110,9 @@ def score(variant: str, seed: int, run: Path, root: Path, workers: int, tag: str
     out = RESULTS / f"study-{variant}-seed{seed}{suffix}.json"
     if out.is_file():
         r = json.loads(out.read_text())
-        if r["study"].get("late_selection_sdr") is None and (run / "valid.jsonl").is_file():
+        if r["study"].get("late_selection_sdr") is None and Run(run).valid.is_file():
             # scored before the result kept it: add it from the run, if the run is the one that was scored
-            if json.loads((run / "summary.json").read_text())["best"] != r["study"]["summary"]["best"]:
+            if json.loads(Run(run).summary.read_text())["best"] != r["study"]["summary"]["best"]:
                 sys.exit(f"{run} is not the run {out.name} scored (another best checkpoint): not adding to it.")
             r["study"]["late_selection_sdr"] = late_selection_sdr(run)
             write(r, out)
@@ -121,9 +122,9 @@ def score(variant: str, seed: int, run: Path, root: Path, workers: int, tag: str
                         workers=workers)
     result["study"] = {"variant": variant, "seed": seed, "why": VARIANTS[variant][0],
                        "overrides": VARIANTS[variant][1], "run": str(run.relative_to(REPO)),
-                       "summary": json.loads((run / "summary.json").read_text()),
+                       "summary": json.loads(Run(run).summary.read_text()),
                        "late_selection_sdr": late_selection_sdr(run), "tag": tag, "cpu": cpu_name(),
-                       "bf16": bool(load_checkpoint(run / "checkpoint.pt")["config"]["train"]["bf16"]
+                       "bf16": bool(load_checkpoint(Run(run).checkpoint)["config"]["train"]["bf16"]
                                     and bf16_available(torch.device("cpu")))}
     write(result, out)
     keep_small_files(run, label)
@@ -133,18 +134,18 @@ def score(variant: str, seed: int, run: Path, root: Path, workers: int, tag: str
 def keep_small_files(run: Path, label: str) -> Path:
     """The run's small files (summary, validation curve, mask tuning) into ``results/runs/<label>/``: runs/ holds
     the checkpoints and is not committed."""
-    dest = RESULTS / "runs" / label
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("summary.json", "valid.jsonl", "separate.yaml"):
-        if (run / name).is_file():
-            shutil.copy2(run / name, dest / name)
-    return dest
+    source, dest = Run(run), ReproductionFolder(RESULTS).run(label)
+    dest.folder.mkdir(parents=True, exist_ok=True)
+    for kept, copy in ((source.summary, dest.summary), (source.valid, dest.valid), (source.tuning, dest.tuning)):
+        if kept.is_file():
+            shutil.copy2(kept, copy)
+    return dest.folder
 
 
 def late_selection_sdr(run: Path, last: int = 1000) -> float | None:
     """The mean of training's own validation SDR (selection songs, the run's post-processing) over its last
     ``last`` ``g`` steps — the recipe study's rule for choosing a recipe (``valid.jsonl``)."""
-    path = run / "valid.jsonl"
+    path = Run(run).valid
     if not path.is_file():
         return None
     points = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -201,8 +202,8 @@ def report() -> Path:
                   for n in m["summary"]["level_conditions"]]
         sel = r["study"].get("late_selection_sdr")  # kept in the result: runs/ (checkpoints) is not committed
         run = REPO / r["study"]["run"]
-        if sel is None and (run / "summary.json").is_file() and \
-                json.loads((run / "summary.json").read_text())["best"] == r["study"]["summary"]["best"]:
+        if sel is None and Run(run).summary.is_file() and \
+                json.loads(Run(run).summary.read_text())["best"] == r["study"]["summary"]["best"]:
             sel = late_selection_sdr(run)  # only from the very run that was scored, not a rerun in its folder
         rows.append((v, seed, m["summary"]["level_sweep_sdr"], sdr, called, sel))
         by_variant.setdefault(v, []).append((m["summary"]["level_sweep_sdr"], sdr[1], sel))

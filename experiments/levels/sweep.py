@@ -35,6 +35,7 @@ from semisep_lib.fileio import atomic_write_json, atomic_write_text, jsonable
 from semisep_lib.levels import changes_by_name, merge, model_separator, render, robustness, trivial_baselines
 from semisep_lib.pretrained import example_song
 from semisep_lib.reproduce import git_commit
+from semisep_lib.runs import Run
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -54,7 +55,8 @@ MODELS = {
 def extract(commit: str, dest: Path) -> Path:
     """The shipped model of ``commit`` (best.pt, separate.yaml, card.json) written into ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("best.pt", "separate.yaml", "card.json"):
+    shipped = Run("")  # the file names of a run folder, as the shipped model keeps them
+    for name in (shipped.best.name, shipped.tuning.name, "card.json"):  # card.json: pretrained's own file
         blob = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{SHIPPED}/{name}"], capture_output=True,
                               check=True).stdout
         (dest / name).write_bytes(blob)

@@ -61,6 +61,7 @@ from semisep_lib.data import list_tracks, load_songs, load_training_data  # noqa
 from semisep_lib.evaluate import evaluate_separator  # noqa: E402
 from semisep_lib.fileio import write_between_markers  # noqa: E402
 from semisep_lib.metrics import energy_fraction, median_sdr  # noqa: E402
+from semisep_lib.runs import Run  # noqa: E402
 from semisep_lib.separate import MaskSeparator  # noqa: E402
 from semisep_lib.train import train  # noqa: E402
 
@@ -156,7 +157,7 @@ def save_g_parts(run_dir: Path, out_dir: Path, name: str) -> dict:
     ``cat``) in parts of at most :data:`PART_BYTES`, the most the device tool brings back per file."""
     import torch
 
-    state = load_checkpoint(run_dir / "checkpoint.pt")
+    state = load_checkpoint(Run(run_dir).checkpoint)
     weights = state.get("g_ema", state["g"])
     half = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
     model = {**{k: state[k] for k in ("program", "version", "config", "step", "objective")}, "g": half}
@@ -199,7 +200,8 @@ def run(args) -> dict:
           f"songs: {', '.join(s.name for s in songs)}; silent-estimate SDR {refs['silent_sdr']:.2f} dB, "
           f"mixture-as-vocals SDR {refs['mixture_sdr']:.2f} dB; budget {args.budget_s:.0f} s", flush=True)
     done = {p["step"] for p in read_points(curve_path)}
-    ckpt, best = run_dir / "checkpoint.pt", run_dir / "best.pt"
+    files = Run(run_dir)
+    ckpt, best = files.checkpoint, files.best
     step = int(load_checkpoint(ckpt)["step"]) if ckpt.is_file() else 0
     max_steps = args.max_steps or cfg.train.steps
     if not ckpt.is_file() and not best.is_file():  # a call of no steps writes best.pt: the untrained g
@@ -213,7 +215,7 @@ def run(args) -> dict:
             t = time.perf_counter()
             point = score_point(ckpt if ckpt.is_file() else best, songs, args.workers, args.device)
             score_s = max(score_s or 0.0, time.perf_counter() - t)
-            val = read_points(run_dir / "valid.jsonl")
+            val = read_points(files.valid)
             sel = next((v for v in reversed(val) if v["step"] == step), {})
             row = {"run": name, "step": step, "g_step": max(0, step - cfg.train.d_warmup), **point,
                    "train_val_sdr_fast": sel.get("val_sdr"), "train_val_vocal_fraction": sel.get("val_vocal_fraction"),
@@ -249,7 +251,7 @@ def run(args) -> dict:
         t = time.perf_counter()
         train_seconds = train(cfg, td, run_dir, progress=False)["seconds"]
         wall_rate = n / (time.perf_counter() - t)
-        chunk_rate = steps_per_second(run_dir / "log.jsonl", step, step + n)
+        chunk_rate = steps_per_second(files.log, step, step + n)
         step += n
     # -- at the end -----------------------------------------------------------------------------------------------
     points = read_points(curve_path)

@@ -36,6 +36,7 @@ from semisep_lib.config import Config
 from semisep_lib.data import list_tracks, load_songs, load_training_data
 from semisep_lib.evaluate import evaluate_separator
 from semisep_lib.fileio import write_between_markers
+from semisep_lib.runs import Run
 from semisep_lib.separate import MaskSeparator
 from semisep_lib.train import train
 
@@ -132,7 +133,7 @@ def read_curve(path: Path) -> list[dict]:
 
 def score_point(run_dir: Path, songs, workers: int, device: str = "cpu") -> dict:
     """museval of the run's current ``g`` on ``songs`` (raw mask)."""
-    g, cfg = load_g(run_dir / "checkpoint.pt", device)
+    g, cfg = load_g(Run(run_dir).checkpoint, device)
     bare = cfg.updated({"separate": {"mask_family": "ours", "mask_power": 1.0, "smooth_frames": 1}})  # g's raw mask
     sep = MaskSeparator(g, bare, device)
     with tempfile.TemporaryDirectory(prefix="recipe-museval-") as tmp:
@@ -161,7 +162,7 @@ def run_recipe(name: str, seed: int, args, songs, deadline: float) -> bool:
         summary = train(cfg, td, run_dir, progress=False)
         t = time.perf_counter()
         point = score_point(run_dir, songs, args.workers, args.device)
-        val = read_curve(run_dir / "valid.jsonl")
+        val = read_curve(Run(run_dir).valid)
         sel = next((v for v in reversed(val) if v["step"] == cfg.train.steps), {})
         row = {"recipe": name, "seed": seed, "g_step": g_step, "step": cfg.train.steps,
                "train_seconds": summary["seconds"], "score_seconds": round(time.perf_counter() - t, 1),
