@@ -13,19 +13,23 @@ Two folders have a layout:
       RUN/separate.yaml     the mask post-processing chosen by tune-mask (separate.save_tuning / read_tuning)
       RUN/summary.json      a finished run's summary                     (reproduce, once trained and tuned)
 
-  A baseline's run folder holds its one model file instead (:data:`NMF_FILE`, :data:`NES_FILE`).
+  A baseline's run folder holds its one model file instead (:data:`NMF_FILE`, :data:`NES_FILE`). The shipped
+  model (``semisep_lib/pretrained/``) is a run folder with only ``best.pt`` and ``separate.yaml`` (and the model
+  card, ``pretrained``'s own files).
 
 * a **reproduction** (:class:`ReproductionFolder`; ``semisep reproduce --out OUT``)::
 
       OUT/runs/<key>/             a training run (a row: ``all-losses-seed0``) or a baseline (``nes-seed0``, ``nmf``)
       OUT/runs/warm-up-seed<k>/   the discriminator warm-up every row of seed k starts from
       OUT/scores/<key>.json       a method's museval v4 scores (scores-v3/ for the paper's protocol)
-      OUT/museval/<key>/          museval's per-song files (museval-v3/)
-      OUT/table1.json, table3.json, ablation.png   the tables (v3's in paper-protocol/)
+      OUT/museval/<key>/          evaluate's folder of the method: its museval per-song files (museval-v3/)
+      OUT/table1.md, .json, table3.md, .json, ablation.png   the tables (v3's in paper-protocol/)
       OUT/ordering.json, timing.json
 
-Every module that reads or writes one of these files asks this module for its path; none spells the name. The
-module depends on nothing but ``pathlib``, so the lowest one (``checkpoint``) can use it.
+Every module that reads or writes one of these files asks this module for its path; none spells the name
+(``tests/test_runs.py`` checks). The module depends on nothing but ``pathlib``, so the lowest one that reads a
+run (``checkpoint``) can use it. An evaluation's own folder (``semisep evaluate``: ``results.json``,
+``museval/``) is ``evaluate``'s.
 """
 
 from __future__ import annotations

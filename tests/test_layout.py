@@ -14,7 +14,8 @@ PACKAGE = Path(semisep_lib.__file__).parent
 #: → docs → cli
 RANK = {
     "errors": 0,
-    "fileio": 1, "paper": 1, "metrics": 1, "runs": 1,
+    "fileio": 1, "paper": 1, "metrics": 1,
+    "runs": 1,  # a run's file names: the study part, but below checkpoint, which finds the weights in a run folder
     "config": 2, "audio": 2,
     "toy": 3, "spectral": 3,
     "data": 4, "models": 4,
