@@ -668,7 +668,8 @@ def reproduce_runs(out: str | Path, runs: Sequence[str] | None = None) -> dict[s
     (``scores/<key>.json``). The warm-up runs are not methods and are never listed; ``runs`` keeps only those
     folder names."""
     out = Path(out)
-    folders = sorted(p for p in ReproductionFolder(out).runs.glob("*") if p.is_dir() and (runs is None or p.name in runs))
+    folders = sorted(p for p in ReproductionFolder(out).runs.glob("*")
+                     if p.is_dir() and (runs is None or p.name in runs))
     labels = run_labels([p.name for p in folders])
     found: dict[str, tuple[str, Path, str]] = {}
     for folder in folders:

@@ -79,10 +79,10 @@ def choose_run(candidates: list[str | Path]) -> tuple[Path, list[dict]]:
     ``best.pt``."""
     table = []
     for run in map(Path, candidates):
-        best = Run(run).best
-        valid = (load_checkpoint(best).get("valid") or {}) if best.is_file() else {}
+        model = Run(run).best
+        valid = (load_checkpoint(model).get("valid") or {}) if model.is_file() else {}
         if "val_sdr" not in valid:
-            raise UsageError(f"{run} has no {best.name} scored on the selection songs: not a finished training run.")
+            raise UsageError(f"{run} has no {model.name} scored on the selection songs: not a finished training run.")
         table.append({"run": str(run), "val_sdr": round(float(valid["val_sdr"]), 4), "step": int(valid["step"])})
     best = max(range(len(table)), key=lambda i: table[i]["val_sdr"])  # the first of equals
     return Path(table[best]["run"]), table

@@ -86,8 +86,8 @@ def _from_estimates(source: Path, root, subset: str, songs: int | None):
 
     found = find_estimate_dirs(source, subset)
     if not found:
-        raise DataError(f"{source} holds neither a reproduce run ({table_file('', 1)}, {ReproductionFolder('').runs}/) nor "
-                        "separations "
+        raise DataError(f"{source} holds neither a reproduce run ({table_file('', 1)}, "
+                        f"{ReproductionFolder('').runs}/) nor separations "
                         f"(<method>/<track>/vocals.wav and accompaniment.wav).")
     lis = Listener.from_estimates(found, reference_root=root, subset=subset, spectrograms=False, max_seconds=1.0)
     if songs:

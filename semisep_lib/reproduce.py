@@ -228,7 +228,8 @@ class Reproduction:
         select = load_songs(self.root, subset="train", split="select", sample_rate=gcfg.spectral.sample_rate,
                             mono=True)  # at the model's rate, mono: the tuning's cost is museval's
         by_sdr, by_sir, curve = tune_mask(g, gcfg, select, device=self.device)
-        save_tuning(run.folder, by_sdr, by_sir, curve, {"chosen_on": "selection songs", "songs": [s.name for s in select]})
+        save_tuning(run.folder, by_sdr, by_sir, curve,
+                    {"chosen_on": "selection songs", "songs": [s.name for s in select]})
         atomic_write_json(run.summary, {**summary, **by_sdr, "row": name, "seed": seed,
                                         "tuning_seconds": round(time.perf_counter() - t0, 2)})
         return run.folder

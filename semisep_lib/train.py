@@ -442,7 +442,8 @@ def _resume(net: _Nets, cfg: Config, path: Path, main: bool) -> tuple[int, dict,
     missing = [k for k in RESUME_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{path} cannot be resumed: it holds no {missing[0]} (a model file such as "
-                              f"{Run(path.parent).best.name}, not a training checkpoint); move it away or use a new --out.")
+                              f"{Run(path.parent).best.name}, not a training checkpoint); move it away or use a "
+                              "new --out.")
     if Config.from_dict(state["config"]).architecture() != cfg.architecture():
         raise CheckpointError(f"{path} was trained with another architecture; use a new --out.")
     for module, key in ((net.g, "g"), (net.d_A, "d_A"), (net.d_C, "d_C")):

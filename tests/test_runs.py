@@ -73,8 +73,8 @@ def test_only_runs_spells_a_run_file_name():
 
 def test_the_checker_sees_literals_and_joins_but_not_docstrings(tmp_path):
     f = tmp_path / "m.py"
-    f.write_text('"""Writes best.pt."""\ndef f(run):\n    """Reads log.jsonl."""\n'
-                 '    a = run / "summary.json"\n    b = run / "runs"\n    c = {"runs": 1}\n    return f"{a}/valid.jsonl"\n')
+    f.write_text('"""Writes best.pt."""\ndef f(run):\n    """Reads log.jsonl."""\n    a = run / "summary.json"\n'
+                 '    b = run / "runs"\n    c = {"runs": 1}\n    return f"{a}/valid.jsonl"\n')
     assert sorted(line for line, _ in spelled_names(f)) == [4, 5, 7]
 
 
