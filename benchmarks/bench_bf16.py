@@ -41,6 +41,7 @@ import torch
 from _common import RESULTS, machine_info, score_and_time, write_json  # first: puts the repository on sys.path
 from semisep_lib.checkpoint import cpu_has_bf16
 from semisep_lib.data import load_songs
+from semisep_lib.runs import Run
 from semisep_lib.separate import PRETRAINED_DIR, load_separator
 from semisep_lib.tables import ranges_apart
 
@@ -49,7 +50,7 @@ TOLERANCE_DB = 0.05  # separation: the SDR bf16 may lose against fp32 on the sel
 
 def curve(run: Path) -> list[dict]:
     """The run's validations on the selection songs, in step order."""
-    rows = [json.loads(line) for line in (Path(run) / "valid.jsonl").read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in Run(run).valid.read_text().splitlines() if line.strip()]
     return sorted(rows, key=lambda r: r["step"])
 
 

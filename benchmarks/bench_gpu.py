@@ -43,6 +43,7 @@ def throughput(preset: str, steps: int, skip: int, root: Path, work: Path, devic
     from semisep_lib.config import Config
     from semisep_lib.data import load_training_data
     from semisep_lib.models import build_models, count_parameters
+    from semisep_lib.runs import Run
     from semisep_lib.train import train
 
     cfg = Config.from_preset(preset).updated({"train": {
@@ -55,7 +56,7 @@ def throughput(preset: str, steps: int, skip: int, root: Path, work: Path, devic
     t0 = time.perf_counter()
     train(cfg, td, run, progress=False)
     wall = time.perf_counter() - t0
-    its, timed = C.log_steps_per_second(run / "log.jsonl", skip)
+    its, timed = C.log_steps_per_second(Run(run).log, skip)
     tc, sp = cfg.train, cfg.spectral
     seg_s = (sp.segment_frames - 1) * sp.hop / sp.sample_rate
     return {"preset": preset, "steps": steps, "timed_steps": timed, "it_per_s": round(its, 2),

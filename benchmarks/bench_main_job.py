@@ -40,7 +40,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import _common as C  # noqa: E402
+import _common as C  # noqa: E402  (first: puts the repository on sys.path)
+from semisep_lib.runs import ReproductionFolder, Run  # noqa: E402
 
 #: what each mode sets in the job's environment
 MODES = {"native": {}, "no-avx512": C.NO_AVX512}
@@ -71,26 +72,25 @@ def precision_in(env: dict) -> dict:
 
 def row_breakdown(out: Path) -> dict:
     """The training stage from the run's files: the warm-up, and per trained row its steps and tuning."""
-    runs = out / "runs"
-    warm = json.loads((runs / "warm-up-seed0" / "summary.json").read_text())
+    folder = ReproductionFolder(out)
+    warm = json.loads(folder.warm_up(0).summary.read_text())
     rows = {}
-    for summary_path in sorted(runs.glob("*-seed0/summary.json")):
-        run = summary_path.parent
-        if run.name.startswith("warm-up") or not (run / "log.jsonl").is_file():
+    for run in sorted((Run(p) for p in folder.runs.glob("*-seed0")), key=lambda r: r.folder.name):
+        if run.folder == folder.warm_up(0).folder or not run.summary.is_file() or not run.log.is_file():
             continue
-        s = json.loads(summary_path.read_text())
-        log = [json.loads(ln) for ln in (run / "log.jsonl").read_text().splitlines()]
+        s = json.loads(run.summary.read_text())
+        log = [json.loads(ln) for ln in run.log.read_text().splitlines()]
         own = [r for r in log if r["step"] >= warm["steps"]]  # the row's own steps, after the shared warm-up
         # its first step's time is its log's first time beyond where it started (the warm-up's end, or 0 for
         # the supervised row, which starts from an untrained checkpoint beside the warm-up)
         began = warm["seconds"] if own[0]["time"] > warm["seconds"] else 0.0
         times = [own[0]["time"] - began] + [b["time"] - a["time"] for a, b in zip(own, own[1:])]
-        val_every = json.loads((run / "valid.jsonl").read_text().splitlines()[0])["step"] - warm["steps"] \
-            if (run / "valid.jsonl").is_file() else None
+        val_every = json.loads(run.valid.read_text().splitlines()[0])["step"] - warm["steps"] \
+            if run.valid.is_file() else None
         median = statistics.median(times)
         # a validation's cost: what the steps that end with one take beyond the median step
         val_steps = [t for r, t in zip(own, times) if val_every and (r["step"] + 1 - warm["steps"]) % val_every == 0]
-        rows[run.name] = {"steps": len(own), "seconds": round(sum(times), 1), "median_step_s": round(median, 3),
+        rows[run.folder.name] = {"steps": len(own), "seconds": round(sum(times), 1), "median_step_s": round(median, 3),
                           "validation_s": round(sum(max(0.0, t - median) for t in val_steps), 1),
                           "tuning_s": s.get("tuning_seconds"),
                           "selection_sdr": s.get("best", {}).get("val_sdr")}  # its kept checkpoint's, in dB
@@ -101,12 +101,13 @@ def row_breakdown(out: Path) -> dict:
 def headline(out: Path) -> dict:
     """Table 1's and Table 3's SDRs (museval v4 medians on the report songs) and Kendall's τ of Table 3 against
     the paper."""
-    order = json.loads((out / "ordering.json").read_text())
+    folder = ReproductionFolder(out)
+    order = json.loads(folder.ordering.read_text())
     tau = next(iter(order.values()))["kendall_tau"]
     sdr = {}
-    t1 = json.loads((out / "table1.json").read_text())["rows"]  # a list of rows
+    t1 = json.loads(folder.table(1).read_text())["rows"]  # a list of rows
     sdr["table1"] = {r["method"]: round(r["SDR"]["median"], 2) for r in t1 if r.get("SDR")}
-    t3 = json.loads((out / "table3.json").read_text())["rows"]  # label → row
+    t3 = json.loads(folder.table(3).read_text())["rows"]  # label → row
     sdr["table3"] = {label: round(r["SDR"]["median"], 2) for label, r in t3.items() if r.get("SDR")}
     return {"table1_sdr": sdr["table1"], "table3_sdr": sdr["table3"], "kendall_tau": tau}
 
@@ -191,7 +192,7 @@ def run_job(mode: str, preset: str, steps: int | None, keep: Path | None) -> dic
         wall = round(time.perf_counter() - t, 1)
         if proc.returncode:
             raise RuntimeError(f"reproduce failed:\n{proc.stderr[-4000:]}")
-        timing = json.loads((out / "timing.json").read_text())
+        timing = json.loads(ReproductionFolder(out).timing.read_text())
         return {"command": " ".join(["reproduce", *cmd[4:-2]]), "wall_seconds": wall, "load_average_before": load,
                 "load_average_after": C.load_average(), "stages": timing["stages"],
                 "seconds_this_call": timing["seconds_this_call"], "training": row_breakdown(out),

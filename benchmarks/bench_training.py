@@ -263,6 +263,7 @@ def run_e2e_case(threads: int, steps: int) -> dict:
     from semisep_lib.config import Config
     from semisep_lib.toy import make_toy_dataset
     from semisep_lib.data import load_training_data
+    from semisep_lib.runs import Run
     from semisep_lib.train import train
 
     C.set_threads(threads)
@@ -274,7 +275,7 @@ def run_e2e_case(threads: int, steps: int) -> dict:
                                                             "threads": threads}})
         td = load_training_data(cfg, root)
         summary = train(cfg, td, Path(tmp) / "run", progress=False)
-        its, timed = C.log_steps_per_second(Path(tmp) / "run" / "log.jsonl", skip=min(3, steps - 2))  # warm-up steps
+        its, timed = C.log_steps_per_second(Run(Path(tmp) / "run").log, skip=min(3, steps - 2))  # warm-up steps
     bs = cfg.train.batch_size
     return {"preset": "cpu", "threads": torch.get_num_threads(), "steps": steps, "timed_steps": timed,
             "it_per_s": round(its, 3), "examples_per_s": round(its * bs, 2), "batch_size": bs,
