@@ -1,6 +1,6 @@
 """``python -m semisep_lib`` is the same CLI as the ``semisep`` console script."""
 
-from .cli import main
+from .interfaces.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

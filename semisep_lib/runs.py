@@ -28,8 +28,8 @@ Two folders have a layout:
 
 Every module that reads or writes one of these files asks this module for its path; none spells the name
 (``tests/test_runs.py`` checks). The module depends on nothing but ``pathlib``, so the lowest one that reads a
-run (``checkpoint``) can use it. An evaluation's own folder (``semisep evaluate``: ``results.json``,
-``museval/``) is ``evaluate``'s.
+run (``method.checkpoint``) can use it: it lies underneath all three parts, beside ``fileio``. An evaluation's own
+folder (``semisep evaluate``: ``results.json``, ``museval/``) is ``evaluate``'s.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Run:
 
     @property
     def config(self) -> Path:
-        """The resolved :class:`~semisep_lib.config.Config` as YAML, written when training starts."""
+        """The resolved :class:`~semisep_lib.method.config.Config` as YAML, written when training starts."""
         return self.folder / "config.yaml"
 
     @property

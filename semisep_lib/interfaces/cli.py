@@ -26,29 +26,29 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from . import train as train_lib
-from .baselines import METHODS, fit_baselines
-from .config import PRESETS, TERMS, Config, read_overrides
-from .data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_tracks, load_training_data,
-                   musdb_folder, resolve_data_root, resolve_root)
+from ..errors import DataError, SemisepError, UsageError
+from ..runs import table_file
+from ..method import train as train_lib
+from ..method.config import PRESETS, TERMS, Config, read_overrides
+from ..method.separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, STEREO_MODES, check_files, load_separator,
+                               separate_files)
+from ..study.baselines import METHODS, fit_baselines
+from ..study.data import (SUBSETS, describe, dsd100_to_musdb, ensure_toy_dataset, list_tracks, load_training_data,
+                          musdb_folder, resolve_data_root, resolve_root)
+from ..study.evaluate import AGGREGATIONS, PROTOCOLS, evaluate_folder, separate_musdb
+from ..study.levels import SETTINGS as LEVEL_SETTINGS
+from ..study.levels import changes_by_name, default_changes, model_separator, robustness, trivial_baselines
+from ..study.levels import write as write_levels
+from ..study.pretrained import build_card
+from ..study.reproduce import git_commit, mask_validator, reproduce, tune_run
+from ..study.tables import write_table
+from ..study.toy import DEFAULTS as TOY_DEFAULTS
+from ..study.toy import make_toy_dataset, song_names
 from .docs import AUDIO as DOCS_AUDIO
 from .docs import build_docs
-from .errors import DataError, SemisepError, UsageError
-from .evaluate import AGGREGATIONS, PROTOCOLS, evaluate_folder
-from .levels import SETTINGS as LEVEL_SETTINGS
-from .levels import changes_by_name, default_changes, model_separator, robustness, trivial_baselines
-from .levels import write as write_levels
 from .notebooks import PROFILES as NOTEBOOK_PROFILES
 from .notebooks import RUN_TIMES, record_run_times, run_notebooks, stamp_run_times
-from .pretrained import build_card
 from .report import CODECS, MAX_SECONDS, build_report
-from .reproduce import git_commit, mask_validator, reproduce
-from .runs import table_file
-from .separate import (DEFAULT_POWERS, MASK_FAMILIES, PRETRAINED_DIR, STEREO_MODES, check_files, load_separator,
-                       separate_files, separate_musdb, tune_run)
-from .tables import write_table
-from .toy import DEFAULTS as TOY_DEFAULTS
-from .toy import make_toy_dataset, song_names
 
 #: The modules whose commands ``--help`` lists, in its order; :data:`WIRING` holds each one's parser.
 COMMAND_MODULES = ("toy", "data", "train", "separate", "evaluate", "levels", "baselines", "reproduce",

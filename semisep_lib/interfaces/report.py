@@ -12,14 +12,14 @@ The page (``SITE/index.html``):
   ``<audio>`` element from the position the previous one had reached — over the mixture, the reference stems
   when known, and each method's vocals, accompaniment and residual (estimated − true vocals); per method its
   SDR / SIR and a spectrogram of its two stems, and for our method ``g``'s vocal mask. The player is
-  :func:`~semisep_lib.listen.ab_section` with ``report_assets/report.js``, the same as a notebook's
-  (:meth:`~semisep_lib.listen.Listener.player`), which carries its audio inside the HTML instead of in files.
+  :func:`~semisep_lib.interfaces.listen.ab_section` with ``report_assets/report.js``, the same as a notebook's
+  (:meth:`~semisep_lib.interfaces.listen.Listener.player`), which carries its audio inside the HTML instead of in files.
 
 Where the audio comes from: ``reproduce`` keeps models, not estimates, so the report songs are separated again
-with the saved models by :meth:`~semisep_lib.listen.Listener.from_reproduce` (which also brings each song's
+with the saved models by :meth:`~semisep_lib.interfaces.listen.Listener.from_reproduce` (which also brings each song's
 museval scores from ``scores/<row>.json``); a folder of ``<method>/<track>/{vocals,accompaniment}.wav`` is read
-as it is by :meth:`~semisep_lib.listen.Listener.from_estimates`. Audio is encoded with ffmpeg (Opus in WebM by
-default, MP3 on request); identical signals (the mixture-as-vocals baseline and the mixture ...) share a file.
+as it is by :meth:`~semisep_lib.interfaces.listen.Listener.from_estimates`. Audio is encoded with ffmpeg (Opus in WebM
+by default, MP3 on request); identical signals (the mixture-as-vocals baseline and the mixture ...) share a file.
 """
 
 from __future__ import annotations
@@ -37,16 +37,16 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import plots
-from .config import PRESETS
-from .errors import AudioError, DataError, UsageError
-from .fileio import replace_dir
-from .audio import AUDIO_CODECS, encode_audio
+from ..audio import AUDIO_CODECS, encode_audio
+from ..errors import AudioError, DataError, UsageError
+from ..fileio import replace_dir
+from ..runs import ReproductionFolder, table_file
+from ..method.config import PRESETS
+from ..method.separate import load_separator
+from ..study import plots
+from ..study.reproduce import ABLATION, command_line, git_commit
 from .listen import (ASSETS, PLAYER_COLUMNS, ABRow, Choice, Listener, ab_section, find_estimate_dirs, format_scores,
                      order_methods, reproduce_runs)
-from .reproduce import ABLATION, command_line, git_commit
-from .runs import ReproductionFolder, table_file
-from .separate import load_separator
 
 #: The codecs of the page's audio (``audio.AUDIO_CODECS``, by ffmpeg; the notebook player may also use WAV).
 CODECS = ("opus", "mp3")

@@ -19,7 +19,7 @@ The L1 norms are means over compressed magnitudes (``spectral.compress``), so th
 Note that the identity ``g(x) = x`` makes R1–R4 all zero (then ``b̄ = 0`` and ``ā = c``): only the GAN terms
 push ``g`` away from it.
 
-Four details of the authors' ``trainer.py`` are options of :class:`~semisep_lib.config.LossConfig` (the
+Four details of the authors' ``trainer.py`` are options of :class:`~semisep_lib.method.config.LossConfig` (the
 ``paper`` preset turns them on): the L1 on images in [−1, 1] (``recon_scale = 2``), ``g``'s second pass on
 its input as it is (``second_pass_as_is``), the discriminators' losses times the GAN weights
 (``d_loss_gan_weights``) and the level of ``ā`` (``abar_level``, :func:`level_abar`).
@@ -31,8 +31,8 @@ from contextlib import contextmanager
 
 import torch
 
+from ..errors import UsageError
 from .config import TERMS, LossConfig
-from .errors import UsageError
 from .spectral import compress, magnitude
 
 #: The values of ``LossConfig.abar_level`` (see :func:`level_abar`).

@@ -8,15 +8,15 @@ Rows are keyed by canonical row keys, never matched from labels:
 * Table 3 (:data:`TABLE3_ROWS`): the paper's ablation labels, ``all losses``, ``w/o R1`` … ``w/o GAN_A &
   GAN_C``, as in :data:`~semisep_lib.paper.PAPER_TABLE3`.
 
-A result is a dict from :func:`~semisep_lib.evaluate.evaluate_estimates` (vocal metrics under ``"vocals"``), or
+A result is a dict from :func:`~semisep_lib.study.evaluate.evaluate_estimates` (vocal metrics under ``"vocals"``), or
 a summary over seeds from :func:`summarise`, whose cells are ``{"median", "min", "max"}``; over several runs a
 cell reads ``median [min, max]``.
 
 Every table says how its scores were aggregated (``aggregation``, a key of
-:data:`~semisep_lib.evaluate.AGGREGATIONS`): ``"median"`` (default, SiSEC 2018: the median over windows per track,
+:data:`~semisep_lib.study.evaluate.AGGREGATIONS`): ``"median"`` (default, SiSEC 2018: the median over windows per track,
 then over tracks) or ``"mean"`` (the paper's, SiSEC 2016 / DSD100: the mean over windows per track, then the
 median over tracks). :func:`write_tables` re-aggregates results scored the other way from their per-window scores
-(:func:`~semisep_lib.evaluate.reaggregate`); the other writers refuse a result that records another aggregation.
+(:func:`~semisep_lib.study.evaluate.reaggregate`); the other writers refuse a result that records another aggregation.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..fileio import atomic_write_json, atomic_write_text, jsonable
+from ..paper import PAPER_TABLE1, PAPER_TABLE3
+from ..runs import table_file
 from .evaluate import AGGREGATIONS, SCORERS, SUSPECT_MARGIN_DB, check_aggregation, common_grid, reaggregate
-from .fileio import atomic_write_json, atomic_write_text, jsonable
-from .paper import PAPER_TABLE1, PAPER_TABLE3
-from .runs import table_file
 
 #: Table 1's rows, in order: canonical key → (label, the paper's row it stands beside or None).
 TABLE1_ROWS = {
@@ -66,7 +66,7 @@ GUARDS = ("fast_sdr", "vocal_energy_fraction", "silent_floor", "suspect_share")
 
 def summarise(scores: list[dict]) -> dict:
     """Median over seeds of the per-run medians, with the spread (min, max), for each vocal metric and guard of
-    results from :func:`~semisep_lib.evaluate.evaluate_estimates`; ``runs`` counts them."""
+    results from :func:`~semisep_lib.study.evaluate.evaluate_estimates`; ``runs`` counts them."""
     def stat(values):
         vals = np.array([np.nan if v is None else v for v in values], dtype=float)
         if np.all(np.isnan(vals)):
@@ -87,7 +87,7 @@ def scorer_note(results) -> str:
     return (f"Scorer: {scorer}. Suspect: the share of vocal windows whose SDR exceeds their ISR by more than "
             f"{SUSPECT_MARGIN_DB} dB, which an exact projection fitted per window cannot give: where it is high, "
             "check SIR, SAR and ISR before trusting them (a warning light that errs both ways: "
-            "semisep_lib.evaluate).")
+            "semisep_lib.study.evaluate).")
 
 
 def cell_stat(value) -> tuple[float | None, tuple | None]:
@@ -176,7 +176,7 @@ def _check_rows(rows, aggregation: str) -> str:
         found = res.get("aggregation") if isinstance(res, dict) else None
         if found is not None and found != described:
             raise UsageError(f"Result {res.get('name', '?')!r} was aggregated as {found!r}, not {described!r}; "
-                             "re-aggregate it first (semisep_lib.evaluate.reaggregate).")
+                             "re-aggregate it first (semisep_lib.study.evaluate.reaggregate).")
     return described
 
 

@@ -22,6 +22,8 @@ Re-running continues: every finished step leaves a file (``runs/<row>/summary.js
 that is found and kept, an interrupted training resumes from its checkpoint, and all files are written
 atomically. A row whose scores are all there is not trained again even when its run folder is gone, so a long
 reproduction can continue in another session from its committed ``scores*/`` folders alone.
+
+``semisep tune-mask`` chooses one run's mask exponent on the selection songs as step 2 does (:func:`tune_run`).
 """
 
 from __future__ import annotations
@@ -38,20 +40,20 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_g, pick_device
-from .config import TERMS, Config, ReproduceProfile, preset
-from .data import (TrainingData, evaluation_songs, list_tracks, load_songs, load_training_data,
-                   resolve_data_root)
-from .errors import UsageError
+from ..errors import UsageError
+from ..fileio import atomic_write_bytes, atomic_write_json, run_lock
+from ..paper import PAPER_TABLE3
+from ..runs import PROTOCOL_FOLDERS, ReproductionFolder, Run
+from ..method.checkpoint import load_g, pick_device
+from ..method.config import TERMS, Config, ReproduceProfile, preset
+from ..method.segments import TrainingData
+from ..method.separate import MaskSeparator, save_tuning, tune_mask
+from ..method.train import Validator, separator_validation, train, untrained_checkpoint
+from .data import evaluation_songs, list_tracks, load_songs, load_training_data, resolve_data_root
 from .evaluate import evaluate_separator
-from .fileio import atomic_write_bytes, atomic_write_json, run_lock
 from .methods import ABLATION, REPRODUCED, TRAINED_ROWS, Method, row_key
-from .paper import PAPER_TABLE3
 from .plots import ablation
-from .runs import PROTOCOL_FOLDERS, ReproductionFolder, Run
-from .separate import MaskSeparator, save_tuning, tune_mask
 from .tables import ordering, write_tables
-from .train import Validator, separator_validation, train, untrained_checkpoint
 
 #: protocol → where its scores, museval files and tables go (``runs.PROTOCOL_FOLDERS``), how its windows are
 #: pooled, and how the tables name it
@@ -84,7 +86,7 @@ def _trained(run: Run) -> dict | None:
 def git_commit(path: Path | None = None) -> str | None:
     """``HEAD`` of the git work tree holding ``path`` (default: this library), with ``+ local changes`` when
     tracked files differ from it; ``None`` outside git."""
-    where = str(path or Path(__file__).resolve().parent)
+    where = str(path or Path(__file__).resolve().parents[1])
     try:
         head = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
         if head.returncode:
@@ -209,7 +211,7 @@ class Reproduction:
         """Train (or resume, or find finished) one ``g``, validated by :func:`mask_validator`, and choose its mask
         exponent on the selection songs. Every row starts from the shared warm-up and then gets the same number
         of ``g`` steps (the supervised row, which uses no discriminator, starts at the same step from the state
-        the warm-up would leave it: :func:`~semisep_lib.train.untrained_checkpoint`)."""
+        the warm-up would leave it: :func:`~semisep_lib.method.train.untrained_checkpoint`)."""
         run = self.files.run(row_key(name, seed))
         if _trained(run):
             return run.folder
@@ -326,7 +328,7 @@ class Reproduction:
         return range(self.seeds if m.per_seed else 1)
 
     def separator(self, m: Method, seed: int = 0):
-        """A method of the registry that needs no ``g`` (:data:`~semisep_lib.methods.METHODS`): a bound or the
+        """A method of the registry that needs no ``g`` (:data:`~semisep_lib.study.methods.METHODS`): a bound or the
         oracle built from the run's config, or a baseline fitted once (per seed) and kept in
         ``runs/<key>[-seed<k>]/`` (``nmf.npz``, ``nes.pt``: the listening page separates with them)."""
         if m.build is not None:
@@ -411,3 +413,19 @@ def reproduce(profile: str = "smoke", data: str = "toy", root: str | None = None
     training steps (warm-up included), for a quick end-to-end check of a profile; ``row_processes`` the number
     of rows trained at once (the profile's by default). Neither changes a row's result."""
     return Reproduction(profile, data, root, seeds, out, device, progress, steps, row_processes).run()
+
+
+def tune_run(model: str | Path, root: str | Path, powers: dict | None = None, device: str = "auto",
+             record: dict | None = None) -> tuple[dict, dict, list[dict], Path]:
+    """``semisep tune-mask``: choose the mask exponent of the run ``model`` on the *selection* songs of the dataset
+    ``root`` (at the model's rate, mono, for speed) with :func:`tune_mask`, and store it in the run with
+    :func:`save_tuning`, with ``record`` (e.g. the data's name) in the tuning record. Returns ``(by SDR,
+    favouring SIR, curve, path of separate.yaml)``."""
+    dev = pick_device(device or "auto")
+    g, cfg = load_g(model, device=str(dev))
+    songs = load_songs(root, "train", "select", sample_rate=cfg.spectral.sample_rate, mono=True)
+    by_sdr, by_sir, curve = tune_mask(g, cfg, songs, powers=powers, device=dev)
+    path = save_tuning(model, by_sdr, by_sir, curve, {"model": str(model), **(record or {}), "root": str(root),
+                                            "songs": [s.name for s in songs],
+                                            "rate": cfg.spectral.sample_rate, "mono": True})
+    return by_sdr, by_sir, curve, path

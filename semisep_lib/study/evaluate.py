@@ -37,7 +37,7 @@ reads −17.0 dB where our museval v4 medians of the same collapse read near the
 Beside museval's numbers every result carries three guards, so that a collapsed model cannot pass for a
 working one:
 
-* ``fast_sdr`` — :func:`~semisep_lib.metrics.median_sdr`, the v4 SDR computed directly (equal to museval's);
+* ``fast_sdr`` — :func:`~semisep_lib.method.metrics.median_sdr`, the v4 SDR computed directly (equal to museval's);
 * ``silent_floor`` — the same fast SDR of an all-zero vocal estimate (0 dB in every window where the voice is
   present, computed, not assumed; museval itself gives a silent estimate NaN);
 * ``vocal_energy_fraction`` — energy of the vocal estimate over that of the mixture;
@@ -58,7 +58,7 @@ by several dB, up or down, while SDR, a plain ratio, stays put. Adding white noi
 the float decode gives back musdb's numbers, whatever the noise's seed, and noise above the cut-off alone does
 it: the floor, not the exact rounding, sets them (:func:`reference_sensitivity`, notebook 07;
 ``experiments/scorer/`` on the 14 validation songs). So every MUSDB18
-stem file is decoded on musdb's grid (:func:`~semisep_lib.data.read_stem_file`), and our numbers equal
+stem file is decoded on musdb's grid (:func:`~semisep_lib.study.data.read_stem_file`), and our numbers equal
 ``museval.eval_mus_track``'s window by window (``tests/test_evaluate_musdb.py``). The toy songs needed the
 same floor, so the toy generator puts every stem on the 16-bit grid (``mixture = vocals + drums + bass + other``
 still holds exactly); both decisions and their measurements: ``docs/decisions.md``, "MUSDB18 stems decoded on
@@ -78,7 +78,8 @@ check SIR, SAR and ISR before trusting them; a low one does not prove them right
 
 Per-track museval JSON files (the format of ``museval.TrackStore``, readable by ``museval.EvalStore``) are
 written under ``OUT/<name>/museval/``; the aggregated result goes to ``OUT/<name>/results.json``.
-:func:`evaluate_folder` scores separations already on disk (``semisep evaluate``).
+:func:`evaluate_folder` scores separations already on disk (``semisep evaluate``); :func:`separate_musdb` writes a
+separator's estimates of MUSDB18 songs in the layout it reads (``semisep separate --musdb-subset``).
 """
 
 from __future__ import annotations
@@ -92,11 +93,13 @@ from typing import Iterable, Iterator
 import numpy as np
 from tqdm.auto import tqdm
 
-from .audio import read_audio
+from ..audio import read_audio
+from ..errors import AudioError, DataError, UsageError
+from ..fileio import atomic_write_json, atomic_write_text, jsonable
+from ..method.metrics import energy_fraction, median_sdr
+from ..method.separate import write_stems
+from ..method.separator import Separator, check_audio
 from .data import iter_songs, list_tracks, musdb_folder, read_stem_file, resolve_root
-from .errors import AudioError, DataError, UsageError
-from .fileio import atomic_write_json, atomic_write_text, jsonable
-from .metrics import energy_fraction, median_sdr
 
 #: protocol → museval mode, window and hop in seconds
 PROTOCOLS = {
@@ -185,7 +188,7 @@ def score_track(name: str, rate: int, mixture: np.ndarray, references: dict[str,
     ``{"name", "frames": {target: {metric: [per window]}}, target: {metric: median}, "fast_sdr",
     "silent_floor", "vocal_energy_fraction", "suspect_windows": [suspect, scored], "references": "int16" or
     "float", "museval_json"}``; infinite window scores become NaN, as in museval's JSON. Given the references
-    ``musdb`` gives (as :func:`~semisep_lib.data.load_songs` decodes them), every window equals
+    ``musdb`` gives (as :func:`~semisep_lib.study.data.load_songs` decodes them), every window equals
     ``museval.eval_mus_track``'s."""
     import museval  # here, not at the top: it takes seconds to import (pandas) and only scoring needs it
 
@@ -343,8 +346,8 @@ def evaluate_estimates(items: Iterable, out_dir: str | Path, name: str, protocol
 def evaluate_separator(separator, songs: Iterable, out_dir: str | Path, name: str | None = None,
                        protocol: str = "v4", workers: int = 2, progress: bool = True,
                        aggregation: str = "median") -> dict:
-    """Separate each :class:`~semisep_lib.data.Song` (at its original rate, e.g. stereo 44.1 kHz) with
-    ``separator`` (a :class:`~semisep_lib.separator.Separator`) and score it; see :func:`evaluate_estimates`.
+    """Separate each :class:`~semisep_lib.study.data.Song` (at its original rate, e.g. stereo 44.1 kHz) with
+    ``separator`` (a :class:`~semisep_lib.method.separator.Separator`) and score it; see :func:`evaluate_estimates`.
     Separation runs in this process, scoring in ``workers`` others, overlapping."""
     name = name or getattr(separator, "name", "method")
     total = len(songs) if hasattr(songs, "__len__") else None
@@ -358,6 +361,25 @@ def evaluate_separator(separator, songs: Iterable, out_dir: str | Path, name: st
 
 # ---------------------------------------------------------------------------------------------------------------
 # separations on disk
+
+
+def separate_musdb(separator: Separator, root: str | Path, subset: str, out_dir: str | Path,
+                   progress: bool = True) -> list[dict]:
+    """Separate every song of MUSDB's ``test`` or ``valid`` songs into musdb's estimates layout,
+    ``out_dir/<test|train>/<track>/{vocals,accompaniment}.wav``, each track written all-or-nothing."""
+    mus_subset, split, folder = musdb_folder(subset)
+    names = list_tracks(root, mus_subset, split)
+    if not names:
+        raise DataError(f"Dataset root {root} has no tracks in its {subset} songs.")
+    out = []
+    for song in tqdm(iter_songs(root, mus_subset, split), total=len(names), desc=f"separate {subset}",
+                     disable=not progress, unit="track"):
+        mixture = check_audio(song.mixture, song.rate, what=f"The mixture of {song.name}")
+        vocals = separator.checked_vocals(mixture, song.rate)
+        fraction = energy_fraction(vocals, mixture)
+        files = write_stems(mixture, vocals, song.rate, Path(out_dir) / folder / song.name)
+        out.append({"name": song.name, "rate": song.rate, **files, "vocal_energy_fraction": fraction})
+    return out
 
 
 def _estimates_for(est_dir: Path, folder: str, song) -> dict[str, np.ndarray]:
@@ -390,7 +412,7 @@ def evaluate_folder(estimates: str | Path, root: str | Path | None = None, subse
     """Score the separations in the folder ``estimates`` (musdb's layout, ``ESTIMATES/<test|train>/<track>/
     vocals.wav`` and ``accompaniment.wav``, as ``semisep separate`` writes it) against the references of the
     MUSDB18 ``root``'s ``subset`` (``test``, or the validation songs: ``valid``, ``select``, ``report``);
-    ``root`` defaults to :func:`~semisep_lib.data.resolve_root`'s.
+    ``root`` defaults to :func:`~semisep_lib.study.data.resolve_root`'s.
 
     Every track must have estimates (checked before scoring). Results go to ``out/<name>/`` (default
     ``ESTIMATES/scores/<folder name>/``), see :func:`evaluate_estimates` (also for ``aggregation``). Returns the
@@ -426,14 +448,14 @@ DECODINGS = ("musdb's 16-bit grid", "float decode", "float decode + 16-bit-size 
 #: where the MUSDB18 AAC encoder's cut-off lies (Hz): above it the stems hold almost nothing
 AAC_CUTOFF_HZ = 17000
 #: the shared MUSDB18 preview beside the repository's checkout (``../shared/data/musdb18-7``), if it is there
-SHARED_PREVIEW = Path(__file__).resolve().parents[2] / "shared" / "data" / "musdb18-7"
+SHARED_PREVIEW = Path(__file__).resolve().parents[3] / "shared" / "data" / "musdb18-7"
 #: the song :func:`demo_stem_file` prefers (``docs/decisions.md``, "The demonstration song of reference_sensitivity")
 DEMO_TRACK = "Johnny Lokke - Promises & Lies"
 
 
 def demo_stem_file(root: str | Path | None = None) -> Path | None:
     """A MUSDB18 ``.stem.mp4`` file to demonstrate on, from ``root`` (else ``$MUSDB_PATH``, else musdb's preview
-    folder: :func:`~semisep_lib.data.resolve_root`), else from :data:`SHARED_PREVIEW`: :data:`DEMO_TRACK` if it
+    folder: :func:`~semisep_lib.study.data.resolve_root`), else from :data:`SHARED_PREVIEW`: :data:`DEMO_TRACK` if it
     is there, else the first file of ``train/`` or ``test/``. ``None`` if there is none (WAV stems have none)."""
     for base in (resolve_root(root), SHARED_PREVIEW):
         files = [f for sub in ("train", "test") for f in sorted((base / sub).glob("*.stem.mp4"))] if base else []

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from .audio import write_audio
-from .errors import UsageError
+from ..audio import write_audio
+from ..errors import UsageError
 
 #: Stem names, in MUSDB18's order of files.
 STEMS = ("vocals", "drums", "bass", "other")

@@ -9,7 +9,7 @@
 multi-scale PatchGANs: the same stack of stride-2 4×4 convolutions applied to the input and to average-pooled
 copies of it, each giving a map of per-patch scores.
 
-Four fields of :class:`~semisep_lib.config.ModelConfig` choose between our defaults and details of the authors'
+Four fields of :class:`~semisep_lib.method.config.ModelConfig` choose between our defaults and details of the authors'
 code that the paper does not state (their ``networks.py`` and ``utils.weights_init``; the ``paper`` preset takes
 theirs): ``g_instance_norm`` (affine weights, or running statistics used after ``g.eval()``), ``g_layer_norm``
 (GroupNorm, or their LayerNorm), ``init`` (PyTorch's, or Kaiming-normal for ``g`` and N(0, 0.02) for the
@@ -204,7 +204,7 @@ class MaskNet(nn.Module):
         """Soft mask in [0, 1] on linear magnitudes, same shape as ``mag`` ``(batch, F, T)``: ``σ(net)``, or
         ``σ(net)^(1/compress)`` when the mask lives in the compressed domain (``σ · |X|^c = (σ^(1/c) · |X|)^c``).
         ``peak`` ``(batch,)``: the level that ``g``'s input is divided by (default: each example's own maximum;
-        see :func:`~semisep_lib.spectral.features`)."""
+        see :func:`~semisep_lib.method.spectral.features`)."""
         if mag.shape[-2] % self.down_factor or mag.shape[-1] % self.down_factor:
             raise ValueError(f"g needs F and T divisible by {self.down_factor}, got {tuple(mag.shape[-2:])}")
         m = torch.sigmoid(self.net(features(mag, self.power, peak))).squeeze(1)

@@ -10,7 +10,7 @@ averaged for display).
 * :func:`exponent_curves` — SDR and SIR against the mask exponent, per post-processing family.
 * :func:`window_sdr` — one song's per-window SDR, with the median and the mean over its windows.
 * :func:`loss_curves`, :func:`compare_runs`, :func:`validation_curves` — from a run's ``log.jsonl`` /
-  ``valid.jsonl`` (written by :func:`semisep_lib.train.train`).
+  ``valid.jsonl`` (written by :func:`semisep_lib.method.train.train`).
 * :func:`term_bars` — loss-term values of a few hand-made maps (notebook 04).
 * :func:`ablation` — Table 3 rows, ours beside the paper's (``reproduce`` writes it as ``ablation.png``).
 * :func:`method_diagram` — the method: the two sets, ``g``, ``b̄``, ``ā``, ``g(ā)`` and where each term attaches.
@@ -30,9 +30,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from .config import TERMS
-from .paper import PAPER_TABLE3
-from .runs import Run
+from ..paper import PAPER_TABLE3
+from ..runs import Run
+from ..method.config import TERMS
 from .tables import cell_stat
 
 #: Terms a training log may hold, grouped as :func:`loss_curves` draws them.

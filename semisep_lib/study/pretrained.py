@@ -26,21 +26,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import HEADER_KEYS, load_checkpoint, save_checkpoint
-from .config import Config
+from ..errors import UsageError
+from ..fileio import atomic_write_json, atomic_write_text
+from ..runs import Run
+from ..method.checkpoint import HEADER_KEYS, load_checkpoint, save_checkpoint
+from ..method.config import Config
+from ..method.separate import PRETRAINED_DIR, load_separator, read_tuning
 from .data import Song, load_songs, load_training_data, read_stem_file
-from .errors import UsageError
 from .evaluate import evaluate_separator, score_track
-from .fileio import atomic_write_json, atomic_write_text
 from .levels import level_changes, robustness, trivial_baselines
 from .methods import METHODS, Method
-from .runs import Run
 from .tables import percent, scorer_note
-from .separate import PRETRAINED_DIR, load_separator, read_tuning
 
 
 def example_song():
-    """stempeg's example excerpt (a MUSDB18 *test* song, never trained on) as a :class:`~semisep_lib.data.Song`."""
+    """stempeg's example excerpt (a MUSDB18 *test* song, never trained on) as a
+    :class:`~semisep_lib.study.data.Song`."""
     import stempeg  # here, not at the top: stempeg refuses to import without ffmpeg on PATH
 
     rate, s = read_stem_file(stempeg.example_stem_path())  # decoded as musdb decodes it
@@ -185,7 +186,7 @@ LEVEL_BASELINES = ("half the mixture", "oracle IRM")
 
 
 def _level_rows(sweep: dict) -> dict:
-    """Per method of a :func:`~semisep_lib.levels.robustness` result on the report songs: the level-sweep SDR and,
+    """Per method of a :func:`~semisep_lib.study.levels.robustness` result on the report songs: the level-sweep SDR and,
     per vocal level, the median vocal SDR and the vocal energy called against the true one."""
     rows = {}
     for label, m in sweep["methods"].items():
@@ -204,8 +205,9 @@ def _render_levels(rows: dict) -> list[str]:
     names = list(next(iter(rows.values()))["conditions"])
     head = " · ".join(n.replace("vocals", "") for n in names)
     lines = ["## The voice louder or quieter than MUSDB18 mixes it", "",
-             "The same report songs remixed from their stems with the vocals at " + head + " (`semisep_lib.levels`:"
-             " every stem on the 16-bit grid, the mixture their exact sum), separated and scored as above. "
+             "The same report songs remixed from their stems with the vocals at " + head +
+             " (`semisep_lib.study.levels`: every stem on the 16-bit grid, the mixture their exact sum), separated and "
+             "scored as above. "
              "*Called / true*: the vocal energy the method calls, against the truth (% of the mixture; median "
              "over songs). A method that learnt how loud MUSDB18's voices are calls too little where they are "
              "louder.", "",

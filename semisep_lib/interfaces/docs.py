@@ -44,14 +44,13 @@ from typing import Sequence
 
 import soundfile as sf
 
-from .audio import AUDIO_CODECS, encode_audio
-from .errors import AudioError, DataError, UsageError
-from .fileio import atomic_write_json, replace_dir
-from .notebooks import (NOTEBOOK_DIR, list_notebooks, notebook_profile, record_run_times, run_notebooks,
-                        stamp_run_times)
+from ..audio import AUDIO_CODECS, encode_audio
+from ..errors import AudioError, DataError, UsageError
+from ..fileio import atomic_write_json, replace_dir
+from ..runs import table_file
+from ..study.reproduce import git_commit, relative
+from .notebooks import NOTEBOOK_DIR, list_notebooks, notebook_profile, record_run_times, run_notebooks, stamp_run_times
 from .report import CODECS, GENERATOR as REPORT_GENERATOR, build_report, page_head
-from .reproduce import git_commit, relative
-from .runs import table_file
 
 #: what ``build_docs`` records in the run's folder when it ran the notebooks: the commit and the command
 RUN_RECORD = "docs-run.json"

@@ -4,12 +4,12 @@ A model that learned how loud a voice sits in a MUSDB18 mix can fail on mixes wh
 ``docs/decisions.md``, "The level sweep"). This module measures that on the songs we have. Each song is remixed
 from its stems by a :class:`MixChange` — by default the vocals at −6, 0, +6 and +12 dB relative to the original
 balance (:data:`LEVELS_DB`), and three other changes (:func:`default_changes`, argued there) — separated by each
-method as it ships, and scored with museval v4 exactly as :mod:`semisep_lib.evaluate` scores (1 s windows; median
+method as it ships, and scored with museval v4 exactly as :mod:`semisep_lib.study.evaluate` scores (1 s windows; median
 over windows, then over songs). Beside SDR, SIR, SAR and ISR it reports the vocal energy fraction a method calls
 (``‖vocal estimate‖² / ‖mixture‖²``) against the true one (``‖vocals‖² / ‖mixture‖²``), and their ratio in dB.
 
 **The 16-bit grid.** BSS Eval's SIR, SAR and ISR are ill-conditioned on references off the 16-bit grid (see
-:mod:`semisep_lib.evaluate`'s docstring; ``docs/decisions.md``, "MUSDB18 stems decoded on musdb's 16-bit grid").
+:mod:`semisep_lib.study.evaluate`'s docstring; ``docs/decisions.md``, "MUSDB18 stems decoded on musdb's 16-bit grid").
 A gain of +6 dB moves every sample off it. So :func:`remix` changes each stem on its own, rounds it to a
 whole number of 16-bit steps (``k / 32768``, as ``musdb`` decodes and as the toy generator writes), and forms
 the accompaniment and the mixture as exact integer sums of the rounded stems — ``mixture = vocals +
@@ -48,17 +48,17 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import scipy.fft
 
-from .audio import read_audio
+from ..audio import read_audio
+from ..errors import DataError, UsageError
+from ..fileio import atomic_write_json, atomic_write_text, jsonable
+from ..method.checkpoint import load_checkpoint, load_g
+from ..method.config import Config, SeparateConfig
+from ..method.metrics import energy_fraction
+from ..method.separate import MaskSeparator, load_separator, read_tuning
+from ..method.separator import Separator, check_audio
 from .baselines import MixtureBaseline, OracleIRM, SilentBaseline
-from .checkpoint import load_checkpoint, load_g
-from .config import Config, SeparateConfig
 from .data import ACCOMPANIMENT, Song, detect_layout, list_tracks, read_stem_file, resolve_root
-from .errors import DataError, UsageError
 from .evaluate import evaluate_separator
-from .fileio import atomic_write_json, atomic_write_text, jsonable
-from .metrics import energy_fraction
-from .separate import MaskSeparator, load_separator, read_tuning
-from .separator import Separator, check_audio
 from .tables import percent, scorer_note
 
 #: Vocal gains of the level sweep (dB, relative to the original balance of the stems).
@@ -217,7 +217,7 @@ def remix(stems: dict[str, np.ndarray], rate: int, change: MixChange) -> dict[st
 
 def read_stems(root: str | Path, subset: str, name: str) -> tuple[int, dict[str, np.ndarray]]:
     """One song's rate and float32 ``(channels, samples)`` stems, at the file's rate: a ``.stem.mp4`` decoded as
-    ``musdb`` decodes it (:func:`~semisep_lib.data.read_stem_file`), or a folder of WAV stems (the toy set,
+    ``musdb`` decodes it (:func:`~semisep_lib.study.data.read_stem_file`), or a folder of WAV stems (the toy set,
     MUSDB18-HQ: ``mixture`` and the stems present, cut to the shortest)."""
     root = Path(root)
     if detect_layout(root) == "stems":
@@ -242,7 +242,8 @@ def on_grid(x: np.ndarray) -> bool:
 
 
 def remixed_song(name: str, rate: int, stems: dict[str, np.ndarray], change: MixChange) -> Song:
-    """:func:`remix` as a :class:`~semisep_lib.data.Song` (mixture, vocals, accompaniment) to separate and score."""
+    """:func:`remix` as a :class:`~semisep_lib.study.data.Song` (mixture, vocals, accompaniment) to separate and
+    score."""
     r = remix(stems, rate, change)
     return Song(name=name, rate=rate, mixture=r["mixture"], vocals=r["vocals"], accompaniment=r["accompaniment"])
 
@@ -281,10 +282,10 @@ def model_separator(model: str | Path, settings: str = "current", device: str = 
     separation option existed lack its key):
 
     * ``"current"``: from today's preset, as ``semisep separate --model MODEL`` does today
-      (:func:`~semisep_lib.separate.load_separator`);
-    * ``"checkpoint"``: with :class:`~semisep_lib.config.SeparateConfig`'s field defaults, which are the behaviour
-      of the code before each option existed (one mask per channel, blocks of the training length, float32,
-      the vocal mask ``(1 − m)^p``) — how the model was separated when it shipped."""
+      (:func:`~semisep_lib.method.separate.load_separator`);
+    * ``"checkpoint"``: with :class:`~semisep_lib.method.config.SeparateConfig`'s field defaults, which are the
+      behaviour of the code before each option existed (one mask per channel, blocks of the training length,
+      float32, the vocal mask ``(1 − m)^p``) — how the model was separated when it shipped."""
     if settings not in SETTINGS:
         raise UsageError(f"Unknown settings {settings!r}; choose {' or '.join(SETTINGS)}.")
     if settings == "current":
@@ -324,7 +325,7 @@ def _ratio_db(called: float, true: float) -> float:
 def score_condition(separator: Separator, songs: list[Song], workdir: str | Path, name: str,
                     workers: int = 2) -> dict:
     """Separate and score ``songs`` (one condition) with museval v4 as the project scores
-    (:func:`~semisep_lib.evaluate.evaluate_separator`); per-track museval files go under ``workdir/name``.
+    (:func:`~semisep_lib.study.evaluate.evaluate_separator`); per-track museval files go under ``workdir/name``.
 
     Returns ``{"vocals": {SDR, SIR, SAR, ISR}, "accompaniment_SDR", "vocal_energy_called", "vocal_energy_true",
     "vocal_energy_ratio_db", "suspect_share", "references", "tracks": [...]}``: medians over songs of each song's

@@ -33,20 +33,20 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .checkpoint import pick_device
-from .config import PRESETS, TERMS, Config, NotebookProfile, preset
-from .data import evaluation_songs, load_songs, load_training_data, resolve_data_root
-from .errors import DataError, SemisepError, UsageError
-from .fileio import atomic_write_json
-from .losses import generator_losses, level_abar, peak, synthetic_mixture, unit_peak
-from .models import MaskNet, build_models, count_parameters
-from .reproduce import PROTOCOL_FILES, mask_validator
-from .runs import ReproductionFolder, table_file
-from .spectral import STFT, crop, features, magnitude, uncrop_mask
-from .train import Batches, train
+from ..errors import DataError, SemisepError, UsageError
+from ..fileio import atomic_write_json
+from ..runs import ReproductionFolder, table_file
+from ..method.checkpoint import pick_device
+from ..method.config import PRESETS, TERMS, Config, NotebookProfile, preset
+from ..method.losses import generator_losses, level_abar, peak, synthetic_mixture, unit_peak
+from ..method.models import MaskNet, build_models, count_parameters
+from ..method.spectral import STFT, crop, features, magnitude, uncrop_mask
+from ..method.train import Batches, train
+from ..study.data import evaluation_songs, load_songs, load_training_data, resolve_data_root
+from ..study.reproduce import PROTOCOL_FILES, mask_validator
 
 #: Where the notebooks live: ``<repository>/notebooks``.
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 #: The repository's committed results (``results/``): tables that ``reproduce`` wrote, copied there by
 #: ``scripts/collect_results.py``. Absent from an installed package; the notebooks then skip what reads it.
 RESULTS_DIR = NOTEBOOK_DIR.parent / "results"
@@ -291,7 +291,7 @@ class Session:
               sample_rate: int | None = None, split: str | None = None):
         """A few songs with their true stems (default: the first two test songs), at the file's rate unless
         ``sample_rate`` is given, cut to ``seconds``. A dataset without a test subset gives its report songs
-        instead, as ``reproduce`` does (:func:`~semisep_lib.data.evaluation_songs`)."""
+        instead, as ``reproduce`` does (:func:`~semisep_lib.study.data.evaluation_songs`)."""
         if subset == "test" and split is None:  # the songs reproduce reports on: test, else the report songs
             songs, _ = evaluation_songs(self.root, limit=limit, mono=mono, sample_rate=sample_rate)
         else:
@@ -393,7 +393,7 @@ def parameter_table(presets: Sequence[str] = PROFILES) -> dict[str, dict[str, in
 # ------------------------------------------------------------------------------------------------------------
 class FixedMask(torch.nn.Module):
     """A hand-made "network": ``mask(mag)`` is ``fn(mag)`` (e.g. all ones — the identity map). It has the
-    interface of :class:`~semisep_lib.models.MaskNet`, so the loss functions accept it."""
+    interface of :class:`~semisep_lib.method.models.MaskNet`, so the loss functions accept it."""
 
     down_factor = 1
 
@@ -466,7 +466,7 @@ def method_signals(g, A: torch.Tensor, C: torch.Tensor, cfg: Config, example: in
     """What the method makes of one example of a batch, as waveforms ``(samples,)`` at ``cfg``'s rate: the mixture
     ``a``, ``g(a)``, the estimated voice ``b̄ = a − g(a)``, the instrumental ``c`` (of another song), the synthetic
     mixture ``ā = b̄ + c`` and ``g(ā)``. ``A``, ``C``: complex spectrograms ``(batch, F, T)`` as
-    :meth:`Session.batch` gives them. Formed as :func:`~semisep_lib.losses.generator_losses` forms them — on
+    :meth:`Session.batch` gives them. Formed as :func:`~semisep_lib.method.losses.generator_losses` forms them — on
     complex spectrograms, ``ā`` at the level ``cfg.loss.abar_level`` sets, ``g``'s second pass on ``a``'s peak
     with ``cfg.loss.second_pass_as_is`` — and heard with the phase of the spectrogram ``g``'s mask multiplies."""
     A, C = A[example:example + 1], C[example:example + 1]
@@ -526,7 +526,7 @@ def committed_ablations(directory: str | Path = RESULTS_DIR, data: str = "musdb"
     """The committed ``reproduce`` runs on ``data`` (folders ``results/reproduce-<profile>-<data>`` with a
     ``table3.json``), by folder name, each ``{"tables": {protocol name: {"json": table3.json, "markdown":
     table3.md}}, "ordering": ordering.json, "curves": [png], "game": [png]}``: the tables of every protocol it
-    was scored with (:data:`~semisep_lib.reproduce.PROTOCOL_FILES`), Kendall's τ against the paper per protocol
+    was scored with (:data:`~semisep_lib.study.reproduce.PROTOCOL_FILES`), Kendall's τ against the paper per protocol
     name (``{}`` when the run wrote none), and, one per seed, the figures of every row's validation on the
     selection songs (``selection-curves-seed<N>.png``) and of its adversarial losses (``game-seed<N>.png``),
     both drawn by ``scripts/collect_results.py``. A run still in progress has no tables of its own: its

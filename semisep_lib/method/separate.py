@@ -1,8 +1,8 @@
 """Whole-track separation: any length, any channel count, any sample rate, written as two stems.
 
-The contract every method of the project follows is :class:`~semisep_lib.separator.Separator` (in
-:mod:`semisep_lib.separator`): ``separate(audio, rate)`` returns the vocal estimate, shaped like the input, and the
-accompaniment is always ``audio − vocals`` — so the two stems sum back to the input exactly, whatever the method.
+The contract every method of the project follows is :class:`~semisep_lib.method.separator.Separator` (in
+:mod:`semisep_lib.method.separator`): ``separate(audio, rate)`` returns the vocal estimate, shaped like the input, and
+the accompaniment is always ``audio − vocals`` — so the two stems sum back to the input exactly, whatever the method.
 
 :class:`MaskSeparator` is the paper's method at inference time, as the authors run it:
 
@@ -27,7 +27,9 @@ size of its own waveforms).
 The mask exponent is a free choice of the authors (tuned on the *test* tracks). Here :func:`tune_mask`
 chooses it on the *selection* songs (half the validation songs; the other half only report) and
 ``semisep tune-mask`` stores it in the run directory as ``separate.yaml``,
-which :func:`load_separator` reads.
+which :func:`load_separator` reads. Which songs those are is the study's: ``semisep tune-mask``
+(:func:`~semisep_lib.study.reproduce.tune_run`) and the main job load them and pass them in; separating a
+dataset's songs into museval's layout is the study's too (:func:`~semisep_lib.study.evaluate.separate_musdb`).
 """
 
 from __future__ import annotations
@@ -43,21 +45,19 @@ import soundfile as sf
 import torch
 import torch.nn.functional as F
 import yaml
-from tqdm.auto import tqdm
 
-from .audio import read_audio
+from ..audio import read_audio
+from ..errors import AudioError, DataError, UsageError
+from ..fileio import atomic_write_text, replace_dir
+from ..runs import Run
 from .checkpoint import bf16_available, load_g, pick_device
 from .config import Config
-from .data import iter_songs, list_tracks, load_songs, musdb_folder
-from .errors import AudioError, DataError, UsageError
-from .fileio import atomic_write_text, replace_dir
 from .metrics import energy_fraction, median_sdr_sir, museval_sdr
-from .runs import Run
 from .separator import Separator, check_audio
 from .spectral import NYQUIST, STFT, apply_mask, crop, magnitude, resample, uncrop_mask
 
 #: Where a pretrained model ships inside the package (a run directory with ``best.pt``).
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 #: Exponents :func:`tune_mask` tries for each post-processing family (the authors' q = 9 among them).
 DEFAULT_POWERS = {"ours": (0.5, 1.0, 2.0, 3.0, 5.0, 9.0), "authors": (1.0, 2.0, 3.0, 5.0, 9.0, 15.0)}
 #: How much vocal SDR the SIR-favouring setting of :func:`tune_mask` may give up (dB).
@@ -110,10 +110,10 @@ BLOCK_WINDOWS = ("triangle", "flat")  # see SeparateConfig: how overlapping bloc
 class MaskSeparator(Separator):
     """Vocals = (1 − mask) · X with ``g``'s instrumental mask, as described in the module docstring.
 
-    ``g``: a :class:`~semisep_lib.models.MaskNet` (anything with ``mask(mag (B, F, T)) -> (B, F, T)`` and
+    ``g``: a :class:`~semisep_lib.method.models.MaskNet` (anything with ``mask(mag (B, F, T)) -> (B, F, T)`` and
     ``down_factor``; with ``block_scale="song"``, a ``peak`` keyword too). ``cfg``: the
-    :class:`~semisep_lib.config.Config` it runs with — ``cfg.spectral`` its STFT, rate and training segment,
-    ``cfg.separate`` (a :class:`~semisep_lib.config.SeparateConfig`) *what* it computes: the post-processing
+    :class:`~semisep_lib.method.config.Config` it runs with — ``cfg.spectral`` its STFT, rate and training segment,
+    ``cfg.separate`` (a :class:`~semisep_lib.method.config.SeparateConfig`) *what* it computes: the post-processing
     family, power and smoothing, the blocks (``block_factor``, ``overlap``, ``block_scale``, ``block_window``),
     ``nyquist``, ``stereo`` and ``bf16`` (``g``'s mask under bf16 autocast where the hardware has bf16
     kernels; what it does to the SDR: ``docs/decisions.md``, "bf16 separation"). So ``sep.cfg`` records what ``sep`` does, and another setting is
@@ -238,7 +238,7 @@ class MaskSeparator(Separator):
 
     def postprocess(self, mask: torch.Tensor, power: float | None = None, family: str | None = None) -> torch.Tensor:
         """The *vocal* mask ``(C, F, T)`` to apply to the linear magnitude, from ``g``'s instrumental mask ``m``
-        ``(C, F, T)``, by one of the two families of :class:`~semisep_lib.config.SeparateConfig`:
+        ``(C, F, T)``, by one of the two families of :class:`~semisep_lib.method.config.SeparateConfig`:
 
         - ``"ours"``: ``(1 − m)^p``, then a centred moving average over ``smooth_frames`` frames; raising ``p``
           keeps only bins ``g`` is sure are voice (quieter vocals, more SIR, less SAR).
@@ -386,7 +386,7 @@ def load_separator(model_path: str | Path | None = None, device: str = "cpu", se
                    **options) -> MaskSeparator:
     """A :class:`MaskSeparator` for a run directory or checkpoint (default: :func:`default_model`).
 
-    Separation settings (:class:`~semisep_lib.config.SeparateConfig` fields), in increasing priority: the
+    Separation settings (:class:`~semisep_lib.method.config.SeparateConfig` fields), in increasing priority: the
     checkpoint's ``config.separate``, the run directory's ``separate.yaml`` (written by ``semisep tune-mask``),
     then ``separate``, e.g. ``{"mask_power": 3.0}`` — a mapping, not a ``SeparateConfig``, since the one it
     changes is known only once the checkpoint is read. ``options``: :class:`MaskSeparator`'s keywords (e.g.
@@ -410,9 +410,9 @@ def tune_mask(g: torch.nn.Module, cfg: Config, songs: Sequence, powers: dict | N
     as museval v4 scores it (1 s windows): per song the median over windows of the vocal SDR, then the median
     over songs. Two choices: **by SDR**, the candidate with the highest SDR (ties: the earlier one); **favouring
     SIR**, the highest SIR (museval's, same medians) among the candidates within :data:`SIR_SDR_COST` dB of that
-    SDR. v4's SDR needs none of museval's distortion filters (:func:`~semisep_lib.metrics.museval_sdr` gives it
+    SDR. v4's SDR needs none of museval's distortion filters (:func:`~semisep_lib.method.metrics.museval_sdr` gives it
     to float rounding), so SIR — museval's costly part — is computed only for the candidates that can be chosen
-    for it: a second pass over the songs. ``songs``: :class:`~semisep_lib.data.Song` records with vocals and
+    for it: a second pass over the songs. ``songs``: :class:`~semisep_lib.study.data.Song` records with vocals and
     accompaniment. Returns ``(by_sdr, favouring_sir, curve)``; the choices are ``separate`` settings, ``curve``
     one row per candidate with its SDR, and its SIR where computed (else ``None``)."""
     powers = {f: [float(p) for p in ps] for f, ps in (powers or DEFAULT_POWERS).items()}
@@ -542,25 +542,6 @@ def separate_file(path: str | Path, separator: Separator, out_dir: str | Path) -
     return summary
 
 
-def separate_musdb(separator: Separator, root: str | Path, subset: str, out_dir: str | Path,
-                   progress: bool = True) -> list[dict]:
-    """Separate every song of MUSDB's ``test`` or ``valid`` songs into musdb's estimates layout,
-    ``out_dir/<test|train>/<track>/{vocals,accompaniment}.wav``, each track written all-or-nothing."""
-    mus_subset, split, folder = musdb_folder(subset)
-    names = list_tracks(root, mus_subset, split)
-    if not names:
-        raise DataError(f"Dataset root {root} has no tracks in its {subset} songs.")
-    out = []
-    for song in tqdm(iter_songs(root, mus_subset, split), total=len(names), desc=f"separate {subset}",
-                     disable=not progress, unit="track"):
-        mixture = check_audio(song.mixture, song.rate, what=f"The mixture of {song.name}")
-        vocals = separator.checked_vocals(mixture, song.rate)
-        fraction = energy_fraction(vocals, mixture)
-        files = write_stems(mixture, vocals, song.rate, Path(out_dir) / folder / song.name)
-        out.append({"name": song.name, "rate": song.rate, **files, "vocal_energy_fraction": fraction})
-    return out
-
-
 def check_files(files: Sequence[str | Path], out_dir: str | Path) -> None:
     """The cheap checks before a model is loaded to separate ``files`` into ``out_dir``: no two files share a
     name (their stems would overwrite each other), and each exists and is a file."""
@@ -596,19 +577,3 @@ def separate_files(files: Sequence[str | Path], separator: Separator, out_dir: s
         raise
     shutil.rmtree(staging, ignore_errors=True)
     return results
-
-
-def tune_run(model: str | Path, root: str | Path, powers: dict | None = None, device: str = "auto",
-             record: dict | None = None) -> tuple[dict, dict, list[dict], Path]:
-    """``semisep tune-mask``: choose the mask exponent of the run ``model`` on the *selection* songs of the dataset
-    ``root`` (at the model's rate, mono, for speed) with :func:`tune_mask`, and store it in the run with
-    :func:`save_tuning`, with ``record`` (e.g. the data's name) in the tuning record. Returns ``(by SDR,
-    favouring SIR, curve, path of separate.yaml)``."""
-    dev = pick_device(device or "auto")
-    g, cfg = load_g(model, device=str(dev))
-    songs = load_songs(root, "train", "select", sample_rate=cfg.spectral.sample_rate, mono=True)
-    by_sdr, by_sir, curve = tune_mask(g, cfg, songs, powers=powers, device=dev)
-    path = save_tuning(model, by_sdr, by_sir, curve, {"model": str(model), **(record or {}), "root": str(root),
-                                            "songs": [s.name for s in songs],
-                                            "rate": cfg.spectral.sample_rate, "mono": True})
-    return by_sdr, by_sir, curve, path

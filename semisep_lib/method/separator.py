@@ -14,8 +14,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..errors import AudioError
 from .config import SpectralConfig
-from .errors import AudioError
 from .spectral import STFT, resample
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
+from ..errors import CheckpointError
+from ..fileio import atomic_write
+from ..runs import Run
 from .config import Config
-from .errors import CheckpointError
-from .fileio import atomic_write
 from .models import build_models
-from .runs import Run
 
 PROGRAM = "semisep"
 CHECKPOINT_VERSION = 1

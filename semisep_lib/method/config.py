@@ -33,8 +33,8 @@ from typing import Any, Callable
 
 import yaml
 
-from .errors import UsageError
-from .fileio import atomic_write_text
+from ..errors import UsageError
+from ..fileio import atomic_write_text
 
 #: The six terms of the paper, in the paper's order.
 TERMS = ("R1", "R2", "R3", "R4", "GAN_A", "GAN_C")

@@ -17,7 +17,7 @@ TensorBoard (:class:`_Board`) and several processes (:func:`_rank_and_world`, :f
 With ``shared_batch`` (the authors' loop) there is one batch per iteration: ``g``'s step reuses the last
 discriminator step's, and ``d_A``'s real mixtures are the very mixtures that build ``ā``.
 
-Batches are a pure function of ``(seed, step, k)`` (see ``data.SegmentDataset``), and the checkpoint holds the
+Batches are a pure function of ``(seed, step, k)`` (see ``segments.SegmentDataset``), and the checkpoint holds the
 models, both optimisers, the torch RNG state and the step, so a resumed run on the CPU ends
 bit-for-bit where an uninterrupted one would. ``objective="supervised"`` trains the same ``g`` on true
 (mixture, accompaniment) pairs — a reference for the architecture (one run, no bound), a baseline of Table 1.
@@ -54,16 +54,16 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from . import data as data_lib
+from ..errors import CheckpointError, TrainingError, UsageError
+from ..fileio import atomic_write_text, run_lock
+from ..runs import Run
 from .checkpoint import bf16_available, checkpoint_header, load_checkpoint, load_weights, pick_device, save_checkpoint
 from .config import Config, TrainConfig
-from .data import TrainingData
-from .errors import CheckpointError, TrainingError, UsageError
-from .fileio import atomic_write_text, run_lock
 from .losses import discriminator_losses, generator_losses, supervised_loss
 from .metrics import energy_fraction, median_sdr
 from .models import build_models
-from .runs import Run
+from . import segments
+from .segments import TrainingData
 from .separator import Separator
 from .spectral import STFT, apply_mask, crop, magnitude, uncrop_mask
 
@@ -86,10 +86,10 @@ class Batches:
 
     def __init__(self, td: TrainingData, cfg: Config, rank: int = 0, world: int = 1):
         n, seed, big = cfg.spectral.segment_samples, cfg.train.seed, 1 << 62
-        self.mix = data_lib.SegmentDataset(td.mixtures, n, seed=seed * 4 + 0, length=big)
-        self.inst = data_lib.SegmentDataset(td.instrumentals, n, seed=seed * 4 + 1, length=big)
-        self.real = data_lib.SegmentDataset(td.mixtures, n, seed=seed * 4 + 2, length=big)
-        self.pairs = data_lib.SegmentDataset(td.pairs, n, seed=seed * 4 + 3, length=big) if td.pairs else None
+        self.mix = segments.SegmentDataset(td.mixtures, n, seed=seed * 4 + 0, length=big)
+        self.inst = segments.SegmentDataset(td.instrumentals, n, seed=seed * 4 + 1, length=big)
+        self.real = segments.SegmentDataset(td.mixtures, n, seed=seed * 4 + 2, length=big)
+        self.pairs = segments.SegmentDataset(td.pairs, n, seed=seed * 4 + 3, length=big) if td.pairs else None
         d_steps, self.shared = cfg.train.d_steps, bool(cfg.train.shared_batch)
         self.g_k = max(d_steps - 1, 0) if self.shared else d_steps
         self.bs, self.per_step = cfg.train.batch_size, self.g_k + 1
@@ -99,7 +99,7 @@ class Batches:
         return (step * self.per_step + k) * self.world + self.rank
 
     def get(self, ds, step: int, k: int) -> torch.Tensor:
-        return data_lib.batch(ds, self._index(step, k), self.bs)
+        return segments.batch(ds, self._index(step, k), self.bs)
 
     def get_pairs(self, step: int, k: int) -> torch.Tensor:
         """Supervised batches ``(batch, 2, samples)``: mixture and its own accompaniment, same offset."""

@@ -14,8 +14,8 @@ The data a :class:`Listener` shows is a plain nested dict::
 ``vocals`` and ``accompaniment`` are float arrays ``(samples,)`` or ``(channels, samples)``; ``scores`` is
 optional. Build it yourself, or let a constructor do it:
 
-* :meth:`Listener.from_separators` — run separators (:class:`~semisep_lib.separator.Separator`) on songs now
-  and score them with the fast SDR of :mod:`semisep_lib.metrics`;
+* :meth:`Listener.from_separators` — run separators (:class:`~semisep_lib.method.separator.Separator`) on songs now
+  and score them with the fast SDR of :mod:`semisep_lib.method.metrics`;
 * :meth:`Listener.from_estimates` — read ``<dir>/[<subset>/]<track>/{vocals,accompaniment}.wav`` folders
   written by ``semisep separate`` / ``reproduce``, with scores from museval JSON files when present;
 * :meth:`Listener.from_reproduce` — the models a ``reproduce`` run trained (with the mixture and the oracle
@@ -32,7 +32,7 @@ The A/B player: :meth:`Listener.player` gives an :class:`ABPlayer`, plain HTML w
 element, and a button per method and stem (vocals, accompaniment, residual) that switches it to that file *from
 the same moment*, so A/B comparisons are instant; beside each method, its scores on the excerpt played. It plays in
 JupyterLab and in a static HTML copy of the notebook opened from ``file://``. :func:`ab_section` writes one song's
-player; ``semisep report`` (:mod:`semisep_lib.report`) builds its page's players with it too.
+player; ``semisep report`` (:mod:`semisep_lib.interfaces.report`) builds its page's players with it too.
 """
 
 from __future__ import annotations
@@ -53,13 +53,13 @@ import ipywidgets as w
 import numpy as np
 import soundfile as sf
 
-from . import plots
-from .audio import AUDIO_CODECS, encode_audio, read_audio
-from .data import evaluation_songs, list_tracks, load_songs, resolve_data_root
-from .errors import DataError, UsageError
-from .metrics import median_sdr, median_sdr_sir
-from .methods import METHODS, REPRODUCED, of_kind
-from .runs import RUNS, WARM_UP, ReproductionFolder, Run, table_file
+from ..audio import AUDIO_CODECS, encode_audio, read_audio
+from ..errors import DataError, UsageError
+from ..runs import RUNS, WARM_UP, ReproductionFolder, Run, table_file
+from ..method.metrics import median_sdr, median_sdr_sir
+from ..study import plots
+from ..study.data import evaluation_songs, list_tracks, load_songs, resolve_data_root
+from ..study.methods import METHODS, REPRODUCED, of_kind
 
 STEMS = ("vocals", "accompaniment")
 #: The order methods are listed in when present (others follow, sorted).
@@ -70,7 +70,7 @@ DEFAULT_METHODS = ("reference", "mixture", "oracle", "ours")
 #: The third stem of a panel when the song's reference is known: estimated vocals minus the true vocals.
 RESIDUAL = "residual (vocals − reference)"
 #: The listening page's assets (its script and the player's style), shared with :class:`ABPlayer`.
-ASSETS = Path(__file__).resolve().parent / "report_assets"
+ASSETS = Path(__file__).resolve().parents[1] / "report_assets"
 #: Numbers the players a session makes, so that two players of the same songs in one notebook differ in their ids.
 _PLAYERS = itertools.count(1)
 #: The note on scores read from a ``reproduce`` run (museval, on the songs as the run cut them: whole, or the
@@ -226,7 +226,7 @@ def data_uri(payload: bytes, mime: str) -> str:
 def excerpt_scores(reference: Mapping, vocals: np.ndarray, rate: int, sir: bool = True) -> dict[str, float]:
     """Vocal SDR — and SIR with ``sir`` — of ``vocals`` against the reference's ``vocals`` and ``accompaniment``,
     ``(channels, samples)`` each, on the samples they share, per 1 s window and then the median over windows
-    (SiSEC 2018). SDR is :func:`~semisep_lib.metrics.median_sdr`, museval's v4 SDR computed directly (so a silent
+    (SiSEC 2018). SDR is :func:`~semisep_lib.method.metrics.median_sdr`, museval's v4 SDR computed directly (so a silent
     estimate scores 0 dB, where museval gives NaN); SIR is museval's (512-tap filters: seconds per excerpt), NaN
     where the vocal or the accompaniment estimate is all zeros (museval refuses those: the silent floor, and the
     mixture called vocals)."""
@@ -311,9 +311,9 @@ class PlayerMedia:
 def clips_player(clips: Mapping[str, np.ndarray], rate: int, title: str = "", name: str = "",
                  spectrograms: bool = True, codec: str = "auto", bitrate: str = "40k") -> ABPlayer:
     """One A/B player over a few clips of one moment (``{label: audio}``, e.g.
-    :func:`~semisep_lib.notebooks.method_signals`): a button per clip, each switching the one ``<audio>`` element
-    to its clip from the same moment; while a clip plays, the spectrograms of all of them are shown, on one colour
-    scale. ``name`` heads the row of buttons."""
+    :func:`~semisep_lib.interfaces.notebooks.method_signals`): a button per clip, each switching the one
+    ``<audio>`` element to its clip from the same moment; while a clip plays, the spectrograms of all of them are
+    shown, on one colour scale. ``name`` heads the row of buttons."""
     if not clips:
         raise UsageError("clips_player() needs at least one clip.")
     media = PlayerMedia(rate, codec, bitrate, spectrograms)
@@ -532,11 +532,11 @@ class Listener:
     def from_separators(cls, songs: Sequence, separators: Mapping[str, object], with_reference: bool = True,
                         seconds: float | None = None, scores: Mapping[str, Mapping[str, Mapping]] | None = None,
                         **kwargs) -> "Listener":
-        """Separate ``songs`` (:class:`~semisep_lib.data.Song` with true stems) with each separator now.
+        """Separate ``songs`` (:class:`~semisep_lib.study.data.Song` with true stems) with each separator now.
 
         Scores: ``scores[method][track]`` when given (e.g. museval's, from a ``reproduce`` run), otherwise the
         fast SDR of the vocals (museval's v4 definition, 1 s windows; no SIR). An
-        :class:`~semisep_lib.baselines.OracleIRM` is given the true stems. ``seconds`` cuts the songs first."""
+        :class:`~semisep_lib.study.baselines.OracleIRM` is given the true stems. ``seconds`` cuts the songs first."""
         scores = scores or {}
         tracks: dict = {}
         for song in songs:

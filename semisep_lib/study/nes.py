@@ -29,7 +29,7 @@ Choices, and why:
 * **Patches** of ``patch_frames`` frames cut without overlap from every song (the last one zero-padded);
   ``x̃`` is kept per patch. ``patches_per_epoch`` (``None`` = all mixture patches) is the budget knob.
 
-The sizes and schedule are :class:`~semisep_lib.config.NESConfig`, the ``nes`` section of the resolved ``Config``
+The sizes and schedule are :class:`~semisep_lib.method.config.NESConfig`, the ``nes`` section of the resolved ``Config``
 (each scale's in ``config.PRESETS``). Training is a pure function of the data, the configs and ``seed`` (on the
 CPU: bit for bit).
 """
@@ -46,13 +46,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import PROGRAM, pick_device
-from .config import Config, NESConfig, SpectralConfig
-from .data import TrainingData
-from .errors import CheckpointError, TrainingError, UsageError
-from .fileio import atomic_write
-from .separator import MonoSTFT, Separator, at_model_rate
-from .spectral import crop, features, resample, uncrop_mask
+from ..errors import CheckpointError, TrainingError, UsageError
+from ..fileio import atomic_write
+from ..method.checkpoint import PROGRAM, pick_device
+from ..method.config import Config, NESConfig, SpectralConfig
+from ..method.segments import TrainingData
+from ..method.separator import MonoSTFT, Separator, at_model_rate
+from ..method.spectral import crop, features, resample, uncrop_mask
 
 KIND = "nes"
 VERSION = 1

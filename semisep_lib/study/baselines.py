@@ -12,7 +12,7 @@ stays in the accompaniment).
   STFT, not a bound (a power-ratio or phase-sensitive mask from the same stems scores higher).
 * :class:`NMFBaseline` — semi-supervised NMF: an instrumental dictionary learned from the instrumental songs
   S_C, fixed while free vocal atoms and all activations are fitted to each mixture.
-* NES (Hoshen et al.) lives in :mod:`semisep_lib.nes`.
+* NES (Hoshen et al.) lives in :mod:`semisep_lib.study.nes`.
 
 :func:`fit_baselines` (``semisep baselines``) fits NMF and NES on the unmatched training split and saves them
 into one directory.
@@ -30,15 +30,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import PROGRAM
-from .config import Config, SpectralConfig
-from .data import TrainingData
-from .errors import CheckpointError, UsageError
-from .fileio import atomic_write, atomic_write_json, run_lock
+from ..errors import CheckpointError, UsageError
+from ..fileio import atomic_write, atomic_write_json, run_lock
+from ..runs import BASELINES_SUMMARY, NES_FILE, NMF_FILE
+from ..method.checkpoint import PROGRAM
+from ..method.config import Config, SpectralConfig
+from ..method.segments import TrainingData
+from ..method.separator import MonoSTFT, Separator, at_model_rate, check_audio
+from ..method.spectral import resample
 from .nes import train_nes
-from .runs import BASELINES_SUMMARY, NES_FILE, NMF_FILE
-from .separator import MonoSTFT, Separator, at_model_rate, check_audio
-from .spectral import resample
 
 EPS = 1e-10
 
@@ -99,7 +99,7 @@ class OracleIRM(Separator):
     def vocal_mask(self, vocals: np.ndarray, accompaniment: np.ndarray, rate: int) -> np.ndarray:
         """The oracle's mask ``(F, frames)`` (1 = voice) of the mono mixes of the true stems ``(channels, samples)``
         or ``(samples,)`` at ``rate``, on the model's STFT at the model rate, the Nyquist bin dropped: the same
-        grid as :meth:`~semisep_lib.separate.MaskSeparator.vocal_mask`, to set a trained mask beside it."""
+        grid as :meth:`~semisep_lib.method.separate.MaskSeparator.vocal_mask`, to set a trained mask beside it."""
         mono = [np.atleast_2d(np.asarray(x, dtype=np.float32)).mean(axis=0, keepdims=True)
                 for x in (vocals, accompaniment)]  # (1, samples) each
         low = resample(torch.from_numpy(np.concatenate(mono)), int(rate), self.spectral.sample_rate).numpy()
@@ -166,8 +166,8 @@ class NMFBaseline(Separator):
     name = "nmf"
 
     def __init__(self, cfg: Config, seed: int = 0, **sizes):
-        """The STFT of ``cfg.spectral`` and the sizes of ``cfg.nmf`` (:class:`~semisep_lib.config.NMFConfig`), any of
-        them replaced by ``sizes`` (``n_inst=8`` ...)."""
+        """The STFT of ``cfg.spectral`` and the sizes of ``cfg.nmf`` (:class:`~semisep_lib.method.config.NMFConfig`),
+        any of them replaced by ``sizes`` (``n_inst=8`` ...)."""
         try:
             nmf = dataclasses.replace(cfg.nmf, **sizes)
         except TypeError:

@@ -1,14 +1,13 @@
-"""The data layer: songs from MUSDB18 / MUSDB18-HQ / DSD100 / the toy set, the unmatched split, segment sampling.
+"""The data layer: songs from MUSDB18 / MUSDB18-HQ / DSD100 / the toy set, and the unmatched split.
 
 * :func:`load_songs` reads a MUSDB18-style root — ``.stem.mp4`` files (MUSDB18) or one folder of WAV stems per
   song (MUSDB18-HQ, the converted DSD100, the toy set) — into :class:`Song` records, and caches the decoded
   audio, since decoding a stem file runs ffmpeg.
 * :func:`unmatched_split` turns songs into the paper's two unmatched sets: ``S_A`` (mixtures) and ``S_C``
   (instrumentals) taken from *different* songs.
-* :class:`SegmentDataset` draws random fixed-length segments; item ``i`` depends only on ``(seed, i)``, so a
-  resumed run sees exactly the segments an uninterrupted run would have seen.
 * :func:`resolve_data_root`, :func:`musdb_folder`, :func:`iter_songs`, :func:`evaluation_songs` (the test
-  songs, else the report songs) and :func:`load_training_data` (into :class:`TrainingData`) give the commands
+  songs, else the report songs) and :func:`load_training_data` (into the method's
+  :class:`~semisep_lib.method.segments.TrainingData`, whose segments training draws) give the commands
   their data; :func:`ensure_toy_dataset` generates the built-in toy set
   (``toy``) once, into the one cache root (:func:`cache_root`) that also holds the decoded songs.
 
@@ -21,7 +20,7 @@ by soundfile, and ``.stem.mp4`` files are decoded by :func:`read_stem_file` exac
 ``stempeg`` asks ffmpeg for 16-bit integers, divided by 32768. The samples are then musdb's to the last bit
 (``k / 32768`` is exact in float32, and so is a sum of three of them), so the references we score against are
 the ones ``museval.eval_mus_track`` scores against — which matters for SIR, SAR and ISR
-(:mod:`semisep_lib.evaluate`; ``docs/decisions.md``, "MUSDB18 stems decoded on musdb's 16-bit grid"). ``musdb``
+(:mod:`semisep_lib.study.evaluate`; ``docs/decisions.md``, "MUSDB18 stems decoded on musdb's 16-bit grid"). ``musdb``
 is still what downloads the 7-second preview.
 """
 
@@ -35,7 +34,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -45,11 +44,12 @@ import torchaudio.functional as AF
 import yaml
 from tqdm.auto import tqdm
 
+from ..audio import read_audio
+from ..errors import AudioError, DataError, UsageError
+from ..fileio import atomic_write_bytes
+from ..method.config import Config
+from ..method.segments import TrainingData
 from . import toy
-from .audio import read_audio
-from .config import Config
-from .errors import AudioError, DataError, UsageError
-from .fileio import atomic_write_bytes
 
 SUBSETS = ("train", "test")
 SPLITS = (None, "train", "valid", "select", "report")
@@ -496,20 +496,6 @@ def iter_songs(root: str | Path, subset: str, split: str | None = None, **kwargs
         yield load_songs(root, subset, split, tracks=[name], **kwargs)[0]
 
 
-@dataclass
-class TrainingData:
-    """Mono signals at the model rate. ``mixtures`` (S_A) and ``instrumentals`` (S_C) come from different songs
-    (unless the authors' protocol is asked for); ``pairs`` are (mixture, accompaniment) of *all* training songs,
-    used only by the supervised baseline; ``valid`` are (name, mixture, vocals) of the validation songs."""
-
-    mixtures: list[np.ndarray]
-    instrumentals: list[np.ndarray]
-    pairs: list[np.ndarray] = field(default_factory=list)  # each (2, samples): mixture, accompaniment
-    valid: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
-    mix_names: list[str] = field(default_factory=list)
-    inst_names: list[str] = field(default_factory=list)
-
-
 def load_training_data(cfg: Config, root: str | Path, split_mode: str = "disjoint", seed: int = 0,
                        tracks: int | None = None) -> TrainingData:
     """Read the train split (mixtures from half the songs, instrumentals from the other half) and the validation
@@ -531,72 +517,6 @@ def load_training_data(cfg: Config, root: str | Path, split_mode: str = "disjoin
         mix_names=[s.name for s in mix_songs],
         inst_names=[s.name for s in inst_songs],
     )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# segment sampling
-
-
-class SegmentDataset:
-    """Random fixed-length segments of a list of signals, reproducible item by item (a sequence: ``len`` and
-    ``[i]``; training takes whole batches with :func:`batch`, without a ``DataLoader``).
-
-    ``songs`` are 1-D ``(samples,)`` or ``(channels, samples)`` arrays. Item ``i`` comes from
-    ``np.random.default_rng([seed, i])``: a song drawn with probability proportional to its length, a channel,
-    and an offset. It is the same on every access, whatever the order, so resuming at step ``k`` is exact.
-    Songs shorter than a segment are zero-padded at the end. ``length`` is the size of a virtual epoch.
-    """
-
-    def __init__(self, songs: Sequence[np.ndarray], segment_samples: int, seed: int = 0, length: int = 1000):
-        if segment_samples <= 0:
-            raise UsageError(f"Segments must be at least 1 sample long, got {segment_samples}.")
-        if length <= 0:
-            raise UsageError(f"A segment dataset needs a positive length, got {length}.")
-        # each song as (channels, samples) float32
-        self.songs = [np.atleast_2d(np.asarray(s, dtype=np.float32)) for s in songs]
-        if any(s.ndim != 2 for s in self.songs):
-            raise UsageError("Songs for segment sampling must be 1-D (samples,) or 2-D (channels, samples).")
-        lengths = np.array([s.shape[1] for s in self.songs], dtype=np.float64)
-        if len(self.songs) == 0 or lengths.sum() == 0:
-            raise DataError("There are no samples to draw training segments from (no songs, or only empty ones).")
-        self.probs = lengths / lengths.sum()
-        self.segment_samples = int(segment_samples)
-        self.seed = int(seed)
-        self.length = int(length)
-
-    def __len__(self) -> int:
-        return self.length
-
-    def locate(self, index: int) -> tuple[int, int, int]:
-        """Where item ``index`` comes from: ``(song, channel, offset)``. Any ``index >= 0`` is valid."""
-        rng = np.random.default_rng([self.seed, int(index)])
-        song = int(rng.choice(len(self.songs), p=self.probs))
-        channels, samples = self.songs[song].shape
-        channel = int(rng.integers(channels))
-        offset = int(rng.integers(max(samples - self.segment_samples, 0) + 1))
-        return song, channel, offset
-
-    def segment(self, index: int) -> torch.Tensor:
-        """Segment number ``index`` (not limited to ``len(self)``): float32 ``(segment_samples,)``."""
-        song, channel, offset = self.locate(index)
-        x = self.songs[song][channel, offset: offset + self.segment_samples]
-        if len(x) < self.segment_samples:
-            x = np.pad(x, (0, self.segment_samples - len(x)))
-        return torch.from_numpy(np.array(x, dtype=np.float32))
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        if index < 0:
-            index += self.length
-        if not 0 <= index < self.length:
-            raise IndexError(f"segment index {index} out of range for length {self.length}")
-        return self.segment(index)
-
-
-def batch(dataset: SegmentDataset, step: int, batch_size: int) -> torch.Tensor:
-    """Training batch number ``step``: segments ``step*batch_size … step*batch_size + batch_size − 1``,
-    stacked to ``(batch_size, segment_samples)``."""
-    start = int(step) * int(batch_size)
-    return torch.stack([dataset.segment(start + k) for k in range(int(batch_size))])
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ Table 3 and on the model card), where a reproduction keeps it (``key``: ``runs/<
 * ``"g"`` — our masking network, trained by ``reproduce`` with the terms ``without`` switched off and its
   ``objective``, read back from its run folder (``load``: the best ``g`` with its tuned post-processing).
 
-Every one is built, fitted or loaded from a resolved :class:`~semisep_lib.config.Config` passed down (its STFT,
+Every one is built, fitted or loaded from a resolved :class:`~semisep_lib.method.config.Config` passed down (its STFT,
 ``cfg.nes``, ``cfg.nmf``), never from a preset's name. All of them are scored alike: museval on the evaluation
 songs (``evaluate.evaluate_separator``).
 """
@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..runs import NES_FILE, NMF_FILE
+from ..method.config import Config
+from ..method.segments import TrainingData
+from ..method.separate import load_separator
+from ..method.separator import Separator
 from .baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
-from .config import Config
-from .data import TrainingData
 from .nes import NESSeparator, train_nes
-from .runs import NES_FILE, NMF_FILE
-from .separate import load_separator
-from .separator import Separator
 
 #: Table 3 of the paper: row label → terms switched off.
 ABLATION = {
