@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from semisep_lib.checkpoint import checkpoint_header, save_checkpoint
-from semisep_lib.config import Config
-from semisep_lib.data import TrainingData
-from semisep_lib.evaluate import METRICS, TARGETS, track_score
-from semisep_lib.models import build_models
-from semisep_lib.nes import NESSeparator, train_nes
-from semisep_lib.separate import MaskSeparator, load_separator
-from semisep_lib.toy import make_toy_dataset
+from semisep_lib.method.checkpoint import checkpoint_header, save_checkpoint
+from semisep_lib.method.config import Config
+from semisep_lib.method.models import build_models
+from semisep_lib.method.segments import TrainingData
+from semisep_lib.method.separate import MaskSeparator, load_separator
+from semisep_lib.study.evaluate import METRICS, TARGETS, track_score
+from semisep_lib.study.nes import NESSeparator, train_nes
+from semisep_lib.study.toy import make_toy_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The MUSDB18 7-second preview (train subset, 94 .stem.mp4 files), beside the repository.
@@ -49,7 +49,7 @@ def smoke_notebooks(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The nine notebooks run headless at the smoke profile (about 6 minutes), once per session:
     ``{"folder": where they ran, "done": run_notebooks' result}``. test_notebooks.py checks the run;
     test_report.py renders it with ``semisep docs`` and opens the pages in a browser."""
-    from semisep_lib.notebooks import run_notebooks
+    from semisep_lib.interfaces.notebooks import run_notebooks
 
     folder = tmp_path_factory.mktemp("notebooks") / "nb"
     return {"folder": folder, "done": run_notebooks("smoke", folder, progress=False)}
@@ -127,7 +127,7 @@ WINDOWS = {
 
 
 def fake_track(name: str, windows: list) -> dict:
-    """A track as :func:`~semisep_lib.evaluate.score_track` returns it: per-window values under ``frames`` and
+    """A track as :func:`~semisep_lib.study.evaluate.score_track` returns it: per-window values under ``frames`` and
     the per-track median; every metric and target gets the same windows (SIR shifted by +10 dB)."""
     frames = {t: {m: [None if v is None else v + (10.0 if m == "SIR" else 0.0) for v in windows]
                   for m in METRICS} for t in TARGETS}

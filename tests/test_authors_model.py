@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from semisep_lib.config import Config, ModelConfig
-from semisep_lib.models import (AuthorsLayerNorm2d, LayerNorm2d, MaskNet, build_models, count_parameters, down_conv,
-                                instance_norm)
+from semisep_lib.method.config import Config, ModelConfig
+from semisep_lib.method.models import (AuthorsLayerNorm2d, LayerNorm2d, MaskNet, build_models, count_parameters,
+                                       down_conv, instance_norm)
 
 AUTHORS = dict(g_instance_norm="running", g_layer_norm="authors", init="authors", down_pad="reflect")
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import SR, smoke_config as _cfg, synthetic_song as _song
-from semisep_lib import cli
-from semisep_lib.baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
-from semisep_lib.data import TrainingData
 from semisep_lib.errors import CheckpointError, UsageError
-from semisep_lib.metrics import sdr
-from semisep_lib.nes import NESSeparator
+from semisep_lib.interfaces import cli
+from semisep_lib.method.metrics import sdr
+from semisep_lib.method.segments import TrainingData
+from semisep_lib.study.baselines import MixtureBaseline, NMFBaseline, OracleIRM, SilentBaseline
+from semisep_lib.study.nes import NESSeparator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -103,8 +103,8 @@ def test_oracle_mask_sits_on_a_trained_masks_grid():
     whatever the input rate; 1 where only the voice sounds, 0 where only the band does."""
     import torch
 
-    from semisep_lib.models import build_models
-    from semisep_lib.separate import MaskSeparator
+    from semisep_lib.method.models import build_models
+    from semisep_lib.method.separate import MaskSeparator
 
     cfg = _cfg()
     mix, voc, acc = _song(44100, 2, seconds=1.0)

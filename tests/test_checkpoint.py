@@ -1,4 +1,4 @@
-"""Checkpoint files and weights (``semisep_lib.checkpoint``): one header, round trips, ``load_g`` (the EMA when
+"""Checkpoint files and weights (``semisep_lib.method.checkpoint``): one header, round trips, ``load_g`` (the EMA when
 there is one), every bad file one ``CheckpointError``, a state dict that does not fit refused whole."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from conftest import all_tensors_equal
-from semisep_lib.checkpoint import (HEADER_KEYS, checkpoint_header, load_checkpoint, load_g, load_weights, pick_device,
-                                    save_checkpoint)
-from semisep_lib.config import Config
 from semisep_lib.errors import CheckpointError
-from semisep_lib.models import build_models
+from semisep_lib.method.checkpoint import (HEADER_KEYS, checkpoint_header, load_checkpoint, load_g, load_weights,
+                                           pick_device, save_checkpoint)
+from semisep_lib.method.config import Config
+from semisep_lib.method.models import build_models
 
 
 @pytest.mark.parametrize("defect", ["one shape differs", "a key is missing", "an extra key", "not tensors"])

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from semisep_lib.config import TERMS, Config, LossConfig, NESConfig, NMFConfig
 from semisep_lib.errors import UsageError
+from semisep_lib.method.config import TERMS, Config, LossConfig, NESConfig, NMFConfig
 
 
 def test_paper_preset_has_the_authors_values():
@@ -76,9 +76,9 @@ def test_updated_returns_an_independent_copy():
 def test_one_registry_gives_every_scale_everything():
     """A scale name gives its Config (NES and NMF sizes included), reproduce profile and notebook profile, from one
     table; the commands and notebooks accept exactly its names."""
-    from semisep_lib.baselines import NMFBaseline
-    from semisep_lib.config import PRESETS, NotebookProfile, ReproduceProfile, preset
-    from semisep_lib.notebooks import NOTEBOOK_RUNS, PROFILES
+    from semisep_lib.interfaces.notebooks import NOTEBOOK_RUNS, PROFILES
+    from semisep_lib.method.config import PRESETS, NotebookProfile, ReproduceProfile, preset
+    from semisep_lib.study.baselines import NMFBaseline
 
     assert list(PRESETS) == ["smoke", "cpu", "long", "paper"] and PROFILES == ("smoke", "cpu", "paper")
     for name, p in PRESETS.items():

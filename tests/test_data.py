@@ -1,4 +1,5 @@
-"""The data layer: roots and layouts, loading and caching, the unmatched split, segment sampling, DSD100."""
+"""The data layer: roots and layouts, loading and caching, the unmatched split, segment sampling (the method's
+``segments``), DSD100."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from semisep_lib import cli, data
 from semisep_lib.audio import write_audio
-from semisep_lib.data import Song
 from semisep_lib.errors import AudioError, DataError, UsageError
+from semisep_lib.interfaces import cli
+from semisep_lib.method import segments
+from semisep_lib.study import data
+from semisep_lib.study.data import Song
 
 # -- roots and layouts -------------------------------------------------------------------------------------------
 
@@ -267,22 +270,22 @@ def test_check_disjoint_names_the_shared_songs() -> None:
 def test_segments_are_reproducible_and_order_independent() -> None:
     rng = np.random.default_rng(0)
     songs = [rng.standard_normal(1000).astype(np.float32), rng.standard_normal((2, 3000)).astype(np.float32)]
-    ds = data.SegmentDataset(songs, segment_samples=100, seed=5, length=50)
+    ds = segments.SegmentDataset(songs, segment_samples=100, seed=5, length=50)
     forward = [ds[i] for i in range(len(ds))]
     backward = [ds[i] for i in reversed(range(len(ds)))][::-1]
-    fresh = data.SegmentDataset(songs, segment_samples=100, seed=5, length=50)
+    fresh = segments.SegmentDataset(songs, segment_samples=100, seed=5, length=50)
     for i in range(len(ds)):
         assert forward[i].shape == (100,) and forward[i].dtype == torch.float32
         assert torch.equal(forward[i], backward[i]) and torch.equal(forward[i], fresh[i])
     assert not torch.equal(ds[0], ds[1])
-    assert not torch.equal(ds[0], data.SegmentDataset(songs, 100, seed=6, length=50)[0])
+    assert not torch.equal(ds[0], segments.SegmentDataset(songs, 100, seed=6, length=50)[0])
     with pytest.raises(IndexError):
         ds[50]
 
 
 def test_segments_follow_song_lengths_and_pad_short_songs() -> None:
     songs = [np.ones(10, dtype=np.float32), np.full(190, 2.0, dtype=np.float32)]
-    ds = data.SegmentDataset(songs, segment_samples=20, seed=0, length=2000)
+    ds = segments.SegmentDataset(songs, segment_samples=20, seed=0, length=2000)
     picks = [ds.locate(i)[0] for i in range(2000)]
     assert 0.02 < picks.count(0) / 2000 < 0.09  # drawn in proportion to length: 10 / 200 = 5%
     short = picks.index(0)
@@ -290,17 +293,17 @@ def test_segments_follow_song_lengths_and_pad_short_songs() -> None:
 
 
 def test_batch_stacks_consecutive_items() -> None:
-    ds = data.SegmentDataset([np.arange(500, dtype=np.float32)], segment_samples=64, seed=1, length=10)
-    b = data.batch(ds, step=3, batch_size=4)
+    ds = segments.SegmentDataset([np.arange(500, dtype=np.float32)], segment_samples=64, seed=1, length=10)
+    b = segments.batch(ds, step=3, batch_size=4)
     assert b.shape == (4, 64)
     assert torch.equal(b[1], ds.segment(13))  # may run past the virtual epoch: item 13 of a length-10 set
 
 
 def test_segment_dataset_rejects_nothing_to_sample() -> None:
     with pytest.raises(DataError):
-        data.SegmentDataset([], 10)
+        segments.SegmentDataset([], 10)
     with pytest.raises(UsageError):
-        data.SegmentDataset([np.zeros(10)], 0)
+        segments.SegmentDataset([np.zeros(10)], 0)
 
 
 # -- DSD100 ------------------------------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from semisep_lib import docs
 from semisep_lib.errors import DataError, UsageError
-from semisep_lib.listen import wav_bytes
-from semisep_lib.notebooks import run_notebooks
+from semisep_lib.interfaces import docs
+from semisep_lib.interfaces.listen import wav_bytes
+from semisep_lib.interfaces.notebooks import run_notebooks
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="the pages' audio is encoded with ffmpeg")
 
@@ -149,7 +149,7 @@ def test_a_folder_without_the_executed_notebooks_is_refused(tmp_path):
 
 
 def test_the_cli_needs_work_to_skip_the_run(tmp_path, capsys):
-    from semisep_lib.cli import main
+    from semisep_lib.interfaces.cli import main
 
     assert main(["docs", "--profile", "smoke", "--out", str(tmp_path / "d"), "--skip-run"]) == 2
     assert "--work" in capsys.readouterr().err
@@ -203,7 +203,7 @@ def tiny_docs(tmp_path_factory):
 def test_the_pages_state_the_run_times_of_the_run_they_render(tiny_docs):
     """``docs --record-times`` (``make docs`` at the cpu profile) records the run's times beside the notebooks
     and states them in every first cell, the sources' and the rendered pages'."""
-    from semisep_lib.notebooks import RUN_TIME_MARK, run_time_line
+    from semisep_lib.interfaces.notebooks import RUN_TIME_MARK, run_time_line
 
     work, site, result = tiny_docs
     src = work.parent / "src"

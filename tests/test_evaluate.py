@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import make_run
-from semisep_lib import cli
-from semisep_lib.data import Song
-from semisep_lib.evaluate import evaluate_separator, score_track
-from semisep_lib.metrics import median_sdr
-from semisep_lib.separator import Separator
+from semisep_lib.interfaces import cli
+from semisep_lib.method.metrics import median_sdr
+from semisep_lib.method.separator import Separator
+from semisep_lib.study.data import Song
+from semisep_lib.study.evaluate import evaluate_separator, score_track
 
 RATE = 8000
 
@@ -110,7 +110,7 @@ def test_evaluate_command_on_separated_toy_songs(toy_root, tmp_path, capsys):
 
 
 def test_suspect_windows_flag_sdr_above_isr_and_pool_over_tracks():
-    from semisep_lib.evaluate import SUSPECT_MARGIN_DB, suspect_share, suspect_windows
+    from semisep_lib.study.evaluate import SUSPECT_MARGIN_DB, suspect_share, suspect_windows
 
     frames = {"SDR": [5.0, 5.0, 5.0, None, 3.0], "ISR": [4.0, 4.6, 9.0, 1.0, None]}
     # 5.0 > 4.0 + 0.5 flags; 5.0 > 4.6 + 0.5 does not; windows with a NaN (None) are not scored
@@ -121,7 +121,7 @@ def test_suspect_windows_flag_sdr_above_isr_and_pool_over_tracks():
 
 
 def test_reference_grid_tells_musdbs_16_bit_decoding_from_floats():
-    from semisep_lib.evaluate import reference_grid
+    from semisep_lib.study.evaluate import reference_grid
 
     k = np.random.default_rng(0).integers(-32768, 32768, size=(2, 100))
     assert reference_grid((k / 32768).astype(np.float32)) == "int16"

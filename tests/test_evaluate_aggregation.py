@@ -12,9 +12,9 @@ import pytest
 
 from conftest import WINDOWS, fake_tracks
 from semisep_lib.errors import UsageError
-from semisep_lib.evaluate import AGGREGATION, AGGREGATIONS, aggregate, reaggregate, track_score
 from semisep_lib.fileio import jsonable
-from semisep_lib.metrics import framewise_sdr
+from semisep_lib.method.metrics import framewise_sdr
+from semisep_lib.study.evaluate import AGGREGATION, AGGREGATIONS, aggregate, reaggregate, track_score
 
 NAN = float("nan")
 

@@ -5,7 +5,7 @@ WAV stems (MUSDB18-HQ's layout). The tests on real songs need the shared MUSDB18
 the one on the toy songs runs everywhere.
 
 Why this is a test and not a given: with the references decoded to floats instead of musdb's 16-bit grid, the
-SDR stayed equal but SIR, SAR and ISR moved by up to 20 dB on these songs (``semisep_lib.evaluate``)."""
+SDR stayed equal but SIR, SAR and ISR moved by up to 20 dB on these songs (``semisep_lib.study.evaluate``)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from semisep_lib.data import list_tracks, read_stem_file
-from semisep_lib.evaluate import METRICS, PROTOCOLS, TARGETS, evaluate_folder
-from semisep_lib.separate import PRETRAINED_DIR, load_separator, separate_musdb
+from semisep_lib.method.separate import PRETRAINED_DIR, load_separator
+from semisep_lib.study.data import list_tracks, read_stem_file
+from semisep_lib.study.evaluate import METRICS, PROTOCOLS, TARGETS, evaluate_folder, separate_musdb
 
 #: how many report songs each protocol compares (all metrics, both targets, every window)
 SONGS = 4

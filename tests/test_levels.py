@@ -1,4 +1,4 @@
-"""Robustness to the mix (``semisep_lib.levels``): remixes stay on the 16-bit grid and obey superposition, the
+"""Robustness to the mix (``semisep_lib.study.levels``): remixes stay on the 16-bit grid and obey superposition, the
 energy fractions are what a hand computation gives, old models can be separated as they shipped, and the
 ``levels`` command runs on toy songs and writes its files."""
 
@@ -9,12 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from semisep_lib.checkpoint import save_checkpoint
-from semisep_lib.cli import main
-from semisep_lib.config import Config, SeparateConfig
-from semisep_lib.data import Song, list_tracks
 from semisep_lib.errors import UsageError
-from semisep_lib.levels import (GRID, LEVELS_DB, HalfMixture, MixChange, changes_by_name, default_changes,
+from semisep_lib.interfaces.cli import main
+from semisep_lib.method.checkpoint import save_checkpoint
+from semisep_lib.method.config import Config, SeparateConfig
+from semisep_lib.study.data import Song, list_tracks
+from semisep_lib.study.levels import (GRID, LEVELS_DB, HalfMixture, MixChange, changes_by_name, default_changes,
                                 model_separator, on_grid, read_stems, remix, score_condition, tilt)
 
 from conftest import model_state

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from semisep_lib.errors import UsageError
-from semisep_lib.listen import Listener, find_estimate_dirs, format_scores, museval_scores, wav_bytes
+from semisep_lib.interfaces.listen import Listener, find_estimate_dirs, format_scores, museval_scores, wav_bytes
 
 RATE = 8000
 
@@ -98,8 +98,8 @@ def test_bad_input_is_one_clear_error():
 
 
 def test_from_separators_scores_with_fast_sdr():
-    from semisep_lib.baselines import MixtureBaseline, SilentBaseline
-    from semisep_lib.data import Song
+    from semisep_lib.study.baselines import MixtureBaseline, SilentBaseline
+    from semisep_lib.study.data import Song
 
     rng = np.random.default_rng(0)
     voc = (0.1 * rng.standard_normal((1, 2 * RATE))).astype(np.float32)
@@ -130,7 +130,7 @@ def test_from_estimates_reads_stem_folders(tmp_path):
 
 
 def test_run_labels():
-    from semisep_lib.listen import run_labels
+    from semisep_lib.interfaces.listen import run_labels
 
     assert run_labels(["all-losses-seed0", "wo-GAN_A-GAN_C-seed0", "wo-R1-seed0"]) == {
         "all-losses-seed0": "ours", "wo-GAN_A-GAN_C-seed0": "w/o GAN_A & GAN_C", "wo-R1-seed0": "w/o R1"}
@@ -139,9 +139,9 @@ def test_run_labels():
 
 @pytest.mark.slow
 def test_from_reproduce_loads_the_trained_runs(tmp_path, toy_root):
-    from semisep_lib.config import Config
-    from semisep_lib.data import load_training_data
-    from semisep_lib.train import train
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.train import train
+    from semisep_lib.study.data import load_training_data
 
     cfg = Config.from_preset("smoke")
     cfg.train.steps, cfg.train.threads = 2, 1
@@ -170,7 +170,7 @@ def _with_reference() -> dict:
 
 
 def test_ours_is_selected_by_default():
-    from semisep_lib.listen import default_methods
+    from semisep_lib.interfaces.listen import default_methods
 
     lis = Listener(_with_reference(), spectrograms=False)
     assert "ours" in lis.shown()
@@ -180,7 +180,7 @@ def test_ours_is_selected_by_default():
 
 
 def test_residual_stem_when_reference_known(tracks):
-    from semisep_lib.listen import RESIDUAL
+    from semisep_lib.interfaces.listen import RESIDUAL
 
     data = _with_reference()
     lis = Listener(data, methods=["ours", "reference"], spectrograms=False, max_seconds=None)
@@ -195,7 +195,7 @@ def test_residual_stem_when_reference_known(tracks):
 
 
 def test_reproduce_runs_skip_warm_up_and_offer_nes_nmf(tmp_path):
-    from semisep_lib.listen import reproduce_runs, run_labels
+    from semisep_lib.interfaces.listen import reproduce_runs, run_labels
 
     for name, file in (("warm-up-seed0", "best.pt"), ("warm-up-seed0", "checkpoint.pt"),
                        ("all-losses-seed0", "best.pt"), ("wo-R1-seed0", "best.pt"), ("GAN-only-seed0", "best.pt"),
@@ -228,7 +228,7 @@ def test_estimate_dirs_skip_warm_up_and_name_rows(tmp_path):
 def test_a_run_on_the_built_in_toy_set_finds_its_songs_without_a_recorded_root(tmp_path, monkeypatch):
     """Runs record no absolute root for the built-in toy set (``reproduce.recorded_root``): the listener finds it
     in the cache; any other root is taken as recorded."""
-    from semisep_lib import listen
+    from semisep_lib.interfaces import listen
 
     monkeypatch.setattr(listen, "resolve_data_root", lambda data, root: tmp_path / f"{data}-cache")
     (tmp_path / "table1.json").write_text(json.dumps({"info": {"data": "toy"}}))
@@ -242,7 +242,7 @@ def test_a_run_on_the_built_in_toy_set_finds_its_songs_without_a_recorded_root(t
 
 
 def _song_with_reference(seconds: float = 2.0) -> dict:
-    from semisep_lib.listen import RUN_SCORES
+    from semisep_lib.interfaces.listen import RUN_SCORES
 
     rng = np.random.default_rng(3)
     n = int(seconds * RATE)
@@ -257,8 +257,8 @@ def _song_with_reference(seconds: float = 2.0) -> dict:
 
 
 def test_the_player_offers_every_stem_of_the_default_methods_with_excerpt_scores():
-    from semisep_lib.listen import RESIDUAL
-    from semisep_lib.metrics import median_sdr
+    from semisep_lib.interfaces.listen import RESIDUAL
+    from semisep_lib.method.metrics import median_sdr
 
     data = _song_with_reference()
     lis = Listener(data, spectrograms=False)
@@ -352,7 +352,7 @@ def test_the_player_switches_from_the_same_moment_in_a_browser(tmp_path):
 
 def test_excerpt_scores_of_silent_estimates():
     """The silent floor scores 0 dB SDR and no SIR; the mixture as vocals (a silent accompaniment) scores its SDR."""
-    from semisep_lib.listen import excerpt_scores
+    from semisep_lib.interfaces.listen import excerpt_scores
 
     song = _song_with_reference()["song-r"]
     ref = song["reference"]

@@ -5,11 +5,12 @@ import dataclasses
 import pytest
 import torch
 
-from semisep_lib.config import TERMS, Config, LossConfig
-from semisep_lib.losses import (ABAR_LEVELS, GAN_A, GAN_C, R1, R2, R3, R4, discriminator_losses, generator_losses,
-                                l1, lsgan_discriminator, lsgan_generator, needs, synthetic_mixture)
-from semisep_lib.models import build_models
-from semisep_lib.spectral import STFT, compress, crop
+from semisep_lib.method.config import TERMS, Config, LossConfig
+from semisep_lib.method.losses import (ABAR_LEVELS, GAN_A, GAN_C, R1, R2, R3, R4, discriminator_losses,
+                                       generator_losses, l1, lsgan_discriminator, lsgan_generator, needs,
+                                       synthetic_mixture)
+from semisep_lib.method.models import build_models
+from semisep_lib.method.spectral import STFT, compress, crop
 
 
 def test_l1_and_R_terms_by_hand():
@@ -140,8 +141,8 @@ def test_discriminator_losses_train_only_active_discriminators():
 def test_anchored_discriminators_also_learn_that_a_mixture_is_not_an_instrumental_and_back():
     """``d_anchor``: d_C's fakes include the real mixtures, d_A's the real instrumentals, weighted by it and logged
     apart; the paper's D_C and D_A are unchanged, and 0 is the paper's step exactly."""
-    from semisep_lib.losses import lsgan_fake
-    from semisep_lib.spectral import magnitude
+    from semisep_lib.method.losses import lsgan_fake
+    from semisep_lib.method.spectral import magnitude
 
     cfg = Config.from_preset("smoke")
     torch.manual_seed(0)
@@ -164,7 +165,7 @@ def test_anchored_discriminators_also_learn_that_a_mixture_is_not_an_instrumenta
 
 def test_d_c_can_see_instrumentals_through_g_as_its_real_side():
     """``d_C_real_through_g``: d_C's real examples are g(c); its fakes and d_A are unchanged."""
-    from semisep_lib.spectral import magnitude
+    from semisep_lib.method.spectral import magnitude
 
     cfg = Config.from_preset("smoke")
     torch.manual_seed(0)
@@ -182,7 +183,7 @@ def test_d_c_can_see_instrumentals_through_g_as_its_real_side():
 def test_discriminators_that_see_level_tell_an_attenuated_g_a_from_c():
     """Scale-invariant discriminators score 0.5·c as c; with ``d_sees_level`` they do not, and the losses
     scale mixtures and instrumentals to unit peak first, so the step does not depend on the input level."""
-    from semisep_lib.losses import unit_peak
+    from semisep_lib.method.losses import unit_peak
 
     cfg = Config.from_preset("smoke")
     torch.manual_seed(0)
@@ -203,7 +204,7 @@ def test_batched_calls_equal_separate_calls_and_dont_touch_the_discriminators_we
     discriminators' weights take no gradient in g's step (their own step discards it)."""
     import contextlib
 
-    from semisep_lib import losses
+    from semisep_lib.method import losses
 
     cfg = Config.from_preset("smoke")
     g, d_A, d_C = build_models(cfg)
@@ -319,7 +320,7 @@ def test_level_abar_by_hand():
     """a peaks at 1; ā = b̄ + c = [0.5, 1.5] peaks above it. clamp: [0.5, 1] (targets kept); rescale: everything
     times 1/1.5, so that ā peaks at 1 and s·ā = s·b̄ + s·c still holds."""
     from semisep_lib.errors import UsageError
-    from semisep_lib.losses import level_abar
+    from semisep_lib.method.losses import level_abar
 
     bbar, c = torch.tensor([[[0.3, 0.75]]]), torch.tensor([[[0.2, 0.75]]])
     abar, a_peak = bbar + c, torch.tensor([1.0])
@@ -402,7 +403,7 @@ def test_voice_gain_puts_the_estimated_voice_louder_in_R3_R4_but_not_in_GAN_A():
 
 
 def test_random_gains_are_uniform_in_db_over_the_range():
-    from semisep_lib.losses import random_gains
+    from semisep_lib.method.losses import random_gains
 
     torch.manual_seed(0)
     alpha = random_gains(4000, (-6.0, 12.0), torch.zeros(1))

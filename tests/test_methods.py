@@ -1,10 +1,10 @@
-"""The one registry of methods (``semisep_lib.methods``): what reproduce, the model card and the listening page
+"""The one registry of methods (``semisep_lib.study.methods``): what reproduce, the model card and the listening page
 read from it."""
 
-from semisep_lib.config import Config
-from semisep_lib.listen import BASELINE_KEYS, run_labels
-from semisep_lib.methods import ABLATION, KINDS, METHODS, REPRODUCED, TRAINED_ROWS, row_key
-from semisep_lib.tables import TABLE1_ROWS
+from semisep_lib.interfaces.listen import BASELINE_KEYS, run_labels
+from semisep_lib.method.config import Config
+from semisep_lib.study.methods import ABLATION, KINDS, METHODS, REPRODUCED, TRAINED_ROWS, row_key
+from semisep_lib.study.tables import TABLE1_ROWS
 
 
 def test_every_method_says_how_to_get_it():

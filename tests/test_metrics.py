@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semisep_lib.metrics import energy_fraction, framewise_sdr, median_sdr, museval_sdr, sdr
+from semisep_lib.method.metrics import energy_fraction, framewise_sdr, median_sdr, museval_sdr, sdr
 
 RATE = 4000  # small, so that museval's 512-tap filters are quick; windows are 1 s as in SiSEC
 

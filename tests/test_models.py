@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from semisep_lib.config import Config
-from semisep_lib.checkpoint import cpu_has_bf16
-from semisep_lib.models import Conv2d, MaskNet, MultiScaleDiscriminator, build_models, count_parameters
+from semisep_lib.method.checkpoint import cpu_has_bf16
+from semisep_lib.method.config import Config
+from semisep_lib.method.models import Conv2d, MaskNet, MultiScaleDiscriminator, build_models, count_parameters
 
 
 @pytest.mark.parametrize("preset", ["smoke", "cpu"])
@@ -94,7 +94,7 @@ def test_g_norms_give_pytorchs_values_and_layout(bf16, layout):
     memory layout) and their gradients equal nn.InstanceNorm2d's / nn.GroupNorm(1, C)'s."""
     from torch import nn
 
-    from semisep_lib.models import InstanceNorm2d, LayerNorm2d
+    from semisep_lib.method.models import InstanceNorm2d, LayerNorm2d
 
     torch.manual_seed(0)
     ours_in, ours_ln = InstanceNorm2d(6, affine=True), LayerNorm2d(6)

@@ -1,4 +1,4 @@
-"""The NES baseline (``semisep_lib.nes``): deterministic training, falling loss, files, variants and presets."""
+"""The NES baseline (``semisep_lib.study.nes``): deterministic training, falling loss, files, variants and presets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch
 
 from conftest import SR, smoke_config as _cfg, synthetic_song as _song
 from semisep_lib.errors import CheckpointError, UsageError
-from semisep_lib.config import Config
-from semisep_lib.nes import NESConfig, NESSeparator, train_nes
+from semisep_lib.method.config import Config
+from semisep_lib.study.nes import NESConfig, NESSeparator, train_nes
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from semisep_lib.config import Config, preset
-from semisep_lib.notebooks import (NOTEBOOK_DIR, NOTEBOOK_RUNS, PROFILES, RESULTS_DIR, RUN_TIME_MARK, RUN_TIMES,
-                                   NotebookError, Session, committed_ablations, list_notebooks, record_run_times,
-                                   run_notebooks, run_time_line, stamp_run_times, training_steps)
-from semisep_lib.reproduce import PROTOCOL_FILES
+from semisep_lib.interfaces.notebooks import (NOTEBOOK_DIR, NOTEBOOK_RUNS, PROFILES, RESULTS_DIR, RUN_TIME_MARK,
+                                              RUN_TIMES, NotebookError, Session, committed_ablations, list_notebooks,
+                                              record_run_times, run_notebooks, run_time_line, stamp_run_times,
+                                              training_steps)
+from semisep_lib.method.config import Config, preset
+from semisep_lib.study.reproduce import PROTOCOL_FILES
 
 NOTEBOOKS = list_notebooks()
 REQUIRED_PARAMETERS = {"profile", "data", "root", "device", "out"}
@@ -38,7 +39,7 @@ def test_there_are_nine_numbered_notebooks():
 @pytest.mark.parametrize("profile", PROFILES)
 def test_a_run_without_gan_terms_skips_the_discriminator_warm_up(profile):
     """No GAN term, no discriminator to warm up: the same g steps, from step 0 (notebook 04's R1–R4 run)."""
-    from semisep_lib.notebooks import Session
+    from semisep_lib.interfaces.notebooks import Session
 
     total, warmup = training_steps("04-terms", profile)
     s = Session(profile, "toy", Path("."), None, Config.from_preset(profile), Path("."))
@@ -118,7 +119,7 @@ def _schedule_keys(tree) -> set:
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("key", sorted(NOTEBOOK_RUNS))
 def test_every_notebook_run_trains_g_after_the_warm_up(key, profile):
-    from semisep_lib.notebooks import Session
+    from semisep_lib.interfaces.notebooks import Session
 
     total, warmup = training_steps(key, profile)
     assert total > warmup, f"{key} on {profile}: {total} steps, {warmup} of them warm-up — g never trains"
@@ -156,7 +157,7 @@ def test_the_reproduction_trains_g_after_the_warm_up(profile):
 
 def test_the_paper_profile_refuses_the_toy_data(tmp_path):
     from semisep_lib.errors import UsageError
-    from semisep_lib.notebooks import setup
+    from semisep_lib.interfaces.notebooks import setup
 
     with pytest.raises(UsageError, match="paper profile needs MUSDB18") as info:
         setup("paper", "toy", out=tmp_path)
@@ -226,7 +227,7 @@ def _tiny_notebooks(folder: Path, fail: bool) -> Path:
 
 @pytest.mark.slow
 def test_committed_discriminator_tests_are_read_when_both_files_are_there(tmp_path):
-    from semisep_lib.notebooks import EXPERIMENTS_DIR, committed_discriminator_tests
+    from semisep_lib.interfaces.notebooks import EXPERIMENTS_DIR, committed_discriminator_tests
 
     assert committed_discriminator_tests(tmp_path) == {}
     (tmp_path / "long-ablation.md").write_text("| run | step |")
@@ -301,8 +302,8 @@ def test_a_failing_notebook_names_itself_and_the_cell(tmp_path):
 
 
 def test_bad_arguments_are_usage_errors(tmp_path):
-    from semisep_lib.cli import main
     from semisep_lib.errors import UsageError
+    from semisep_lib.interfaces.cli import main
 
     with pytest.raises(UsageError, match="profile"):
         run_notebooks("huge", tmp_path)
@@ -336,8 +337,8 @@ def test_method_signals_follow_the_identity_and_silence():
     import numpy as np
     import torch
 
-    from semisep_lib.notebooks import FixedMask, method_signals
-    from semisep_lib.spectral import STFT, crop
+    from semisep_lib.interfaces.notebooks import FixedMask, method_signals
+    from semisep_lib.method.spectral import STFT, crop
 
     cfg = Config.from_preset("smoke")
     rng = np.random.default_rng(0)
@@ -364,7 +365,7 @@ def test_method_signals_follow_the_identity_and_silence():
 
 
 def test_a_batch_to_listen_to_is_longer(toy_root):
-    from semisep_lib.notebooks import setup
+    from semisep_lib.interfaces.notebooks import setup
 
     s = setup("smoke", "toy", toy_root, "cpu", out=toy_root.parent / "nb-batch")
     A, C = s.batch()
@@ -381,7 +382,7 @@ def test_window_scores_pick_the_song_where_median_and_mean_differ_most(tmp_path)
     import numpy as np
 
     from semisep_lib.errors import DataError
-    from semisep_lib.notebooks import window_scores
+    from semisep_lib.interfaces.notebooks import window_scores
 
     def track(name, sdr):
         return {"name": name, "frames": {"vocals": {"SDR": sdr}}}
@@ -408,9 +409,9 @@ def test_notebook_05s_written_out_terms_are_the_librarys_on_every_preset(profile
 
     import torch
 
-    from semisep_lib.losses import generator_losses
-    from semisep_lib.models import build_models
-    from semisep_lib.spectral import STFT, crop, magnitude
+    from semisep_lib.method.losses import generator_losses
+    from semisep_lib.method.models import build_models
+    from semisep_lib.method.spectral import STFT, crop, magnitude
 
     cells = {c.get("id"): c.source for c in _read(NOTEBOOK_DIR / "05_gan.ipynb").cells}
     # the preset's details, on networks of the smoke size (the paper's g alone is 11 M parameters)

@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from semisep_lib.checkpoint import load_checkpoint, load_g
+from semisep_lib.method.checkpoint import load_checkpoint, load_g
 
 HERE = Path(__file__).resolve().parents[1] / "experiments" / "paper_curve"
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from semisep_lib import plots
+from semisep_lib.study import plots
 
 
 @pytest.fixture()

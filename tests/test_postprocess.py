@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from conftest import ConstantMask
-from semisep_lib.config import Config
 from semisep_lib.errors import UsageError
-from semisep_lib.separate import MaskSeparator
+from semisep_lib.method.config import Config
+from semisep_lib.method.separate import MaskSeparator
 
 
 def separator(g, family: str, power: float, smooth: int = 1, cfg: Config | None = None) -> MaskSeparator:

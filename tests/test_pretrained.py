@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from semisep_lib.cli import main
-from semisep_lib.config import Config
-from semisep_lib.data import selection_report_split, validation_names
-from semisep_lib.pretrained import PRETRAINED_DIR, example_vocal_sdr, render_card
-from semisep_lib.separate import default_model, load_separator
+from semisep_lib.interfaces.cli import main
+from semisep_lib.method.config import Config
+from semisep_lib.method.separate import default_model, load_separator
+from semisep_lib.study.data import selection_report_split, validation_names
+from semisep_lib.study.pretrained import PRETRAINED_DIR, example_vocal_sdr, render_card
 
 CARD = PRETRAINED_DIR / "card.json"
 
@@ -40,9 +40,9 @@ def test_the_card_is_its_json_rendered_and_names_the_threads_training_used():
 def test_the_pretrained_run_is_the_candidate_best_on_the_selection_songs(tmp_path):
     """``choose_run``: of several runs, the one whose best checkpoint scored highest on the selection songs (the
     report songs play no part); a run without a scored best.pt is refused."""
-    from semisep_lib.checkpoint import CHECKPOINT_VERSION, PROGRAM, save_checkpoint
     from semisep_lib.errors import UsageError
-    from semisep_lib.pretrained import choose_run, render_card
+    from semisep_lib.method.checkpoint import CHECKPOINT_VERSION, PROGRAM, save_checkpoint
+    from semisep_lib.study.pretrained import choose_run, render_card
 
     for name, sdr in {"a": 3.8, "b": 4.08, "c": 3.97}.items():
         (tmp_path / name).mkdir()

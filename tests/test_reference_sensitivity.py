@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semisep_lib.data import read_stem_file
-from semisep_lib.evaluate import DECODINGS, DEMO_TRACK, demo_stem_file, reference_sensitivity
-from semisep_lib.separate import PRETRAINED_DIR, load_separator
+from semisep_lib.method.separate import PRETRAINED_DIR, load_separator
+from semisep_lib.study.data import read_stem_file
+from semisep_lib.study.evaluate import DECODINGS, DEMO_TRACK, demo_stem_file, reference_sensitivity
 
 
 @pytest.fixture(scope="module")

@@ -32,17 +32,17 @@ import soundfile as sf
 import torch
 
 from conftest import all_tensors_equal, model_state
-from semisep_lib import data as data_lib
 from semisep_lib import errors, fileio
-from semisep_lib import train as train_mod
 from semisep_lib.audio import read_audio, write_audio
-from semisep_lib.baselines import NMFBaseline
-from semisep_lib.checkpoint import CHECKPOINT_VERSION, load_checkpoint, save_checkpoint
-from semisep_lib.cli import main
-from semisep_lib.config import Config
 from semisep_lib.errors import CheckpointError, LockError
-from semisep_lib.models import build_models
-from semisep_lib.nes import NESSeparator
+from semisep_lib.interfaces.cli import main
+from semisep_lib.method import train as train_mod
+from semisep_lib.method.checkpoint import CHECKPOINT_VERSION, load_checkpoint, save_checkpoint
+from semisep_lib.method.config import Config
+from semisep_lib.method.models import build_models
+from semisep_lib.study import data as data_lib
+from semisep_lib.study.baselines import NMFBaseline
+from semisep_lib.study.nes import NESSeparator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Subprocesses use one torch thread: equal results in both runs, and no fight over two shared cores.

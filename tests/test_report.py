@@ -22,14 +22,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from semisep_lib import reproduce as rep
 from semisep_lib.audio import write_audio
-from semisep_lib.cli import COMMAND_MODULES, add_report_commands
-from semisep_lib.config import PRESETS
-from semisep_lib.data import load_songs
-from semisep_lib.docs import LISTENING, build_docs
 from semisep_lib.errors import DataError, UsageError
-from semisep_lib.report import build_report, file_name, markdown_html
+from semisep_lib.interfaces.cli import COMMAND_MODULES, add_report_commands
+from semisep_lib.interfaces.docs import LISTENING, build_docs
+from semisep_lib.interfaces.report import build_report, file_name, markdown_html
+from semisep_lib.method.config import PRESETS
+from semisep_lib.study import reproduce as rep
+from semisep_lib.study.data import load_songs
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO / "docs" / "report-screenshot.png"

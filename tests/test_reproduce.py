@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from semisep_lib import config
-from semisep_lib.listen import reproduce_runs
-from semisep_lib.reproduce import TRAINED_ROWS, Reproduction, recorded_root, relative, row_key
+from semisep_lib.interfaces.listen import reproduce_runs
+from semisep_lib.method import config
+from semisep_lib.study.reproduce import TRAINED_ROWS, Reproduction, recorded_root, relative, row_key
 
 
 def _run(root, out, processes, monkeypatch, protocols=("v4",), score_as_trained=False):
@@ -70,7 +70,7 @@ def test_rows_in_two_processes_give_the_tables_of_one(toy_root, tmp_path, monkey
     scores (the run folders gone) trains nothing again and writes the same tables. It also scores each row in
     its row process as soon as it is trained (``score_as_trained``, as the long profile does), with the same
     numbers."""
-    from semisep_lib import methods, reproduce
+    from semisep_lib.study import methods, reproduce
 
     serial, _ = _run(toy_root, tmp_path / "serial", 1, monkeypatch)
     train_rows = Reproduction.train_rows
@@ -121,7 +121,7 @@ def test_a_run_copied_back_from_results_trains_what_is_not_scored_from_its_warm_
         weights.unlink()
     (out / "scores" / "all-losses-seed0.json").unlink()
     trained = []
-    from semisep_lib import reproduce
+    from semisep_lib.study import reproduce
     train = reproduce.train
     monkeypatch.setattr(reproduce, "train", lambda cfg, td, run, **k: trained.append(run.name) or train(cfg, td, run, **k))
     again, _ = _run(toy_root, out, 1, monkeypatch)
@@ -134,7 +134,7 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
     default — the CPU, or ``auto`` — shows), with the paper profile's architecture."""
     import torch
 
-    from semisep_lib import methods, reproduce
+    from semisep_lib.study import methods, reproduce
 
     cuda = torch.device("cuda", 7)
     monkeypatch.setattr(reproduce, "pick_device", lambda device: cuda)
@@ -169,7 +169,7 @@ def test_every_stage_of_the_paper_profile_asks_for_the_chosen_device(toy_root, t
 def test_row_processes_can_be_chosen_on_the_command_line(toy_root, tmp_path):
     """``reproduce --row-processes N`` overrides the profile's number of rows trained at once, and reaches the
     row processes; without it the profile's number stands."""
-    from semisep_lib.cli import build_parser
+    from semisep_lib.interfaces.cli import build_parser
 
     args = build_parser().parse_args(["reproduce", "--profile", "smoke", "--out", str(tmp_path), "--row-processes", "3"])
     assert args.row_processes == 3
@@ -194,7 +194,7 @@ def test_a_run_records_no_absolute_path_of_the_machine(tmp_path, monkeypatch):
 def test_rows_are_trained_costliest_first():
     """Longest processing time first: two row processes that take the costliest rows first end together, not one
     of them alone on a long last row. All six terms cost most, the supervised row (one pass of g) least."""
-    from semisep_lib.reproduce import row_cost
+    from semisep_lib.study.reproduce import row_cost
 
     order = sorted(TRAINED_ROWS, key=lambda n: -row_cost(n))
     assert order[0] == "all losses" and order[-2:] == ["GAN only", "supervised"]
@@ -207,9 +207,9 @@ def test_the_supervised_row_continues_from_an_untrained_checkpoint_as_from_the_w
     same weights, EMA and log to the last bit. That is why reproduce trains it beside the warm-up."""
     import torch
 
-    from semisep_lib.config import Config
-    from semisep_lib.data import load_training_data
-    from semisep_lib.train import train, untrained_checkpoint
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.train import train, untrained_checkpoint
+    from semisep_lib.study.data import load_training_data
 
     cfg = Config.from_preset("smoke")
     cfg.train.steps, cfg.train.ema_decay = cfg.train.d_warmup + 6, 0.999  # with an EMA of g, as the cpu preset

@@ -1,6 +1,6 @@
 """Songs that choose never report: selection and report songs are disjoint in every command.
 
-The validation songs are split in two halves by :func:`semisep_lib.data.selection_report_split`; training's
+The validation songs are split in two halves by :func:`semisep_lib.study.data.selection_report_split`; training's
 best checkpoint and ``tune-mask`` see only the *select* half, and ``reproduce`` (when the data has no test
 subset) and the model card report only on the *report* half.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from semisep_lib.cli import main
-from semisep_lib.config import Config
-from semisep_lib.data import list_tracks, load_training_data, selection_report_split
-from semisep_lib.reproduce import git_commit, relative
+from semisep_lib.interfaces.cli import main
+from semisep_lib.method.config import Config
+from semisep_lib.study.data import list_tracks, load_training_data, selection_report_split
+from semisep_lib.study.reproduce import git_commit, relative
 
 
 def test_split_halves_are_disjoint_and_cover_the_validation_songs():

@@ -9,14 +9,14 @@ import soundfile as sf
 import torch
 
 from conftest import ConstantMask, make_run, tones
-from semisep_lib import cli
-from semisep_lib import separate as sep_lib
 from semisep_lib.audio import read_audio, write_audio
-from semisep_lib.config import Config
-from semisep_lib.data import Song
 from semisep_lib.errors import UsageError
-from semisep_lib.separate import (SIR_SDR_COST, MaskSeparator, load_separator, read_tuning, save_tuning,
+from semisep_lib.interfaces import cli
+from semisep_lib.method import separate as sep_lib
+from semisep_lib.method.config import Config
+from semisep_lib.method.separate import (SIR_SDR_COST, MaskSeparator, load_separator, read_tuning, save_tuning,
                                   separate_file, tune_mask)
+from semisep_lib.study.data import Song
 
 
 def _with(cfg: Config, **separate) -> Config:
@@ -107,12 +107,12 @@ def test_tune_mask_searches_both_families_and_stores_the_sdr_choice(tmp_path):
     assert by_sir == {k: max(sir_ok, key=lambda r: r["SIR"])[k] for k in by_sdr}
     # the criterion, recomputed by hand for one candidate: museval's SDR is the fast SDR
     sep = MaskSeparator(g, _with(cfg, mask_power=3, mask_family="ours", smooth_frames=1))
-    from semisep_lib.metrics import median_sdr
+    from semisep_lib.method.metrics import median_sdr
 
     by_hand = np.median([median_sdr(s.vocals.T, sep.separate(s.mixture, 16000).T, 16000) for s in songs])
     assert curve[1]["SDR"] == pytest.approx(by_hand, abs=1e-3)
     # museval's own SDR and SIR of every candidate: the same SDRs, and SIR exactly where it can be chosen
-    from semisep_lib.metrics import median_sdr_sir
+    from semisep_lib.method.metrics import median_sdr_sir
 
     for r in curve:
         sep = MaskSeparator(g, _with(cfg, **{k: r[k] for k in ("mask_power", "mask_family", "smooth_frames")}))
@@ -182,7 +182,7 @@ def test_tune_mask_command_writes_the_run_settings(toy_root, tmp_path, capsys):
 def test_block_batches_take_few_shapes_whatever_the_length():
     """Memory must not grow with the number of files: oneDNN caches a primitive per input shape, so the
     batches of blocks come in a fixed small set of sizes (full batches, then powers of two)."""
-    from semisep_lib.separate import _batches
+    from semisep_lib.method.separate import _batches
 
     for n in range(0, 300):
         b = _batches(n, 48)
@@ -242,7 +242,7 @@ def test_bf16_separation_is_an_opt_in_close_to_fp32_and_needs_bf16_kernels(run_d
     """``separate.bf16`` runs g's mask under bf16 autocast where the hardware has
     bf16 kernels: a mask within a few percent of fp32's, float32 out, the stems still summing to the input; on a
     CPU without them the request is ignored (fp32, the same stems as the default)."""
-    from semisep_lib import separate as module
+    from semisep_lib.method import separate as module
 
     audio = tones(2, 16000, 2.0)
     plain = load_separator(run_dir, device="cpu", separate={"bf16": False})
@@ -294,7 +294,7 @@ def test_flat_blocks_without_overlap_are_side_by_side_and_the_last_is_averaged_h
 def test_song_scale_feeds_every_block_the_songs_min_max_as_it_is():
     """block_scale="song": g sees (|X| − min) / (max − min) of the whole song, per channel, and no block is
     renormalised by its own peak (test.py: np.interp(stft_mag, (min, max), (0, 1)) once per channel)."""
-    from semisep_lib.spectral import STFT, crop, magnitude
+    from semisep_lib.method.spectral import STFT, crop, magnitude
 
     cfg = _with(Config.from_preset("smoke"), overlap=0.0, block_window="flat", block_scale="song")
     x = tones(2, 16000, 1.3)  # the model's rate: no resampling
@@ -318,7 +318,7 @@ def test_song_scale_feeds_every_block_the_songs_min_max_as_it_is():
 
 def test_nyquist_zero_leaves_the_top_bin_out_of_the_vocals():
     """mask_the_music appends a zero column: the vocals hold nothing at the Nyquist bin (16 kHz, no resampling)."""
-    from semisep_lib.spectral import STFT
+    from semisep_lib.method.spectral import STFT
 
     cfg = _with(Config.from_preset("smoke"), nyquist="zero")
     x = tones(1, 16000, 0.7)

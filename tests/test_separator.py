@@ -1,4 +1,4 @@
-"""The Separator contract (``semisep_lib.separator``): ``stems`` checks its input with ``check_audio``, sums back
+"""The Separator contract (``semisep_lib.method.separator``): ``stems`` checks its input with ``check_audio``, sums back
 to it and checks the method's output; ``at_model_rate`` runs mono methods per channel at their own rate."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 
 from conftest import tones
 from semisep_lib.errors import AudioError
-from semisep_lib.separator import Separator, at_model_rate, check_audio
+from semisep_lib.method.separator import Separator, at_model_rate, check_audio
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

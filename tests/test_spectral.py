@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from semisep_lib.config import Config
-from semisep_lib.spectral import COMPRESS_EPS, STFT, apply_mask, compress, crop, features, magnitude, resample, uncrop_mask
+from semisep_lib.method.config import Config
+from semisep_lib.method.spectral import (COMPRESS_EPS, STFT, apply_mask, compress, crop, features, magnitude, resample,
+                                         uncrop_mask)
 
 
 @pytest.mark.parametrize("preset", ["cpu", "paper", "smoke"])
@@ -78,7 +79,7 @@ def test_resample():
 
 def test_features_have_finite_gradients_at_silent_bins():
     """Exact zeros in g's input (digital silence) must not turn R2/R3's gradients into NaN; values unchanged."""
-    from semisep_lib.spectral import features
+    from semisep_lib.method.spectral import features
 
     mag = torch.tensor([[[0.0, 0.25], [1.0, 0.0]]], requires_grad=True)
     out = features(mag, 0.3)
@@ -91,7 +92,7 @@ def test_features_have_finite_gradients_at_silent_bins():
 def test_features_on_a_given_peak_see_the_input_as_it_is():
     """With ``peak`` the input is divided by that level, not its own maximum: a block at half the song's level
     stays at half (values above the level saturate at 1)."""
-    from semisep_lib.spectral import features
+    from semisep_lib.method.spectral import features
 
     mag = torch.tensor([[[0.25, 0.5]], [[1.0, 3.0]]])  # (2, 1, 2)
     out = features(mag, 1.0, peak=torch.tensor([1.0, 2.0]))

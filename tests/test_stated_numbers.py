@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from semisep_lib.notebooks import EXPERIMENTS_DIR, NOTEBOOK_DIR, RESULTS_DIR
+from semisep_lib.interfaces.notebooks import EXPERIMENTS_DIR, NOTEBOOK_DIR, RESULTS_DIR
 from semisep_lib.paper import PAPER_TABLE3
 
 PREVIOUS_LONG = "cb5dc79"  # the commit that last held the previous long ablation's tables (README)
@@ -216,7 +216,7 @@ def test_notebook_07_reads_the_pretrained_exponent_curve():
     """*SDR against the mask exponent*: what the cell says of the curve committed with the pretrained g."""
     import yaml
 
-    from semisep_lib.separate import PRETRAINED_DIR
+    from semisep_lib.method.separate import PRETRAINED_DIR
 
     text = _cell("07_evaluation", "exponent")
     tuning = yaml.safe_load((PRETRAINED_DIR / "separate.yaml").read_text())["tuning"]

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from semisep_lib.paper import PAPER_TABLE1, PAPER_TABLE3
-from semisep_lib.tables import (TABLE1_ROWS, TABLE3_ROWS, kendall_tau, ordering, removal_costs, results_table,
+from semisep_lib.study.tables import (TABLE1_ROWS, TABLE3_ROWS, kendall_tau, ordering, removal_costs, results_table,
                                 summarise, table1, table3)
 
 

@@ -8,15 +8,15 @@ import pytest
 
 from conftest import fake_tracks
 from semisep_lib.errors import UsageError
-from semisep_lib.evaluate import AGGREGATION, AGGREGATIONS, aggregate
-from semisep_lib.tables import TABLE3_ROWS, table1, write_table, write_tables
+from semisep_lib.study.evaluate import AGGREGATION, AGGREGATIONS, aggregate
+from semisep_lib.study.tables import TABLE3_ROWS, table1, write_table, write_tables
 
 INFO = {"profile": "smoke", "data": "toy", "evaluation_songs": 3, "evaluated_on": "test", "seeds": 1,
         "steps": 20, "report_songs": ["a", "b", "c"], "selection_songs": ["d"]}
 
 
 def scored(name: str) -> dict:
-    """A result as :func:`~semisep_lib.evaluate.evaluate_estimates` returns it (default aggregation)."""
+    """A result as :func:`~semisep_lib.study.evaluate.evaluate_estimates` returns it (default aggregation)."""
     tracks = fake_tracks()
     return {"name": name, "protocol": "v3", "aggregation": AGGREGATION, "tracks": tracks} | aggregate(tracks)
 

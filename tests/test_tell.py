@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from semisep_lib.checkpoint import checkpoint_header, save_checkpoint
-from semisep_lib.config import Config
-from semisep_lib.data import list_tracks
-from semisep_lib.models import build_models
+from semisep_lib.method.checkpoint import checkpoint_header, save_checkpoint
+from semisep_lib.method.config import Config
+from semisep_lib.method.models import build_models
+from semisep_lib.study.data import list_tracks
 
 SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "discriminators" / "tell.py"
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semisep_lib import cli, data, toy
 from semisep_lib.audio import read_audio
 from semisep_lib.errors import UsageError
+from semisep_lib.interfaces import cli
+from semisep_lib.study import data, toy
 
 FILES = ("mixture", "vocals", "drums", "bass", "other")
 

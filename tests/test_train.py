@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from semisep_lib import train as train_mod
-from semisep_lib.checkpoint import HEADER_KEYS, cpu_has_bf16, load_checkpoint, load_g
-from semisep_lib.cli import main
-from semisep_lib.config import Config
-from semisep_lib.data import load_training_data
 from semisep_lib.errors import CheckpointError, TrainingError, UsageError
-from semisep_lib.metrics import median_sdr
-from semisep_lib.notebooks import setup
-from semisep_lib.reproduce import Reproduction
-from semisep_lib.separate import MaskSeparator
-from semisep_lib.spectral import STFT
-from semisep_lib.train import EMA, score_vocals, separator_validation, train, validate, validation_chunks
+from semisep_lib.interfaces.cli import main
+from semisep_lib.interfaces.notebooks import setup
+from semisep_lib.method import train as train_mod
+from semisep_lib.method.checkpoint import HEADER_KEYS, cpu_has_bf16, load_checkpoint, load_g
+from semisep_lib.method.config import Config
+from semisep_lib.method.metrics import median_sdr
+from semisep_lib.method.separate import MaskSeparator
+from semisep_lib.method.spectral import STFT
+from semisep_lib.method.train import EMA, score_vocals, separator_validation, train, validate, validation_chunks
+from semisep_lib.study.data import load_training_data
+from semisep_lib.study.reproduce import Reproduction
 
 
 def _cfg(steps=20, **train_kw):
