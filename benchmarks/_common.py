@@ -166,7 +166,7 @@ def score_and_time(sep, songs) -> dict:
     """Separate ``songs`` (``data.Song``, one rate) with ``sep`` after one untimed warm-up pass (oneDNN primitives
     for these shapes), time it, and score the vocals with museval v4 (1 s windows): median and mean over songs of
     each song's median SDR, median SIR, the per-song SDRs, wall seconds and × real time."""
-    from semisep_lib.metrics import median_sdr_sir
+    from semisep_lib.method.metrics import median_sdr_sir
 
     rate = songs[0].rate
     sep.separate(songs[0].mixture, rate)

@@ -39,11 +39,11 @@ from pathlib import Path
 import torch
 
 from _common import RESULTS, machine_info, score_and_time, write_json  # first: puts the repository on sys.path
-from semisep_lib.checkpoint import cpu_has_bf16
-from semisep_lib.data import load_songs
+from semisep_lib.method.checkpoint import cpu_has_bf16
+from semisep_lib.method.separate import PRETRAINED_DIR, load_separator
 from semisep_lib.runs import Run
-from semisep_lib.separate import PRETRAINED_DIR, load_separator
-from semisep_lib.tables import ranges_apart
+from semisep_lib.study.data import load_songs
+from semisep_lib.study.tables import ranges_apart
 
 TOLERANCE_DB = 0.05  # separation: the SDR bf16 may lose against fp32 on the selection songs
 

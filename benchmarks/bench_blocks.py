@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from _common import RESULTS, machine_info, score_and_time  # first: _common puts the repository on sys.path
-from semisep_lib.data import load_songs
-from semisep_lib.separate import PRETRAINED_DIR, load_separator
+from semisep_lib.method.separate import PRETRAINED_DIR, load_separator
+from semisep_lib.study.data import load_songs
 
 #: label → SeparateConfig settings (every row names both, so that the model's own config does not decide)
 BASELINE = "overlap 0.5 (the default until 2026-12)"

@@ -31,9 +31,9 @@ def run(rounds: int, per_round: int) -> dict:
     import numpy as np
     import torch
 
-    from semisep_lib import losses, models
-    from semisep_lib.config import Config
-    from semisep_lib.spectral import STFT, crop
+    from semisep_lib.method import losses, models
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.spectral import STFT, crop
 
     torch.set_num_threads(1)
     cfg = Config.from_preset("cpu")

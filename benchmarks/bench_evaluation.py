@@ -52,7 +52,7 @@ def case_single(seconds: float) -> dict:
     import museval
     from torch.utils.benchmark import Timer
 
-    from semisep_lib.metrics import framewise_sdr
+    from semisep_lib.method.metrics import framewise_sdr
 
     t = track(seconds, 0)
     targets = ("vocals", "accompaniment")
@@ -98,8 +98,8 @@ def case_single(seconds: float) -> dict:
 def case_tracks(seconds: float, tracks: int, workers: int) -> dict:
     import resource
 
-    from semisep_lib.data import Song
-    from semisep_lib.evaluate import evaluate_estimates
+    from semisep_lib.study.data import Song
+    from semisep_lib.study.evaluate import evaluate_estimates
 
     songs = []
     for i in range(tracks):

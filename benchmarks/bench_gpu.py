@@ -8,7 +8,7 @@
    steps left out (CUDA start-up, cuDNN's algorithm search).
 2. **The paper profile on the GPU, for real.** One trained row of ``reproduce --profile paper`` (``all losses``,
    with ``--check-steps`` training steps: the paper architecture, a handful of steps) and NES, through
-   :class:`semisep_lib.reproduce.Reproduction` with every stage that runs a network wrapped so that it records
+   :class:`semisep_lib.study.reproduce.Reproduction` with every stage that runs a network wrapped so that it records
    the device it was asked for and the device its model's weights are on: training, loading ``g``, tuning the
    mask, separating the report songs for museval, NES. The check passes when every one is the GPU.
 
@@ -40,11 +40,11 @@ def throughput(preset: str, steps: int, skip: int, root: Path, work: Path, devic
     """Steps/s of ``train.train`` on ``device`` for ``preset`` (warm-up off, no validation inside the timing)."""
     import torch
 
-    from semisep_lib.config import Config
-    from semisep_lib.data import load_training_data
-    from semisep_lib.models import build_models, count_parameters
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.models import build_models, count_parameters
+    from semisep_lib.method.train import train
     from semisep_lib.runs import Run
-    from semisep_lib.train import train
+    from semisep_lib.study.data import load_training_data
 
     cfg = Config.from_preset(preset).updated({"train": {
         "steps": steps, "d_warmup": 0, "val_every": 10 ** 9, "ckpt_every": 10 ** 9, "val_segments": 0,
@@ -82,7 +82,7 @@ def _device_of(obj) -> str | None:
 
 def paper_stages_on_gpu(root: Path, work: Path, steps: int, device: str) -> dict:
     """One row and NES of ``reproduce --profile paper`` on ``device``, every stage's device recorded."""
-    from semisep_lib import methods, reproduce
+    from semisep_lib.study import methods, reproduce
 
     asked: list[dict] = []
 
@@ -170,7 +170,7 @@ def main(argv=None) -> dict:
     if args.device != "cpu" and not torch.cuda.is_available():
         print("no CUDA device here: this benchmark needs a GPU", file=sys.stderr)
         sys.exit(2)
-    from semisep_lib.toy import make_toy_dataset
+    from semisep_lib.study.toy import make_toy_dataset
 
     result = json.loads(args.json.read_text()) if args.json.is_file() else {}
     run = {"machine": {**C.machine_info(), "device": args.device,

@@ -62,7 +62,7 @@ def cpu_flags() -> dict[str, bool]:
 def precision_in(env: dict) -> dict:
     """What torch sees in a process with ``env``: its kernel level and whether bf16 runs natively (the rule
     ``checkpoint.bf16_available`` uses), hence the precision the ``cpu`` preset trains in."""
-    code = ("import json, torch; from semisep_lib.checkpoint import cpu_has_bf16; "
+    code = ("import json, torch; from semisep_lib.method.checkpoint import cpu_has_bf16; "
             "print(json.dumps({'cpu_capability': torch.backends.cpu.get_cpu_capability(), 'bf16': cpu_has_bf16()}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     info = json.loads(out.stdout.strip().splitlines()[-1])
@@ -114,7 +114,7 @@ def headline(out: Path) -> dict:
 
 def git_commit() -> str:
     """The commit the job ran, short (with ``+`` when tracked files had changes): ``reproduce.git_commit``'s."""
-    from semisep_lib.reproduce import git_commit as full
+    from semisep_lib.study.reproduce import git_commit as full
 
     commit = full(C.ROOT) or "?"
     return commit[:7] + ("+" if commit.endswith("local changes") else "")
@@ -125,11 +125,11 @@ def case_step(preset: str) -> None:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from semisep_lib.checkpoint import bf16_available
-    from semisep_lib.config import Config
-    from semisep_lib.losses import discriminator_losses, generator_losses
-    from semisep_lib.models import build_models
-    from semisep_lib.spectral import STFT, crop
+    from semisep_lib.method.checkpoint import bf16_available
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.losses import discriminator_losses, generator_losses
+    from semisep_lib.method.models import build_models
+    from semisep_lib.method.spectral import STFT, crop
 
     torch.set_num_threads(1)
     cfg = Config.from_preset(preset)

@@ -55,9 +55,9 @@ SIZES = {
 def make_ours(preset: str, variant: dict):
     import torch
 
-    from semisep_lib.config import Config
-    from semisep_lib.models import build_models
-    from semisep_lib.separate import MaskSeparator
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.models import build_models
+    from semisep_lib.method.separate import MaskSeparator
 
     cfg = Config.from_preset(preset)
     if "overlap" in variant:

@@ -29,8 +29,8 @@ from pathlib import Path
 import torch
 
 from _common import RESULTS, machine_info, score_and_time  # first: _common puts the repository on sys.path
-from semisep_lib.data import load_songs
-from semisep_lib.separate import PRETRAINED_DIR, STEREO_MODES, load_separator
+from semisep_lib.method.separate import PRETRAINED_DIR, STEREO_MODES, load_separator
+from semisep_lib.study.data import load_songs
 
 BASELINE = "channels"
 TOLERANCE_DB = 0.05

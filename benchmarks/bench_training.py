@@ -46,10 +46,10 @@ def run_step_case(preset: str, threads: int, warmup: int, steps: int, variant: d
     import numpy as np
     import torch
 
-    from semisep_lib.config import Config
-    from semisep_lib.losses import discriminator_losses, generator_losses
-    from semisep_lib.models import build_models
-    from semisep_lib.spectral import STFT, crop
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.losses import discriminator_losses, generator_losses
+    from semisep_lib.method.models import build_models
+    from semisep_lib.method.spectral import STFT, crop
 
     C.set_threads(threads)
     cfg = Config.from_preset(preset)
@@ -128,7 +128,7 @@ def plain_norms(g) -> None:
     """Swap ``g``'s ``models.InstanceNorm2d`` / ``models.LayerNorm2d`` for PyTorch's own classes (same weights)."""
     from torch import nn
 
-    from semisep_lib.models import InstanceNorm2d, LayerNorm2d
+    from semisep_lib.method.models import InstanceNorm2d, LayerNorm2d
 
     for module in list(g.modules()):
         for name, m in list(module.named_children()):
@@ -161,10 +161,10 @@ def run_ab_case(preset: str, rounds: int, per_round: int) -> dict:
     import numpy as np
     import torch
 
-    from semisep_lib import losses
-    from semisep_lib.config import Config
-    from semisep_lib.models import build_models
-    from semisep_lib.spectral import STFT, crop
+    from semisep_lib.method import losses
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.models import build_models
+    from semisep_lib.method.spectral import STFT, crop
 
     cfg = Config.from_preset(preset)
     tc = cfg.train
@@ -260,11 +260,11 @@ def run_e2e_case(threads: int, steps: int) -> dict:
     """``train.train`` for ``steps`` steps on a tiny toy set (cpu preset, discriminator warm-up off)."""
     import torch
 
-    from semisep_lib.config import Config
-    from semisep_lib.toy import make_toy_dataset
-    from semisep_lib.data import load_training_data
+    from semisep_lib.method.config import Config
+    from semisep_lib.method.train import train
     from semisep_lib.runs import Run
-    from semisep_lib.train import train
+    from semisep_lib.study.data import load_training_data
+    from semisep_lib.study.toy import make_toy_dataset
 
     C.set_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:

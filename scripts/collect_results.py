@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from semisep_lib.data import list_tracks
-from semisep_lib.methods import ABLATION, row_key, run_name
 from semisep_lib.paper import PAPER_TABLE3
-from semisep_lib.plots import compare_runs, read_jsonl, validation_curves
-from semisep_lib.reproduce import PROTOCOL_FILES
 from semisep_lib.runs import PROTOCOL_FOLDERS, ReproductionFolder, Run
-from semisep_lib.tables import ordering, summarise, table3
+from semisep_lib.study.data import list_tracks
+from semisep_lib.study.methods import ABLATION, row_key, run_name
+from semisep_lib.study.plots import compare_runs, read_jsonl, validation_curves
+from semisep_lib.study.reproduce import PROTOCOL_FILES
+from semisep_lib.study.tables import ordering, summarise, table3
 
 GAME = ("D_A", "D_C", "GAN_A", "GAN_C")  # the losses of game-seed<N>.png
 DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "musdb18-7"  # names the selection songs

@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from semisep_lib.config import Config, preset
-from semisep_lib.data import load_training_data
-from semisep_lib.reproduce import mask_validator
+from semisep_lib.method.config import Config, preset
+from semisep_lib.method.train import train
 from semisep_lib.runs import Run
-from semisep_lib.train import train
+from semisep_lib.study.data import load_training_data
+from semisep_lib.study.reproduce import mask_validator
 from tell import DEFAULT_ROOT, tell
 
 HERE = Path(__file__).resolve().parent

@@ -38,13 +38,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from semisep_lib.checkpoint import load_checkpoint, load_weights
-from semisep_lib.config import Config
-from semisep_lib.data import load_songs
-from semisep_lib.losses import synthetic_mixture, unit_peak
-from semisep_lib.models import build_models
+from semisep_lib.method.checkpoint import load_checkpoint, load_weights
+from semisep_lib.method.config import Config
+from semisep_lib.method.losses import synthetic_mixture, unit_peak
+from semisep_lib.method.models import build_models
+from semisep_lib.method.spectral import STFT, crop, magnitude
 from semisep_lib.runs import Run
-from semisep_lib.spectral import STFT, crop, magnitude
+from semisep_lib.study.data import load_songs
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "musdb18-7"
 VOICED = 0.1  #: a segment is voiced when the voice carries at least this share of the mixture's energy

@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 from semisep_lib.fileio import atomic_write_json
-from semisep_lib.reproduce import Reproduction, row_key
+from semisep_lib.method.separate import load_separator
 from semisep_lib.runs import ReproductionFolder, Run
-from semisep_lib.separate import load_separator
+from semisep_lib.study.reproduce import Reproduction, row_key
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -8,7 +8,7 @@ ablation's rows, with the variant's overrides on top; training's own validation 
 selection songs) keeps ``best.pt`` and the mask exponent is tuned on the selection songs, exactly as every
 ablation row (``reproduce.Reproduction.train_row``). The baseline, ``all-losses``, *is* the ablation's full-method
 row of the same seed: it is not trained here, only scored. Each model is then scored on the **selection** songs
-remixed with the vocals at −6, 0, +6 and +12 dB (``semisep_lib.levels``): the level-sweep SDR (mean over the four
+remixed with the vocals at −6, 0, +6 and +12 dB (``semisep_lib.study.levels``): the level-sweep SDR (mean over the four
 levels of the median vocal SDR) and the vocal energy called against the true one. The report songs are never
 used.
 
@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from semisep_lib.checkpoint import bf16_available, load_checkpoint
-from semisep_lib.levels import level_changes, robustness, write
-from semisep_lib.reproduce import Reproduction, row_key
+from semisep_lib.method.checkpoint import bf16_available, load_checkpoint
+from semisep_lib.method.separate import load_separator
 from semisep_lib.runs import ReproductionFolder, Run
-from semisep_lib.separate import load_separator
+from semisep_lib.study.levels import level_changes, robustness, write
+from semisep_lib.study.reproduce import Reproduction, row_key
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

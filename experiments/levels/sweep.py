@@ -30,12 +30,12 @@ from pathlib import Path
 
 import torch
 
-from semisep_lib.evaluate import score_track
 from semisep_lib.fileio import atomic_write_json, atomic_write_text, jsonable
-from semisep_lib.levels import changes_by_name, merge, model_separator, render, robustness, trivial_baselines
-from semisep_lib.pretrained import example_song
-from semisep_lib.reproduce import git_commit
 from semisep_lib.runs import Run
+from semisep_lib.study.evaluate import score_track
+from semisep_lib.study.levels import changes_by_name, merge, model_separator, render, robustness, trivial_baselines
+from semisep_lib.study.pretrained import example_song
+from semisep_lib.study.reproduce import git_commit
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -1,15 +1,15 @@
 """The ``paper`` preset's training curve on MUSDB18-7, as far as one lent GPU call goes (issue 31, deliverable 4).
 
-Does the ``paper`` preset — the authors' settings and code details (``semisep_lib.config``: 20,480 Hz, 256×256
+Does the ``paper`` preset — the authors' settings and code details (``semisep_lib.method.config``: 20,480 Hz, 256×256
 images, the 11M-parameter ``g``, weights 20/20/20/20/10/10, Adam 1e-4, batch 1) — learn on MUSDB18-7's 80 training
 songs, or does ``g`` collapse to the **identity** (it removes nothing: the vocal estimate is silent, vocal energy
 fraction → 0) or to **silence** (it removes everything: the vocal estimate is the mixture, fraction → 1)?
 
-* Training: ``semisep_lib.train.train`` on the preset as it is (only the bookkeeping is set: seed, device, when
+* Training: ``semisep_lib.method.train.train`` on the preset as it is (only the bookkeeping is set: seed, device, when
   to validate and save), on the training songs' mixtures and instrumentals from disjoint halves (``--split``), in
   chunks of ``--every`` steps; each chunk resumes exactly from the last one's ``checkpoint.pt``.
 * After each chunk, and once before the first: the **current** ``g`` (``checkpoint.pt``, not the best) separates
-  the 7 **selection** songs (``semisep_lib.data.selection_report_split``; the report songs are never looked at),
+  the 7 **selection** songs (``semisep_lib.study.data.selection_report_split``; the report songs are never looked at),
   whole, mono at 20,480 Hz, and is scored three ways:
   - ``raw``: the raw vocal mask ``1 − m`` (no exponent, no smoothing: what training produced), museval v4 (1 s
     windows, median over windows then songs, as everywhere in the project): SDR, SIR, SAR, and the vocal energy
@@ -55,15 +55,15 @@ REPO = HERE.parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO))
 
-from semisep_lib.checkpoint import load_checkpoint, load_g  # noqa: E402
-from semisep_lib.config import Config  # noqa: E402
-from semisep_lib.data import list_tracks, load_songs, load_training_data  # noqa: E402
-from semisep_lib.evaluate import evaluate_separator  # noqa: E402
 from semisep_lib.fileio import write_between_markers  # noqa: E402
-from semisep_lib.metrics import energy_fraction, median_sdr  # noqa: E402
+from semisep_lib.method.checkpoint import load_checkpoint, load_g  # noqa: E402
+from semisep_lib.method.config import Config  # noqa: E402
+from semisep_lib.method.metrics import energy_fraction, median_sdr  # noqa: E402
+from semisep_lib.method.separate import MaskSeparator  # noqa: E402
+from semisep_lib.method.train import train  # noqa: E402
 from semisep_lib.runs import Run  # noqa: E402
-from semisep_lib.separate import MaskSeparator  # noqa: E402
-from semisep_lib.train import train  # noqa: E402
+from semisep_lib.study.data import list_tracks, load_songs, load_training_data  # noqa: E402
+from semisep_lib.study.evaluate import evaluate_separator  # noqa: E402
 
 DEFAULT_ROOT = REPO / ".gpu" / "musdb18-7-20k"
 DEFAULT_RESULTS = HERE / "results"
@@ -171,7 +171,7 @@ def save_g_parts(run_dir: Path, out_dir: Path, name: str) -> dict:
         parts.append(part.name)
     return {"g_fp16_bytes": len(blob), "g_fp16_sha256": hashlib.sha256(blob).hexdigest(), "g_fp16_parts": parts,
             "step": state["step"],
-            "join": f"cat {name}.g-fp16.pt.* > {name}.g-fp16.pt  # then semisep_lib.checkpoint.load_g(it)"}
+            "join": f"cat {name}.g-fp16.pt.* > {name}.g-fp16.pt  # then semisep_lib.method.checkpoint.load_g(it)"}
 
 
 def run(args) -> dict:

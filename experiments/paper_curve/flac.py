@@ -2,7 +2,7 @@
 GPU, and unpack it there: the same 16-bit samples, bit for bit, in 71 % of the bytes (40 MB instead of 56 MB at the
 paper preset's 20,480 Hz), so that the data, the wheels and the checkout fit one 64 MiB carry with room to spare.
 
-``semisep_lib.data`` reads WAV song folders only (``mixture.wav``), so the device unpacks before training
+``semisep_lib.study.data`` reads WAV song folders only (``mixture.wav``), so the device unpacks before training
 (about a second); this script needs numpy and soundfile alone (no torch, no semisep_lib).
 
     python experiments/paper_curve/flac.py pack .gpu/musdb18-7-20k .gpu/musdb18-7-20k-flac     # here

@@ -2,7 +2,7 @@
 
 Every song as the study trains and scores it — mono at the ``cpu`` preset's 16 kHz (or another preset's rate,
 ``--preset paper``: 20,480 Hz, for ``experiments/paper_curve``), decoded and resampled by
-``semisep_lib.data.load_songs`` exactly as on this machine — written as 16-bit WAV song folders: ``mixture.wav``
+``semisep_lib.study.data.load_songs`` exactly as on this machine — written as 16-bit WAV song folders: ``mixture.wav``
 and ``accompaniment.wav`` for the training songs (their vocals are never used), plus ``vocals.wav`` for the
 validation songs, and a ``valid.txt`` naming them (so the copy needs no musdb list and no ffmpeg). About 45 MB
 at 16 kHz, 58 MB at 20,480 Hz.
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from semisep_lib.config import Config
-from semisep_lib.data import load_songs, validation_names
+from semisep_lib.method.config import Config
+from semisep_lib.study.data import load_songs, validation_names
 from study import DEFAULT_ROOT  # the study beside this script: the same MUSDB18-7 root
 
 

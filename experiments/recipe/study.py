@@ -31,14 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from semisep_lib.checkpoint import load_g
-from semisep_lib.config import Config
-from semisep_lib.data import list_tracks, load_songs, load_training_data
-from semisep_lib.evaluate import evaluate_separator
 from semisep_lib.fileio import write_between_markers
+from semisep_lib.method.checkpoint import load_g
+from semisep_lib.method.config import Config
+from semisep_lib.method.separate import MaskSeparator
+from semisep_lib.method.train import train
 from semisep_lib.runs import Run
-from semisep_lib.separate import MaskSeparator
-from semisep_lib.train import train
+from semisep_lib.study.data import list_tracks, load_songs, load_training_data
+from semisep_lib.study.evaluate import evaluate_separator
 
 HERE = Path(__file__).resolve().parent
 G_STEPS = 3000  #: g steps per run (the issue's minimum)

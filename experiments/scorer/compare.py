@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from semisep_lib.data import list_tracks, read_stem_file
-from semisep_lib.evaluate import METRICS, TARGETS, score_track, suspect_windows
 from semisep_lib.fileio import atomic_write_json, atomic_write_text
-from semisep_lib.separate import PRETRAINED_DIR, load_separator
+from semisep_lib.method.separate import PRETRAINED_DIR, load_separator
+from semisep_lib.study.data import list_tracks, read_stem_file
+from semisep_lib.study.evaluate import METRICS, TARGETS, score_track, suspect_windows
 
 HERE = Path(__file__).resolve().parent
 

@@ -7,7 +7,7 @@ Writes ``results/toy.md`` and ``results/toy.json``.
 
 ``results/toy-float-stems.md`` is this script's output with the toy generator of commit ``3443b43``, whose stems were exact floats:
 the noise moved the oracle's SIR by 7 to 12 dB. Since then the toy generator puts every stem on the 16-bit grid
-(``semisep_lib/toy.py``), and ``results/toy.md`` is the same script on those stems.
+(``semisep_lib/study/toy.py``), and ``results/toy.md`` is the same script on those stems.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from semisep_lib.baselines import OracleIRM
-from semisep_lib.config import Config
-from semisep_lib.data import ensure_toy_dataset, load_songs
-from semisep_lib.evaluate import METRICS, score_track, suspect_windows
 from semisep_lib.fileio import atomic_write_json, atomic_write_text
+from semisep_lib.method.config import Config
+from semisep_lib.study.baselines import OracleIRM
+from semisep_lib.study.data import ensure_toy_dataset, load_songs
+from semisep_lib.study.evaluate import METRICS, score_track, suspect_windows
 
 HERE = Path(__file__).resolve().parent
 SECONDS = None  # whole songs, as the cpu profile scores them (its ReproduceProfile.eval_seconds is None)
