@@ -44,7 +44,8 @@ from ..runs import ReproductionFolder, table_file
 from ..method.config import PRESETS
 from ..method.separate import load_separator
 from ..study import plots
-from ..study.reproduce import ABLATION, command_line, git_commit
+from ..study.methods import ABLATION
+from ..study.reproduce import command_line, git_commit
 from .listen import (ASSETS, PLAYER_COLUMNS, ABRow, Choice, Listener, ab_section, find_estimate_dirs, format_scores,
                      order_methods, reproduce_runs)
 

@@ -268,10 +268,9 @@ class HalfMixture(Separator):
         return check_audio(audio, rate) * np.float32(0.5)
 
 
-def trivial_baselines(cfg: Config | None = None) -> dict[str, Callable[[], Separator]]:
+def trivial_baselines(cfg: Config) -> dict[str, Callable[[], Separator]]:
     """Label → factory of the baselines scored beside every method: the mixture, silence (``g`` = identity), half
-    the mixture, and the oracle ratio mask with ``cfg``'s STFT (default: the ``cpu`` preset's)."""
-    cfg = cfg or Config.from_preset("cpu")
+    the mixture, and the oracle ratio mask with ``cfg``'s STFT."""
     return {"mixture": MixtureBaseline, "silent (g = identity)": SilentBaseline, "half the mixture": HalfMixture,
             "oracle IRM": lambda: OracleIRM(cfg)}
 
