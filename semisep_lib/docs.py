@@ -480,8 +480,8 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
     and the index into ``out`` (replaced as a whole once complete, if it is an earlier one). ``command``: the
     command line to state in the index. ``record_times``: the run-times file of the notebooks' folder
     (``notebooks.RUN_TIMES``) where this run's times are recorded; the first cell of every notebook, source and
-    executed copy, then states them, so the pages show the times of the run they render. Returns ``{"index", "bytes", "chapters": [...],
-    "seconds"}``."""
+    executed copy, then states them, so the pages show the times of the run they render. Returns ``{"index",
+    "bytes", "chapters": [...], "seconds"}``."""
     t0 = time.perf_counter()
     notebook_profile(profile)
     out = Path(out)
