@@ -164,7 +164,7 @@ TINY = {
     "02_second": ["import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([1, 2, 3])\n"
                   "plt.show()",
                   "from IPython.display import Markdown\nMarkdown('the mean is $\\\\bar x = 2$')",
-                  "print(out)"],
+                  "print(out)\nfrom pathlib import Path\nprint(Path.home() / '.cache' / 'semisep')"],
 }
 
 
@@ -271,6 +271,8 @@ def test_the_run_folder_is_named_as_relative_path(tiny_docs):
     second = (site / "02_second.html").read_text()
     # `print(out)` and the injected parameters showed the absolute path: the page names it as the command saw it
     assert str(work.resolve()) not in second and '"work"' in second
+    # and a path under the home folder (a Session's data root: the toy songs' cache) as ~/...
+    assert f"{Path.home()}/" not in second and "~/.cache/semisep" in second
 
 
 def test_the_listening_page_is_notebook_09s_else_built_from_the_run(tmp_path, monkeypatch):
