@@ -264,6 +264,14 @@ def test_the_index_names_the_commit_that_ran_the_notebooks(tiny_docs, tmp_path):
         mp.setattr(docs, "NOTEBOOK_DIR", work.parent / "src")
         docs.build_docs(tmp_path / "site", profile="smoke", work=other, run=False, progress=False)
     assert "notebooks run</th><td>not recorded" in (tmp_path / "site" / "index.html").read_text()
+    # rendered again from the run's own folder: the index names the command that ran the notebooks as well
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(docs, "NOTEBOOK_DIR", work.parent / "src")
+        docs.build_docs(tmp_path / "again-site", profile="smoke", work=work, run=False, progress=False,
+                        command="semisep docs --skip-run")
+    again = (tmp_path / "again-site" / "index.html").read_text()
+    assert "<code>semisep docs --skip-run</code>" in again
+    assert "command that ran the notebooks</th><td><code>semisep docs tiny</code>" in again
 
 
 def test_the_run_folder_is_named_as_relative_path(tiny_docs):

@@ -544,7 +544,11 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
                 "musdb_note": "No MUSDB18 audio is here (its licence forbids publishing it): where a notebook "
                               "shows results on MUSDB18, they are the tables and figures committed under "
                               "results/ and experiments/."}
-        facts = [("command", f"<code>{html.escape(command or f'semisep docs --profile {profile}')}</code>"),
+        command = command or f"semisep docs --profile {profile}"
+        ran_by = record.get("command")  # pages rendered again (--skip-run) from a run another command made
+        facts = [("command", f"<code>{html.escape(command)}</code>"),
+                 *([("command that ran the notebooks", f"<code>{html.escape(ran_by)}</code>")]
+                   if ran_by and ran_by != command else []),
                  ("git commit, notebooks run", ran),
                  ("git commit, pages rendered", f"<code>{html.escape(commit)}</code>"),
                  ("profile, data", f"<code>{html.escape(profile)}</code>, the built-in toy songs"),
