@@ -329,7 +329,7 @@ def _cmd_levels(args: argparse.Namespace) -> None:
     methods = {label: (lambda m=m: model_separator(m, settings=args.settings, device=args.device))
                for label, m in zip(labels, models)}
     if not args.no_baselines:
-        methods.update(trivial_baselines())
+        methods.update(trivial_baselines(Config.from_preset("cpu")))  # the oracle IRM at the shipped g's STFT
     t0 = time.perf_counter()
     result = robustness(methods, root, songs="report" if args.report_songs else "select",
                         changes=changes_by_name(args.changes), workers=args.workers, limit=args.limit)

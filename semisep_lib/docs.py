@@ -480,8 +480,8 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
     and the index into ``out`` (replaced as a whole once complete, if it is an earlier one). ``command``: the
     command line to state in the index. ``record_times``: the run-times file of the notebooks' folder
     (``notebooks.RUN_TIMES``) where this run's times are recorded; the first cell of every notebook, source and
-    executed copy, then states them, so the pages show the times of the run they render. Returns ``{"index", "bytes", "chapters": [...],
-    "seconds"}``."""
+    executed copy, then states them, so the pages show the times of the run they render. Returns ``{"index",
+    "bytes", "chapters": [...], "seconds"}``."""
     t0 = time.perf_counter()
     notebook_profile(profile)
     out = Path(out)
@@ -514,7 +514,9 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
     titles = [title(nb, p.stem) for p, nb in zip(paths, notebooks)]
     pages = [(f"{p.stem}.html", t) for p, t in zip(paths, titles)]
     absolute = str(work.resolve())
-    replace = {Path(absolute).as_uri(): relative(absolute), absolute: relative(absolute)}
+    # the run's folder as the command saw it, then any other path under this machine's home (the toy songs' cache
+    # in a Session's repr) as ~/...: the pages name no folder of the machine that ran them
+    replace = {Path(absolute).as_uri(): relative(absolute), absolute: relative(absolute), f"{Path.home()}/": "~/"}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
@@ -543,7 +545,11 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
                 "musdb_note": "No MUSDB18 audio is here (its licence forbids publishing it): where a notebook "
                               "shows results on MUSDB18, they are the tables and figures committed under "
                               "results/ and experiments/."}
-        facts = [("command", f"<code>{html.escape(command or f'semisep docs --profile {profile}')}</code>"),
+        command = command or f"semisep docs --profile {profile}"
+        ran_by = record.get("command")  # pages rendered again (--skip-run) from a run another command made
+        facts = [("command", f"<code>{html.escape(command)}</code>"),
+                 *([("command that ran the notebooks", f"<code>{html.escape(ran_by)}</code>")]
+                   if ran_by and ran_by != command else []),
                  ("git commit, notebooks run", ran),
                  ("git commit, pages rendered", f"<code>{html.escape(commit)}</code>"),
                  ("profile, data", f"<code>{html.escape(profile)}</code>, the built-in toy songs"),

@@ -26,7 +26,8 @@ original mixture is from that sum (``mix_vs_stems_snr_db``), and the 0 dB number
 
 **Trivial answers beside every method** (:func:`trivial_baselines`): the mixture (vocals = mixture), silence
 (vocals = 0, what ``g`` = identity gives), half the mixture (vocals = accompaniment = mixture / 2, which scores
-well when the voice is loud), and the oracle ratio mask (the upper bound of masking with the ``cpu`` preset's STFT).
+well when the voice is loud), and the oracle ratio mask with the ``cpu`` preset's STFT: a reference for a good
+magnitude mask, not an upper bound (a mask that uses phase, or that scores per window, can beat it).
 
 **One number:** ``level_sweep_sdr``, the mean over the vocal-level conditions of the median vocal SDR; beside it
 ``level_sweep_margin_over_half``, the mean of (method − half the mixture) over the same conditions.
@@ -267,10 +268,9 @@ class HalfMixture(Separator):
         return check_audio(audio, rate) * np.float32(0.5)
 
 
-def trivial_baselines(cfg: Config | None = None) -> dict[str, Callable[[], Separator]]:
+def trivial_baselines(cfg: Config) -> dict[str, Callable[[], Separator]]:
     """Label → factory of the baselines scored beside every method: the mixture, silence (``g`` = identity), half
-    the mixture, and the oracle ratio mask with ``cfg``'s STFT (default: the ``cpu`` preset's)."""
-    cfg = cfg or Config.from_preset("cpu")
+    the mixture, and the oracle ratio mask with ``cfg``'s STFT."""
     return {"mixture": MixtureBaseline, "silent (g = identity)": SilentBaseline, "half the mixture": HalfMixture,
             "oracle IRM": lambda: OracleIRM(cfg)}
 

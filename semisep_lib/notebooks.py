@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .checkpoint import pick_device
-from .config import PRESETS, TERMS, Config, NotebookProfile, preset
+from .config import PRESETS, TERMS, Config, NotebookProfile, TrainConfig, preset
 from .data import evaluation_songs, load_songs, load_training_data, resolve_data_root
 from .errors import DataError, SemisepError, UsageError
 from .fileio import atomic_write_json
@@ -79,12 +79,12 @@ def notebook_profile(profile: str) -> NotebookProfile:
     return nb
 
 
-def training_steps(key: str, profile: str) -> tuple[int, int]:
+def training_steps(key: str, nb: NotebookProfile, tc: TrainConfig) -> tuple[int, int]:
     """``(total steps, discriminator warm-up steps)`` of the notebook run ``key`` (of :data:`NOTEBOOK_RUNS`)
-    on ``profile``; ``g`` trains ``total − warm-up`` steps."""
+    under a profile's notebook schedule ``nb`` and training settings ``tc``; ``g`` trains ``total − warm-up``
+    steps."""
     if key not in NOTEBOOK_RUNS:
         raise UsageError(f"Unknown notebook run {key!r}; there are {', '.join(NOTEBOOK_RUNS)}.")
-    nb, tc = notebook_profile(profile), Config.from_preset(profile).train
     warmup = nb.warmups.get(key, tc.d_warmup)
     g_steps = nb.g_steps[key] if key in nb.g_steps else tc.steps - tc.d_warmup
     return warmup + g_steps, warmup
@@ -240,8 +240,8 @@ def stamp_run_times(record: Mapping, directory: str | Path | None = None) -> lis
 # ------------------------------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Session:
-    """What a notebook works with: the profile's configuration (device set), the data root, its own output
-    folder, and the unmatched training data (loaded on first use)."""
+    """What a notebook works with: the profile's configuration (device set) and notebook schedule, the data
+    root, its own output folder, and the unmatched training data (loaded on first use)."""
 
     profile: str
     data: str
@@ -249,6 +249,7 @@ class Session:
     device: torch.device
     cfg: Config
     out: Path
+    notebook: NotebookProfile
     _td: object = None
 
     def __repr__(self) -> str:
@@ -271,12 +272,12 @@ class Session:
         steps on this profile, validated and checkpointed at the end; ``sections`` as in :meth:`config`. A run
         whose ``loss`` section switches both GAN terms off has no discriminator to warm up: it trains its ``g``
         steps from step 0."""
-        total, warmup = training_steps(key, self.profile)
+        total, warmup = training_steps(key, self.notebook, self.cfg.train)
         loss = self.config(loss=sections.get("loss", {})).loss
         if loss.GAN_A == 0 and loss.GAN_C == 0:
             total, warmup = total - warmup, 0
         train = {"steps": total, "d_warmup": warmup, "val_every": total, "ckpt_every": total}
-        if key not in preset(self.profile).notebook.g_steps:  # the profile's own schedule, bookkeeping included
+        if key not in self.notebook.g_steps:  # the profile's own schedule, bookkeeping included
             train = {"steps": total, "d_warmup": warmup}
         return self.config(**{**sections, "train": {**train, **dict(sections.get("train", {}))}})
 
@@ -284,7 +285,7 @@ class Session:
         """The unmatched split of the training songs (S_A mixtures, S_C instrumentals) and validation songs."""
         if self._td is None:
             self._td = load_training_data(self.cfg, self.root, seed=self.cfg.train.seed,
-                                          tracks=preset(self.profile).notebook.train_tracks)
+                                          tracks=self.notebook.train_tracks)
         return self._td
 
     def songs(self, subset: str = "test", limit: int | None = 2, mono: bool = False, seconds: float | None = None,
@@ -347,7 +348,7 @@ def setup(profile: str = "smoke", data: str = "toy", root: str | Path | None = N
     torch.manual_seed(seed)
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
-    return Session(profile, data, resolve_data_root(data, root), dev, cfg, folder)
+    return Session(profile, data, resolve_data_root(data, root), dev, cfg, folder, nb)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ from .fileio import replace_dir
 from .audio import AUDIO_CODECS, encode_audio
 from .listen import (ASSETS, PLAYER_COLUMNS, ABRow, Choice, Listener, ab_section, find_estimate_dirs, format_scores,
                      order_methods, reproduce_runs)
-from .reproduce import ABLATION, command_line, git_commit
+from .methods import ABLATION
+from .reproduce import command_line, git_commit
 from .runs import ReproductionFolder, table_file
 from .separate import load_separator
 

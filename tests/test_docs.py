@@ -164,7 +164,7 @@ TINY = {
     "02_second": ["import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([1, 2, 3])\n"
                   "plt.show()",
                   "from IPython.display import Markdown\nMarkdown('the mean is $\\\\bar x = 2$')",
-                  "print(out)"],
+                  "print(out)\nfrom pathlib import Path\nprint(Path.home() / '.cache' / 'semisep')"],
 }
 
 
@@ -264,6 +264,14 @@ def test_the_index_names_the_commit_that_ran_the_notebooks(tiny_docs, tmp_path):
         mp.setattr(docs, "NOTEBOOK_DIR", work.parent / "src")
         docs.build_docs(tmp_path / "site", profile="smoke", work=other, run=False, progress=False)
     assert "notebooks run</th><td>not recorded" in (tmp_path / "site" / "index.html").read_text()
+    # rendered again from the run's own folder: the index names the command that ran the notebooks as well
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(docs, "NOTEBOOK_DIR", work.parent / "src")
+        docs.build_docs(tmp_path / "again-site", profile="smoke", work=work, run=False, progress=False,
+                        command="semisep docs --skip-run")
+    again = (tmp_path / "again-site" / "index.html").read_text()
+    assert "<code>semisep docs --skip-run</code>" in again
+    assert "command that ran the notebooks</th><td><code>semisep docs tiny</code>" in again
 
 
 def test_the_run_folder_is_named_as_relative_path(tiny_docs):
@@ -271,6 +279,8 @@ def test_the_run_folder_is_named_as_relative_path(tiny_docs):
     second = (site / "02_second.html").read_text()
     # `print(out)` and the injected parameters showed the absolute path: the page names it as the command saw it
     assert str(work.resolve()) not in second and '"work"' in second
+    # and a path under the home folder (a Session's data root: the toy songs' cache) as ~/...
+    assert f"{Path.home()}/" not in second and "~/.cache/semisep" in second
 
 
 def test_the_listening_page_is_notebook_09s_else_built_from_the_run(tmp_path, monkeypatch):

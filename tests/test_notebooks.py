@@ -11,8 +11,8 @@ import pytest
 
 from semisep_lib.config import Config, preset
 from semisep_lib.notebooks import (NOTEBOOK_DIR, NOTEBOOK_RUNS, PROFILES, RESULTS_DIR, RUN_TIME_MARK, RUN_TIMES,
-                                   NotebookError, Session, committed_ablations, list_notebooks, record_run_times,
-                                   run_notebooks, run_time_line, stamp_run_times, training_steps)
+                                   NotebookError, Session, committed_ablations, list_notebooks, notebook_profile,
+                                   record_run_times, run_notebooks, run_time_line, stamp_run_times, training_steps)
 from semisep_lib.reproduce import PROTOCOL_FILES
 
 NOTEBOOKS = list_notebooks()
@@ -40,8 +40,9 @@ def test_a_run_without_gan_terms_skips_the_discriminator_warm_up(profile):
     """No GAN term, no discriminator to warm up: the same g steps, from step 0 (notebook 04's R1–R4 run)."""
     from semisep_lib.notebooks import Session
 
-    total, warmup = training_steps("04-terms", profile)
-    s = Session(profile, "toy", Path("."), None, Config.from_preset(profile), Path("."))
+    cfg, nb = Config.from_preset(profile), notebook_profile(profile)
+    total, warmup = training_steps("04-terms", nb, cfg.train)
+    s = Session(profile, "toy", Path("."), None, cfg, Path("."), nb)
     cfg = s.schedule("04-terms", loss={"GAN_A": 0.0, "GAN_C": 0.0}).train
     assert (cfg.steps, cfg.d_warmup) == (total - warmup, 0)
     assert s.schedule("04-terms", loss={"GAN_A": 0.0}).train.d_warmup == warmup  # one GAN term still needs it
@@ -120,9 +121,10 @@ def _schedule_keys(tree) -> set:
 def test_every_notebook_run_trains_g_after_the_warm_up(key, profile):
     from semisep_lib.notebooks import Session
 
-    total, warmup = training_steps(key, profile)
+    cfg, nb = Config.from_preset(profile), notebook_profile(profile)
+    total, warmup = training_steps(key, nb, cfg.train)
     assert total > warmup, f"{key} on {profile}: {total} steps, {warmup} of them warm-up — g never trains"
-    cfg = Session(profile, "toy", Path("."), None, Config.from_preset(profile), Path(".")).schedule(key).train
+    cfg = Session(profile, "toy", Path("."), None, cfg, Path("."), nb).schedule(key).train
     assert (cfg.steps, cfg.d_warmup) == (total, warmup)
 
 
@@ -167,7 +169,7 @@ def test_the_paper_profile_refuses_the_toy_data(tmp_path):
 def test_pick_takes_one_value_per_profile_of_the_registry():
     from semisep_lib.errors import UsageError
 
-    s = Session("cpu", "toy", Path("."), None, Config.from_preset("cpu"), Path("."))
+    s = Session("cpu", "toy", Path("."), None, Config.from_preset("cpu"), Path("."), notebook_profile("cpu"))
     assert s.pick(smoke=1, cpu=2, paper=3) == 2
     with pytest.raises(UsageError, match="one value per profile"):
         s.pick(smoke=1, cpu=2)
