@@ -186,7 +186,8 @@ def tiny_docs(tmp_path_factory):
         done = run_notebooks(profile, folder, directory=src, **kwargs)
         (folder / "site").mkdir()
         (folder / "site" / "index.html").write_text('<html><head><meta name="generator" content="semisep report">'
-                                                    "</head><body>listening</body></html>")
+                                                    f"</head><body>listening: semisep report {folder.resolve()}/"
+                                                    "reproduce</body></html>")
         return done
 
     with pytest.MonkeyPatch.context() as mp:
@@ -281,6 +282,9 @@ def test_the_run_folder_is_named_as_relative_path(tiny_docs):
     assert str(work.resolve()) not in second and '"work"' in second
     # and a path under the home folder (a Session's data root: the toy songs' cache) as ~/...
     assert f"{Path.home()}/" not in second and "~/.cache/semisep" in second
+    # the listening page notebook 09 wrote states its command with the run's folder: relative there too
+    listening = (site / "listening" / "index.html").read_text()
+    assert str(work.resolve()) not in listening and "semisep report work/reproduce" in listening
 
 
 def test_the_listening_page_is_notebook_09s_else_built_from_the_run(tmp_path, monkeypatch):

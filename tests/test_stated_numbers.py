@@ -231,3 +231,24 @@ def test_notebook_07_reads_the_pretrained_exponent_curve():
     assert sdr == sorted(sdr, reverse=True)  # loses SDR as q grows
     nine = next(r for r in authors if r["mask_power"] == 9.0)
     assert nine["SDR"] < max(sdr)
+
+
+def test_the_readme_states_the_cpu_run_times_and_the_size_of_the_committed_pages():
+    """The README's paragraph on the rendered notebooks: the ``cpu`` times as ``notebooks/run-times.json`` has
+    them (``make docs`` recorded them) and the size of ``docs/notebooks`` as committed."""
+    readme = " ".join((NOTEBOOK_DIR.parent / "README.md").read_text().split())
+    cpu = {k: v["seconds"] for k, v in json.loads((NOTEBOOK_DIR / "run-times.json").read_text())["cpu"].items()}
+    minutes = lambda name: round(cpu[name] / 60)  # noqa: E731
+    expected = [f"04 {minutes('04_reconstruction_losses')} minutes", f"05 {minutes('05_gan')},",
+                f"06 {minutes('06_training')} (", f"07 {minutes('07_evaluation')} (",
+                f"08 {cpu['08_ablation']:.0f} s", f"09 {cpu['09_listening']:.0f} s",
+                f"{round(sum(cpu.values()) / 60)} minutes in all"]
+    assert all(cpu[n] < 90 for n in ("01_data", "02_stft", "03_masking_network"))  # "01–03 take seconds"
+    assert not _missing(readme, expected)
+    site = NOTEBOOK_DIR.parent / "docs" / "notebooks"
+    if not (site / "index.html").is_file():
+        pytest.skip("no rendered notebooks are committed in docs/notebooks")
+    size = lambda p: sum(f.stat().st_size for f in p.rglob("*") if f.is_file())  # noqa: E731
+    assert not _missing(readme, [f"The folder is {size(site) / 1e6:.0f} MB",
+                                 f"the listening page ({size(site / 'listening') / 1e6:.1f} MB)",
+                                 f"chapter 09 ({(site / '09_listening.html').stat().st_size / 1e6:.1f} MB)"])

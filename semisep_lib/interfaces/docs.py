@@ -385,13 +385,18 @@ def _check_out(out: Path) -> None:
                              f"(it would be replaced).")
 
 
-def _listening(work: Path, target: Path, device: str) -> str:
-    """Copy the listening page notebook 09 wrote (``work/site``), or build it from the run's ``reproduce``
-    folder; returns how it came."""
+def _listening(work: Path, target: Path, device: str, replace: dict[str, str] | None = None) -> str:
+    """Copy the listening page notebook 09 wrote (``work/site``), with ``replace`` applied to its index (the
+    command it states names the run's absolute folder), or build it from the run's ``reproduce`` folder; returns
+    how it came."""
     site = work / "site"
     index = site / "index.html"
     if index.is_file() and f'content="{REPORT_GENERATOR}"' in index.read_text(errors="replace")[:3000]:
         shutil.copytree(site, target)
+        page = (target / "index.html").read_text(encoding="utf-8")
+        for old, new in (replace or {}).items():
+            page = page.replace(old, new)
+        (target / "index.html").write_text(page, encoding="utf-8")
         return "notebook 09 wrote it with `report.build_report`"
     if not table_file(work / "reproduce", 1).is_file():
         raise DataError(f"{work} holds neither the listening page notebook 09 writes (site/) nor the reproduce "
@@ -519,7 +524,7 @@ def build_docs(out: str | Path, profile: str = "cpu", work: str | Path | None = 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
-        listening = _listening(work, tmp / LISTENING, device="cpu")
+        listening = _listening(work, tmp / LISTENING, device="cpu", replace=replace)
         (tmp / SHARED_CSS).write_text(lab_css(), encoding="utf-8")
         chapters = []
         for i, (path, info) in enumerate(zip(paths, infos)):
