@@ -15,6 +15,14 @@ Table 3 and on the model card), where a reproduction keeps it (``key``: ``runs/<
 Every one is built, fitted or loaded from a resolved :class:`~semisep_lib.method.config.Config` passed down (its STFT,
 ``cfg.nes``, ``cfg.nmf``), never from a preset's name. All of them are scored alike: museval on the evaluation
 songs (``evaluate.evaluate_separator``).
+
+**Adding a method** (say an eighth baseline): write its separator (a
+:class:`~semisep_lib.method.separator.Separator`: ``separate(audio, rate)`` returns the vocals; a learned one with
+``fit`` and ``save``/``load``, as ``baselines.NMFBaseline``), name its model file in :mod:`semisep_lib.runs` (as
+``NMF_FILE``), and add one :class:`Method` line to :data:`METHODS`. Give it a Table 1 row key (a new key needs
+its label in ``tables.TABLE1_ROWS``): ``reproduce`` then fits, saves, scores and tabulates it and the listening
+page plays it (``semisep baselines``, which fits NMF and NES by name, does not); ``card=`` puts it on the model
+card as well.
 """
 
 from __future__ import annotations
